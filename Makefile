@@ -1,0 +1,100 @@
+# casebook: PostgreSQL 15 extensions in C++, built with PGXS.
+#
+#   make / make install        build and install every extension
+#   make installcheck          pg_regress + isolation specs against a running server
+#   make demo                  set up everything, run every extension's demo, print a scoreboard
+#   make test                  set up everything, run every suite, end with "N passed, N failed"
+#   make stop                  stop the throwaway cluster
+#   make bench                 pgbench comparisons (see docs/benchmarks.md)
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+
+# Extensions: one folder each under extensions/, one control file each under control/.
+EXTENSIONS := commerce
+VERSION := 0.1.0
+
+CORE_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/core/*.cpp))
+commerce_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/commerce/*.cpp)) $(CORE_OBJS)
+# Test-only module: exercises the C++/PostgreSQL boundary (docs/architecture.md).
+casebook_selftest_OBJS := $(patsubst %.cpp,%.o,$(wildcard test/selftest/*.cpp)) $(CORE_OBJS)
+
+MODULES := $(foreach e,$(EXTENSIONS),extensions/$(e)/$(e)) test/selftest/casebook_selftest
+MODULEDIR := extension
+DATA := $(addprefix control/,$(addsuffix .control,$(EXTENSIONS))) \
+	$(foreach e,$(EXTENSIONS),$(wildcard extensions/$(e)/$(e)--*.sql)) \
+	test/selftest/casebook_selftest.control $(wildcard test/selftest/casebook_selftest--*.sql)
+
+# pg_regress (sql/, expected/) and isolation specs (test/isolation/).
+REGRESS := core_boundary commerce_schema commerce_stock commerce_reserve commerce_cart \
+	commerce_checkout commerce_catalog
+REGRESS_OPTS := --inputdir=. --load-extension=plpgsql
+ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm commerce_buckets \
+	commerce_idempotency
+ISOLATION_OPTS := --inputdir=test/isolation --outputdir=output_iso
+
+# No LLVM bitcode: the JIT inlining files are not needed for C++ modules.
+override with_llvm := no
+
+WERROR ?= 0
+PG_CXXFLAGS := -std=c++20 -fPIC -Wall -Wextra -Wno-missing-field-initializers \
+	-isystem $(shell $(PG_CONFIG) --includedir-server) -Iextensions/core -MMD -MP
+ifeq ($(WERROR),1)
+PG_CXXFLAGS += -Werror
+endif
+SHLIB_LINK := -lstdc++
+EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(casebook_selftest_OBJS) \
+	$(shell find extensions test/selftest -name '*.d' 2>/dev/null) output_iso build/demo
+
+include $(PGXS)
+
+# Each module links its own objects plus the shared core.
+define module_rule
+$(1).so: $$($(notdir $(1))_OBJS)
+	$$(CXX) $$(CXXFLAGS) $$(PG_CXXFLAGS) $$^ $$(LDFLAGS) $$(LDFLAGS_SL) -shared -o $$@ $$(SHLIB_LINK)
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
+
+-include $(shell find extensions test/selftest -name '*.d' 2>/dev/null)
+
+# A test file that no schedule names never runs: refuse to build. Before a
+# test run, every scheduled test must also exist.
+all: check-unscheduled
+installcheck regresscheck isolationcheck: check-schedule
+.PHONY: check-unscheduled check-schedule regresscheck isolationcheck demo test stop bench unit
+check-unscheduled:
+	@missing=""; \
+	for f in sql/*.sql; do [ -e "$$f" ] || continue; t=$$(basename $$f .sql); \
+	  case " $(REGRESS) " in *" $$t "*) ;; *) missing="$$missing $$f";; esac; done; \
+	for f in test/isolation/specs/*.spec; do [ -e "$$f" ] || continue; t=$$(basename $$f .spec); \
+	  case " $(ISOLATION) " in *" $$t "*) ;; *) missing="$$missing $$f";; esac; done; \
+	if [ -n "$$missing" ]; then echo "test files that no schedule in the Makefile names:$$missing" >&2; exit 1; fi
+check-schedule:
+	@missing=""; \
+	for f in sql/*.sql; do [ -e "$$f" ] || continue; t=$$(basename $$f .sql); \
+	  case " $(REGRESS) " in *" $$t "*) ;; *) missing="$$missing sql/$$t.sql";; esac; \
+	  [ -f expected/$$t.out ] || missing="$$missing expected/$$t.out(absent)"; done; \
+	for f in test/isolation/specs/*.spec; do [ -e "$$f" ] || continue; t=$$(basename $$f .spec); \
+	  case " $(ISOLATION) " in *" $$t "*) ;; *) missing="$$missing $$f";; esac; \
+	  [ -f test/isolation/expected/$$t.out ] || missing="$$missing test/isolation/expected/$$t.out(absent)"; done; \
+	for t in $(REGRESS); do [ -f sql/$$t.sql ] || missing="$$missing sql/$$t.sql(absent)"; done; \
+	for t in $(ISOLATION); do [ -f test/isolation/specs/$$t.spec ] || missing="$$missing test/isolation/specs/$$t.spec(absent)"; done; \
+	if [ -n "$$missing" ]; then echo "test files not in the Makefile schedule, or missing:$$missing" >&2; exit 1; fi
+
+# pg_regress and isolation as two targets, so `make -k` runs both even when
+# the first fails (PGXS's installcheck stops after pg_regress).
+regresscheck:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+isolationcheck:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+
+demo:
+	bash test/harness/demo.sh
+test:
+	bash test/harness/run-tests.sh
+stop:
+	bash test/harness/cluster.sh stop
+bench:
+	bash test/bench/run.sh
+unit:
+	cmake -S . -B build/cmake >/dev/null && cmake --build build/cmake -j2 && ctest --test-dir build/cmake --output-on-failure

@@ -1,0 +1,445 @@
+-- casebook commerce 0.1.0: case study 1 (e-commerce) with exact inventory
+-- holds, carts and checkout. See docs/commerce.md.
+\echo Use "CREATE EXTENSION commerce" to load this file. \quit
+
+-------------------------------------------------------------------------------
+-- Accounts
+-------------------------------------------------------------------------------
+CREATE TABLE @extschema@.users (
+    id            bigserial PRIMARY KEY,
+    email         varchar(255) NOT NULL CHECK (email LIKE '_%@_%'),
+    password_hash varchar(255) NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+-- Case-insensitive uniqueness: Alice@x and alice@x are one account.
+CREATE UNIQUE INDEX users_email_lower_key ON @extschema@.users (lower(email));
+
+CREATE TABLE @extschema@.addresses (
+    id          bigserial PRIMARY KEY,
+    user_id     bigint NOT NULL REFERENCES @extschema@.users (id) ON DELETE CASCADE,
+    type        varchar(20) NOT NULL CHECK (type IN ('shipping', 'billing')),
+    street      text NOT NULL,
+    city        varchar(100),
+    country     char(2) NOT NULL CHECK (country ~ '^[A-Z]{2}$'),  -- ISO 3166-1 alpha-2
+    postal_code varchar(20),
+    is_default  boolean NOT NULL DEFAULT false
+);
+CREATE INDEX addresses_user_id_idx ON @extschema@.addresses (user_id);
+-- One default address per user and type, enforced by the database.
+CREATE UNIQUE INDEX addresses_one_default_idx
+    ON @extschema@.addresses (user_id, type) WHERE is_default;
+
+-------------------------------------------------------------------------------
+-- Catalog
+-------------------------------------------------------------------------------
+CREATE TABLE @extschema@.categories (
+    id        bigserial PRIMARY KEY,
+    name      varchar(100) NOT NULL,
+    parent_id bigint REFERENCES @extschema@.categories (id),
+    slug      text NOT NULL CHECK (slug ~ '^[a-z0-9_]{1,255}$'),
+    path      ltree NOT NULL UNIQUE,   -- maintained by trigger: parent.path || slug
+    UNIQUE (parent_id, slug)
+);
+CREATE INDEX categories_path_gist_idx ON @extschema@.categories USING gist (path);
+
+CREATE TABLE @extschema@.products (
+    id          bigserial PRIMARY KEY,
+    sku         varchar(50) NOT NULL UNIQUE,
+    name        varchar(255) NOT NULL,
+    description text,
+    category_id bigint REFERENCES @extschema@.categories (id),
+    base_price  numeric(12, 2) NOT NULL CHECK (base_price >= 0),
+    attributes  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(attributes) = 'object'),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX products_category_created_idx ON @extschema@.products (category_id, created_at DESC);
+CREATE INDEX products_attributes_gin_idx ON @extschema@.products USING gin (attributes jsonb_path_ops);
+
+CREATE TABLE @extschema@.product_variants (
+    id             bigserial PRIMARY KEY,
+    product_id     bigint NOT NULL REFERENCES @extschema@.products (id) ON DELETE CASCADE,
+    sku            varchar(50) NOT NULL UNIQUE,
+    name           varchar(100),
+    price_modifier numeric(12, 2) NOT NULL DEFAULT 0,
+    attributes     jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(attributes) = 'object')
+);
+CREATE INDEX product_variants_product_id_idx ON @extschema@.product_variants (product_id);
+
+-------------------------------------------------------------------------------
+-- Inventory: the hot table, split from the catalog. Every variant has one or
+-- more bucket rows; a flash-sale item spreads its stock over n buckets so
+-- concurrent holds lock different rows. Buckets numbered >= nbuckets are
+-- draining (left by a smaller set_buckets): they keep reserved units until
+-- those holds end, and are then removed.
+-------------------------------------------------------------------------------
+CREATE TABLE @extschema@.stock (
+    variant_id bigint  NOT NULL REFERENCES @extschema@.product_variants (id) ON DELETE CASCADE,
+    bucket     integer NOT NULL CHECK (bucket >= 0),
+    nbuckets   integer NOT NULL DEFAULT 1 CHECK (nbuckets BETWEEN 1 AND 1024),
+    quantity   integer NOT NULL DEFAULT 0,   -- physical units in this bucket
+    reserved   integer NOT NULL DEFAULT 0,   -- units held by in-progress checkouts
+    PRIMARY KEY (variant_id, bucket),
+    CONSTRAINT stock_quantity_nonnegative CHECK (quantity >= 0),
+    CONSTRAINT stock_reserved_nonnegative CHECK (reserved >= 0),
+    CONSTRAINT stock_never_oversold CHECK (reserved <= quantity)
+) WITH (fillfactor = 50);   -- room for HOT updates of the counters
+
+-- The case study's inventory table, as a view over the buckets.
+CREATE VIEW @extschema@.inventory AS
+SELECT variant_id,
+       sum(quantity)::bigint            AS quantity,
+       sum(reserved)::bigint            AS reserved,
+       sum(quantity - reserved)::bigint AS available,
+       max(nbuckets)                    AS buckets
+  FROM @extschema@.stock
+ GROUP BY variant_id;
+
+-------------------------------------------------------------------------------
+-- Carts and holds
+-------------------------------------------------------------------------------
+CREATE TABLE @extschema@.carts (
+    id              bigserial PRIMARY KEY,
+    user_id         bigint REFERENCES @extschema@.users (id),
+    status          text NOT NULL DEFAULT 'open'
+                    CHECK (status IN ('open', 'checked_out', 'abandoned')),
+    idempotency_key text UNIQUE,
+    order_id        bigint,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE @extschema@.reservations (
+    id              bigserial PRIMARY KEY,
+    variant_id      bigint  NOT NULL,
+    bucket          integer NOT NULL,
+    quantity        integer NOT NULL CHECK (quantity > 0),
+    status          text NOT NULL DEFAULT 'held'
+                    CHECK (status IN ('held', 'confirmed', 'released', 'expired')),
+    cart_id         bigint REFERENCES @extschema@.carts (id),
+    idempotency_key text,
+    created_at      timestamptz NOT NULL DEFAULT statement_timestamp(),
+    expires_at      timestamptz NOT NULL,
+    closed_at       timestamptz
+);
+CREATE UNIQUE INDEX reservations_idempotency_key_idx
+    ON @extschema@.reservations (idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX reservations_held_expiry_idx
+    ON @extschema@.reservations (expires_at) WHERE status = 'held';
+CREATE INDEX reservations_cart_idx
+    ON @extschema@.reservations (cart_id) WHERE cart_id IS NOT NULL;
+
+-------------------------------------------------------------------------------
+-- Orders
+-------------------------------------------------------------------------------
+CREATE TYPE @extschema@.order_status AS ENUM ('pending', 'paid', 'shipped', 'delivered', 'cancelled');
+
+CREATE TABLE @extschema@.orders (
+    id                  bigserial PRIMARY KEY,
+    user_id             bigint REFERENCES @extschema@.users (id),
+    cart_id             bigint UNIQUE REFERENCES @extschema@.carts (id),
+    status              @extschema@.order_status NOT NULL DEFAULT 'pending',
+    total               numeric(12, 2) NOT NULL CHECK (total >= 0),
+    shipping_address_id bigint REFERENCES @extschema@.addresses (id),
+    idempotency_key     text UNIQUE,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX orders_user_created_idx ON @extschema@.orders (user_id, created_at DESC);
+ALTER TABLE @extschema@.carts
+    ADD FOREIGN KEY (order_id) REFERENCES @extschema@.orders (id);
+
+CREATE TABLE @extschema@.order_items (
+    id             bigserial PRIMARY KEY,
+    order_id       bigint NOT NULL REFERENCES @extschema@.orders (id) ON DELETE CASCADE,
+    variant_id     bigint NOT NULL REFERENCES @extschema@.product_variants (id),
+    reservation_id bigint,
+    quantity       integer NOT NULL CHECK (quantity > 0),
+    unit_price     numeric(12, 2) NOT NULL CHECK (unit_price >= 0)
+);
+CREATE INDEX order_items_order_idx ON @extschema@.order_items (order_id);
+CREATE INDEX order_items_variant_idx ON @extschema@.order_items (variant_id);
+
+-------------------------------------------------------------------------------
+-- Reviews, with per-product aggregates kept current by trigger
+-------------------------------------------------------------------------------
+CREATE TABLE @extschema@.reviews (
+    id         bigserial PRIMARY KEY,
+    product_id bigint NOT NULL REFERENCES @extschema@.products (id) ON DELETE CASCADE,
+    user_id    bigint NOT NULL REFERENCES @extschema@.users (id) ON DELETE CASCADE,
+    rating     integer NOT NULL CHECK (rating BETWEEN 1 AND 5),
+    title      varchar(200),
+    body       text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (product_id, user_id)
+);
+CREATE INDEX reviews_user_idx ON @extschema@.reviews (user_id);
+
+CREATE TABLE @extschema@.product_review_stats (
+    product_id   bigint PRIMARY KEY REFERENCES @extschema@.products (id) ON DELETE CASCADE,
+    review_count bigint NOT NULL DEFAULT 0 CHECK (review_count >= 0),
+    rating_sum   bigint NOT NULL DEFAULT 0,
+    rating_1     bigint NOT NULL DEFAULT 0,
+    rating_2     bigint NOT NULL DEFAULT 0,
+    rating_3     bigint NOT NULL DEFAULT 0,
+    rating_4     bigint NOT NULL DEFAULT 0,
+    rating_5     bigint NOT NULL DEFAULT 0,
+    CHECK (review_count = rating_1 + rating_2 + rating_3 + rating_4 + rating_5)
+);
+
+CREATE FUNCTION @extschema@.review_stats_trigger() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE @extschema@.product_review_stats s
+           SET review_count = review_count - 1,
+               rating_sum = rating_sum - OLD.rating,
+               rating_1 = rating_1 - (OLD.rating = 1)::int,
+               rating_2 = rating_2 - (OLD.rating = 2)::int,
+               rating_3 = rating_3 - (OLD.rating = 3)::int,
+               rating_4 = rating_4 - (OLD.rating = 4)::int,
+               rating_5 = rating_5 - (OLD.rating = 5)::int
+         WHERE s.product_id = OLD.product_id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO @extschema@.product_review_stats AS s
+               (product_id, review_count, rating_sum, rating_1, rating_2, rating_3, rating_4, rating_5)
+        VALUES (NEW.product_id, 1, NEW.rating, (NEW.rating = 1)::int, (NEW.rating = 2)::int,
+                (NEW.rating = 3)::int, (NEW.rating = 4)::int, (NEW.rating = 5)::int)
+        ON CONFLICT (product_id) DO UPDATE
+           SET review_count = s.review_count + 1,
+               rating_sum = s.rating_sum + EXCLUDED.rating_sum,
+               rating_1 = s.rating_1 + EXCLUDED.rating_1,
+               rating_2 = s.rating_2 + EXCLUDED.rating_2,
+               rating_3 = s.rating_3 + EXCLUDED.rating_3,
+               rating_4 = s.rating_4 + EXCLUDED.rating_4,
+               rating_5 = s.rating_5 + EXCLUDED.rating_5;
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER reviews_keep_stats
+    AFTER INSERT OR DELETE OR UPDATE OF product_id, rating ON @extschema@.reviews
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.review_stats_trigger();
+
+-------------------------------------------------------------------------------
+-- Category paths: path = parent's path || slug, kept right on insert, rename
+-- and move (descendants follow); a category cannot move under itself.
+-------------------------------------------------------------------------------
+-- (Its search_path gains ltree's schema at the end of this script.)
+CREATE FUNCTION @extschema@.category_path_trigger() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    parent_path ltree;
+BEGIN
+    IF NEW.slug IS NULL THEN
+        NEW.slug := trim(both '_' from regexp_replace(lower(NEW.name), '[^a-z0-9]+', '_', 'g'));
+        IF NEW.slug = '' THEN
+            NEW.slug := 'c';
+        END IF;
+    END IF;
+    IF NEW.parent_id IS NULL THEN
+        NEW.path := NEW.slug::ltree;
+    ELSE
+        SELECT c.path INTO parent_path FROM @extschema@.categories c WHERE c.id = NEW.parent_id;
+        IF parent_path IS NULL THEN
+            RAISE EXCEPTION 'category % does not exist', NEW.parent_id
+                USING ERRCODE = 'KB113';
+        END IF;
+        IF TG_OP = 'UPDATE' AND parent_path <@ OLD.path THEN
+            RAISE EXCEPTION 'category % cannot move under its own subtree (%)', NEW.id, parent_path
+                USING ERRCODE = '22023';
+        END IF;
+        NEW.path := parent_path || NEW.slug::ltree;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.path <> OLD.path THEN
+        UPDATE @extschema@.categories c
+           SET path = NEW.path || subpath(c.path, nlevel(OLD.path))
+         WHERE c.path <@ OLD.path AND c.id <> NEW.id;
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER categories_keep_path
+    BEFORE INSERT OR UPDATE OF parent_id, slug ON @extschema@.categories
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.category_path_trigger();
+
+-- A new variant starts with one empty stock bucket.
+CREATE FUNCTION @extschema@.variant_stock_trigger() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    INSERT INTO @extschema@.stock (variant_id, bucket, nbuckets, quantity, reserved)
+    VALUES (NEW.id, 0, 1, 0, 0);
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER product_variants_create_stock
+    AFTER INSERT ON @extschema@.product_variants
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.variant_stock_trigger();
+
+-------------------------------------------------------------------------------
+-- Native functions (extensions/commerce/*.cpp). They write the stock, hold and
+-- order tables on the caller's behalf: SECURITY DEFINER with a fixed
+-- search_path, every name inside schema-qualified.
+-------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.restock(variant bigint, qty integer) RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_restock';
+COMMENT ON FUNCTION @extschema@.restock(bigint, integer) IS
+    'adds qty physical units to a variant (spread over its buckets); returns the new available count';
+
+CREATE FUNCTION @extschema@.available(variant bigint) RETURNS bigint
+    LANGUAGE c STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_available';
+COMMENT ON FUNCTION @extschema@.available(bigint) IS
+    'units of a variant that can be reserved now (quantity - reserved over all buckets)';
+
+CREATE FUNCTION @extschema@.reserve(variant bigint, qty integer,
+                                    hold interval DEFAULT '15 minutes',
+                                    idempotency_key text DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_reserve';
+COMMENT ON FUNCTION @extschema@.reserve(bigint, integer, interval, text) IS
+    'holds qty units of a variant for the hold period; all or nothing; returns the reservation id';
+
+CREATE FUNCTION @extschema@.reserve_cart(variants bigint[], quantities integer[],
+                                         hold interval DEFAULT '15 minutes',
+                                         idempotency_key text DEFAULT NULL,
+                                         user_id bigint DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_reserve_cart';
+COMMENT ON FUNCTION @extschema@.reserve_cart(bigint[], integer[], interval, text, bigint) IS
+    'holds every line of a cart or none (stock locked in variant order); returns the cart id';
+
+CREATE FUNCTION @extschema@.confirm(reservation bigint) RETURNS void
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_confirm';
+COMMENT ON FUNCTION @extschema@.confirm(bigint) IS
+    'turns a held reservation into a sale: quantity and reserved both drop';
+
+CREATE FUNCTION @extschema@.release(reservation bigint) RETURNS void
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_release';
+COMMENT ON FUNCTION @extschema@.release(bigint) IS
+    'gives a held reservation''s units back';
+
+CREATE FUNCTION @extschema@.expire(max_holds integer DEFAULT 10000) RETURNS integer
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_expire';
+COMMENT ON FUNCTION @extschema@.expire(integer) IS
+    'frees holds past their time (at most max_holds per call); returns how many';
+
+CREATE FUNCTION @extschema@.set_buckets(variant bigint, n integer) RETURNS integer
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_set_buckets';
+COMMENT ON FUNCTION @extschema@.set_buckets(bigint, integer) IS
+    'spreads a variant''s available stock over n bucket rows (1..1024) for hot items';
+
+CREATE FUNCTION @extschema@.checkout(cart bigint, shipping_address_id bigint DEFAULT NULL,
+                                     idempotency_key text DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_checkout';
+COMMENT ON FUNCTION @extschema@.checkout(bigint, bigint, text) IS
+    'turns a cart''s holds into an order at current prices, in one transaction; returns the order id';
+
+CREATE FUNCTION @extschema@.set_order_status(order_id bigint, status text)
+    RETURNS @extschema@.order_status
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_set_order_status';
+COMMENT ON FUNCTION @extschema@.set_order_status(bigint, text) IS
+    'moves an order along an allowed edge; cancelling returns its stock';
+
+CREATE FUNCTION @extschema@.orders_guard() RETURNS trigger
+    LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_orders_guard';
+CREATE TRIGGER orders_status_guard
+    BEFORE UPDATE ON @extschema@.orders
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.orders_guard();
+
+-------------------------------------------------------------------------------
+-- Catalog reads
+-------------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.products_in_category(category bigint)
+RETURNS SETOF @extschema@.products
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+    root ltree;
+BEGIN
+    SELECT c.path INTO root FROM @extschema@.categories c WHERE c.id = category;
+    IF root IS NULL THEN
+        RAISE EXCEPTION 'category % does not exist', category USING ERRCODE = 'KB113';
+    END IF;
+    RETURN QUERY
+        SELECT p.*
+          FROM @extschema@.products p
+         WHERE p.category_id IN (SELECT c.id FROM @extschema@.categories c WHERE c.path <@ root)
+         ORDER BY p.created_at DESC, p.id DESC;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.products_in_category(bigint) IS
+    'products of a category and all its subcategories (one ltree index probe, no recursive CTE)';
+
+CREATE FUNCTION @extschema@.product_page(product bigint)
+RETURNS TABLE (id bigint, sku varchar, name varchar, description text, base_price numeric,
+               attributes jsonb, review_count bigint, avg_rating numeric,
+               rating_distribution jsonb, variant_ids bigint[])
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    RETURN QUERY
+        SELECT p.id, p.sku, p.name, p.description, p.base_price, p.attributes,
+               coalesce(s.review_count, 0),
+               CASE WHEN coalesce(s.review_count, 0) = 0 THEN NULL
+                    ELSE round(s.rating_sum::numeric / s.review_count, 2) END,
+               jsonb_build_object('5', coalesce(s.rating_5, 0), '4', coalesce(s.rating_4, 0),
+                                  '3', coalesce(s.rating_3, 0), '2', coalesce(s.rating_2, 0),
+                                  '1', coalesce(s.rating_1, 0)),
+               ARRAY(SELECT v.id FROM @extschema@.product_variants v
+                      WHERE v.product_id = p.id ORDER BY v.id)
+          FROM @extschema@.products p
+          LEFT JOIN @extschema@.product_review_stats s ON s.product_id = p.id
+         WHERE p.id = product;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'product % does not exist', product USING ERRCODE = 'KB112';
+    END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.product_page(bigint) IS
+    'a product with its review count, average and 1-5 distribution, read from kept aggregates';
+
+-------------------------------------------------------------------------------
+-- Privileges: nobody but the owner writes the tables. Catalog reads are open;
+-- the shop and admin functions are granted explicitly (docs/commerce.md).
+-------------------------------------------------------------------------------
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+GRANT SELECT ON @extschema@.categories, @extschema@.products, @extschema@.product_variants,
+                @extschema@.product_review_stats, @extschema@.inventory TO PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.available(bigint),
+                          @extschema@.products_in_category(bigint),
+                          @extschema@.product_page(bigint) TO PUBLIC;
+
+-- The functions that use ltree find it wherever it was installed.
+DO $do$
+DECLARE
+    ltree_schema name;
+BEGIN
+    SELECT n.nspname INTO ltree_schema
+      FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'ltree';
+    EXECUTE pg_catalog.format(
+        'ALTER FUNCTION @extschema@.category_path_trigger() SET search_path = pg_catalog, %I, pg_temp',
+        ltree_schema);
+    EXECUTE pg_catalog.format(
+        'ALTER FUNCTION @extschema@.products_in_category(bigint) SET search_path = pg_catalog, %I, pg_temp',
+        ltree_schema);
+END
+$do$;
+
+-- Abandoned holds must not keep stock: expire them every minute when pg_cron
+-- is installed in this database (otherwise see docs/commerce.md).
+DO $do$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        PERFORM cron.schedule('commerce-expire', '* * * * *', 'SELECT commerce.expire()');
+    END IF;
+END
+$do$;

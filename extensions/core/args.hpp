@@ -1,0 +1,27 @@
+// casebook core: reading SQL arguments into C++ values with clear errors.
+// A NULL where a value is required raises 22004 naming the argument.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg_boundary.hpp"
+
+namespace casebook::args {
+
+bool is_null(FunctionCallInfo fcinfo, int n);
+int64_t int8(FunctionCallInfo fcinfo, int n, const char* name);
+int32_t int4(FunctionCallInfo fcinfo, int n, const char* name);
+std::optional<int64_t> optional_int8(FunctionCallInfo fcinfo, int n);
+std::string string(FunctionCallInfo fcinfo, int n, const char* name);
+std::optional<std::string> optional_string(FunctionCallInfo fcinfo, int n);
+// The raw Datum of a non-NULL argument (for passing it on as a parameter).
+Datum datum(FunctionCallInfo fcinfo, int n, const char* name);
+// bigint[] / integer[] elements; NULL elements raise 22004; multi-dimensional
+// arrays raise 22023.
+std::vector<int64_t> int8_array(FunctionCallInfo fcinfo, int n, const char* name);
+std::vector<int64_t> int4_array(FunctionCallInfo fcinfo, int n, const char* name);
+
+}  // namespace casebook::args

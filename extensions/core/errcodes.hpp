@@ -1,0 +1,78 @@
+// casebook core: every SQLSTATE the project raises, in one place.
+//
+// Domain errors use the project's own class "KB" (class codes starting with
+// I-Z are implementation-defined in the SQL standard, so KB cannot collide
+// with a standard class). Subclasses: 0xx core, 1xx commerce, 2xx eventstore,
+// 3xx feed, 4xx tenancy, 5xx analytics, 6xx georoute.
+// Generic bad input keeps the standard codes (22004, 22023, ...), listed here
+// too so docs/errors.md is complete. docs/errors.md must list every entry of
+// kErrorCodes; a unit test checks that.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "error.hpp"
+
+namespace casebook::errcodes {
+
+struct ErrorCode {
+    std::string_view code;
+    std::string_view condition;
+    std::string_view when;
+};
+
+// Standard codes we raise for bad arguments.
+inline constexpr SqlState null_value_not_allowed{"22004"};
+inline constexpr SqlState invalid_parameter_value{"22023"};
+inline constexpr SqlState numeric_value_out_of_range{"22003"};
+inline constexpr SqlState query_canceled{"57014"};
+inline constexpr SqlState out_of_memory{"53200"};
+inline constexpr SqlState internal_error{"XX000"};
+inline constexpr SqlState insufficient_privilege{"42501"};
+
+// Core (KB0xx).
+inline constexpr SqlState casebook_error{"KB000"};
+inline constexpr SqlState extension_not_ready{"KB001"};
+
+// commerce (KB1xx).
+inline constexpr SqlState insufficient_stock{"KB101"};
+inline constexpr SqlState unknown_variant{"KB102"};
+inline constexpr SqlState unknown_reservation{"KB103"};
+inline constexpr SqlState reservation_not_held{"KB104"};
+inline constexpr SqlState reservation_expired{"KB105"};
+inline constexpr SqlState idempotency_key_reused{"KB106"};
+inline constexpr SqlState unknown_cart{"KB107"};
+inline constexpr SqlState cart_not_open{"KB108"};
+inline constexpr SqlState unknown_order{"KB109"};
+inline constexpr SqlState invalid_status_transition{"KB110"};
+inline constexpr SqlState unknown_order_status{"KB111"};
+inline constexpr SqlState unknown_product{"KB112"};
+inline constexpr SqlState unknown_category{"KB113"};
+
+inline constexpr ErrorCode kErrorCodes[] = {
+    {"22004", "null_value_not_allowed", "a required argument is NULL"},
+    {"22023", "invalid_parameter_value", "an argument is out of its documented range"},
+    {"57014", "query_canceled", "a long native loop was cancelled or hit statement_timeout"},
+    {"53200", "out_of_memory", "a C++ allocation failed inside a native function"},
+    {"XX000", "internal_error", "a C++ exception that is not a casebook error (a bug: please report)"},
+    {"KB000", "casebook_error", "generic casebook error (not raised by released code)"},
+    {"KB001", "extension_not_ready", "the extension's objects are missing or it needs shared_preload_libraries"},
+    {"KB101", "insufficient_stock", "a reservation asks for more than is available"},
+    {"KB102", "unknown_variant", "the variant id has no inventory row"},
+    {"KB103", "unknown_reservation", "the reservation id does not exist"},
+    {"KB104", "reservation_not_held", "the reservation was already confirmed or released"},
+    {"KB105", "reservation_expired", "the reservation's hold has run out"},
+    {"KB106", "idempotency_key_reused", "an idempotency key is reused with different arguments"},
+    {"KB107", "unknown_cart", "the cart id does not exist"},
+    {"KB108", "cart_not_open", "the cart was already checked out, or has no held reservation"},
+    {"KB109", "unknown_order", "the order id does not exist"},
+    {"KB110", "invalid_status_transition", "an order status change is not an allowed edge"},
+    {"KB111", "unknown_order_status", "the status name is not an order status"},
+    {"KB112", "unknown_product", "the product id does not exist"},
+    {"KB113", "unknown_category", "the category id or path does not exist"},
+};
+
+inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }
+
+}  // namespace casebook::errcodes

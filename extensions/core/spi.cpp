@@ -1,0 +1,149 @@
+// casebook core: SPI with kept plans (see spi.hpp).
+#include "spi.hpp"
+
+#include "errcodes.hpp"
+
+extern "C" {
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+}
+
+namespace casebook::spi {
+namespace {
+
+[[noreturn]] void spi_failure(const char* what, int code, const char* sql) {
+    throw Error(errcodes::internal_error, std::string("casebook: ") + what + " failed",
+                std::string("SPI result ") + SPI_result_code_string(code) + " for: " + sql);
+}
+
+}  // namespace
+
+SPIPlanPtr Statement::plan() {
+    if (plan_ != nullptr) return plan_;
+    const char* sql = sql_;
+    int nargs = static_cast<int>(types_.size());
+    Oid* types = types_.data();
+    // One guarded region: set a safe search_path at a new GUC nest level,
+    // prepare, keep, and pop the nest level. If preparing fails the error
+    // aborts the transaction, which pops the nest level too.
+    SPIPlanPtr prepared = pg::guard([&]() -> SPIPlanPtr {
+        int nest = NewGUCNestLevel();
+        (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+                                GUC_ACTION_SAVE, true, 0, false);
+        SPIPlanPtr p = SPI_prepare(sql, nargs, types);
+        if (p != nullptr) SPI_keepplan(p);
+        AtEOXact_GUC(true, nest);
+        return p;
+    });
+    if (prepared == nullptr) spi_failure("SPI_prepare", SPI_result, sql_);
+    plan_ = prepared;
+    return plan_;
+}
+
+Param text_param(std::string_view s) { return {PointerGetDatum(pg::make_text(s)), false}; }
+
+Param optional_text_param(const std::optional<std::string>& s) {
+    return s ? text_param(*s) : null_param();
+}
+
+std::optional<Datum> Rows::datum(uint64_t row, int col) const {
+    HeapTuple tup = table_->vals[row];
+    TupleDesc desc = table_->tupdesc;
+    bool isnull = false;
+    Datum d = pg::guard([&] { return SPI_getbinval(tup, desc, col, &isnull); });
+    if (isnull) return std::nullopt;
+    return d;
+}
+
+std::optional<int64_t> Rows::int8(uint64_t row, int col) const {
+    auto d = datum(row, col);
+    if (!d) return std::nullopt;
+    return DatumGetInt64(*d);
+}
+
+std::optional<int32_t> Rows::int4(uint64_t row, int col) const {
+    auto d = datum(row, col);
+    if (!d) return std::nullopt;
+    return DatumGetInt32(*d);
+}
+
+std::optional<bool> Rows::boolean(uint64_t row, int col) const {
+    auto d = datum(row, col);
+    if (!d) return std::nullopt;
+    return DatumGetBool(*d);
+}
+
+std::optional<std::string> Rows::text(uint64_t row, int col) const {
+    HeapTuple tup = table_->vals[row];
+    TupleDesc desc = table_->tupdesc;
+    char* s = pg::guard([&] { return SPI_getvalue(tup, desc, col); });
+    if (s == nullptr) return std::nullopt;
+    std::string out(s);
+    return out;
+}
+
+int64_t Rows::int8_at(uint64_t row, int col) const {
+    auto v = int8(row, col);
+    if (!v) throw Error(errcodes::internal_error, "casebook: unexpected NULL in an int8 column");
+    return *v;
+}
+
+int32_t Rows::int4_at(uint64_t row, int col) const {
+    auto v = int4(row, col);
+    if (!v) throw Error(errcodes::internal_error, "casebook: unexpected NULL in an int4 column");
+    return *v;
+}
+
+Connection::Connection() {
+    int rc = pg::guard([] { return SPI_connect(); });
+    if (rc != SPI_OK_CONNECT) spi_failure("SPI_connect", rc, "(connect)");
+}
+
+Rows Connection::execute(Statement& stmt, std::initializer_list<Param> params, bool read_only,
+                         long limit) {
+    return execute(stmt, std::vector<Param>(params), read_only, limit);
+}
+
+Rows Connection::execute(Statement& stmt, const std::vector<Param>& params, bool read_only,
+                         long limit) {
+    if (static_cast<int>(params.size()) != stmt.nargs())
+        throw Error(errcodes::internal_error, "casebook: wrong parameter count for a statement",
+                    stmt.sql());
+    SPIPlanPtr plan = stmt.plan();
+    // Plain arrays for the guarded region (no C++ objects inside it).
+    Datum values[16];
+    char nulls[16];
+    if (params.size() > 16)
+        throw Error(errcodes::internal_error, "casebook: more than 16 statement parameters");
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        values[i] = params[i].value;
+        nulls[i] = params[i].null ? 'n' : ' ';
+    }
+    Datum* vp = values;
+    char* np = nulls;
+    int rc = pg::guard([&] { return SPI_execute_plan(plan, vp, np, read_only, limit); });
+    if (rc < 0) spi_failure("SPI_execute_plan", rc, stmt.sql());
+    return Rows(SPI_tuptable, SPI_processed);
+}
+
+Datum Connection::copy_out(Datum value, Oid type) {
+    return pg::guard([&]() -> Datum {
+        int16 typlen;
+        bool typbyval;
+        get_typlenbyval(type, &typlen, &typbyval);
+        if (typbyval) return value;
+        Size len = datumGetSize(value, typbyval, typlen);
+        void* dst = SPI_palloc(len);
+        memcpy(dst, DatumGetPointer(value), len);
+        return PointerGetDatum(dst);
+    });
+}
+
+void Connection::finish() {
+    if (finished_) return;
+    finished_ = true;
+    int rc = pg::guard([] { return SPI_finish(); });
+    if (rc != SPI_OK_FINISH) spi_failure("SPI_finish", rc, "(finish)");
+}
+
+}  // namespace casebook::spi

@@ -1,0 +1,32 @@
+-- casebook_selftest: probes of the C++/PostgreSQL boundary, used by the
+-- core_boundary regression test and the memory check. Superuser only.
+\echo Use "CREATE EXTENSION casebook_selftest" to load this file. \quit
+
+CREATE FUNCTION @extschema@.live_objects() RETURNS integer
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_live_objects';
+COMMENT ON FUNCTION @extschema@.live_objects() IS
+    'C++ objects with destructors currently alive in this backend (0 when no native call runs)';
+
+CREATE FUNCTION @extschema@.divide(dividend integer, divisor integer) RETURNS integer
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_divide';
+COMMENT ON FUNCTION @extschema@.divide(integer, integer) IS
+    'runs a kept SPI plan "SELECT $1 / $2" while C++ objects are alive';
+
+CREATE FUNCTION @extschema@.run_sql(query text) RETURNS bigint
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_run_sql';
+COMMENT ON FUNCTION @extschema@.run_sql(text) IS
+    'runs any SQL through SPI while C++ objects are alive; returns rows processed';
+
+CREATE FUNCTION @extschema@.throw(kind text) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_throw';
+COMMENT ON FUNCTION @extschema@.throw(text) IS
+    'throws a C++ exception: domain | standard | bad_alloc | foreign';
+
+CREATE FUNCTION @extschema@.spin(seconds double precision) RETURNS bigint
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_spin';
+COMMENT ON FUNCTION @extschema@.spin(double precision) IS
+    'a native loop that checks for interrupts; returns iterations';
+
+REVOKE ALL ON FUNCTION @extschema@.live_objects(), @extschema@.divide(integer, integer),
+    @extschema@.run_sql(text), @extschema@.throw(text), @extschema@.spin(double precision)
+    FROM PUBLIC;
