@@ -364,6 +364,9 @@ LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
     root ltree;
 BEGIN
+    IF category IS NULL THEN
+        RAISE EXCEPTION 'argument category must not be NULL' USING ERRCODE = '22004';
+    END IF;
     SELECT c.path INTO root FROM @extschema@.categories c WHERE c.id = category;
     IF root IS NULL THEN
         RAISE EXCEPTION 'category % does not exist', category USING ERRCODE = 'KB113';
@@ -384,6 +387,9 @@ RETURNS TABLE (id bigint, sku varchar, name varchar, description text, base_pric
                rating_distribution jsonb, variant_ids bigint[])
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
+    IF product IS NULL THEN
+        RAISE EXCEPTION 'argument product must not be NULL' USING ERRCODE = '22004';
+    END IF;
     RETURN QUERY
         SELECT p.id, p.sku, p.name, p.description, p.base_price, p.attributes,
                coalesce(s.review_count, 0),

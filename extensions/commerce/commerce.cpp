@@ -102,8 +102,10 @@ spi::Statement kCartLines{
 }  // namespace
 
 CASEBOOK_FUNCTION(commerce_reserve_cart) {
-    auto lines = normalize_cart(args::int8_array(fcinfo, 0, "variants"),
-                                args::int4_array(fcinfo, 1, "quantities"));
+    // Read in argument order, so the first bad argument is the one reported.
+    auto variants = args::int8_array(fcinfo, 0, "variants");
+    auto quantities = args::int4_array(fcinfo, 1, "quantities");
+    auto lines = normalize_cart(variants, quantities);
     Datum hold = positive_hold(fcinfo, 2);
     auto key = idempotency_key(fcinfo, 3);
     auto user = args::optional_int8(fcinfo, 4);

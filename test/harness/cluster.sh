@@ -10,7 +10,8 @@
 # As root, the server runs as the "postgres" OS user; if that user cannot reach
 # the checkout, a directory /tmp/casebook-cluster-<hash of repo path> is used.
 # Environment: CASEBOOK_PORT (default 55415), CASEBOOK_EXTRA_CONF (extra
-# postgresql.conf lines, appended verbatim).
+# postgresql.conf lines, appended verbatim), CASEBOOK_CLUSTER_NAME (a named
+# second cluster in $REPO/.cluster-<name>).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,12 +37,15 @@ as_owner() {
 }
 
 # ---- location (computed the same way on every call) -----------------------
-LOC="$REPO/.cluster"
+# CASEBOOK_CLUSTER_NAME gives a second cluster beside the test one (the
+# benchmarks use "bench"), so both can run at once on different ports.
+SUFFIX=${CASEBOOK_CLUSTER_NAME:+-$CASEBOOK_CLUSTER_NAME}
+LOC="$REPO/.cluster$SUFFIX"
 LOC_REASON=""
 fallback_loc() {
   local hash
   hash=$(printf '%s' "$REPO" | sha1sum | cut -c1-8)
-  LOC="/tmp/casebook-cluster-$hash"
+  LOC="/tmp/casebook-cluster-$hash$SUFFIX"
   LOC_REASON=$1
 }
 if [ "$IS_ROOT" -eq 1 ]; then
