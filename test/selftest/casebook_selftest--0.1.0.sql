@@ -30,3 +30,9 @@ COMMENT ON FUNCTION @extschema@.spin(double precision) IS
 REVOKE ALL ON FUNCTION @extschema@.live_objects(), @extschema@.divide(integer, integer),
     @extschema@.run_sql(text), @extschema@.throw(text), @extschema@.spin(double precision)
     FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.leak_control() RETURNS integer
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_leak_control';
+COMMENT ON FUNCTION @extschema@.leak_control() IS
+    'leaks one 4242-byte block on purpose: the memory check''s positive control';
+REVOKE ALL ON FUNCTION @extschema@.leak_control() FROM PUBLIC;

@@ -3,6 +3,8 @@
 // call fails, so a skipped destructor shows up as a non-zero live_objects()
 // and as a leak under valgrind.
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -107,4 +109,13 @@ CASEBOOK_FUNCTION(selftest_spin) {
         casebook::pg::check_interrupts();
     }
     return Int64GetDatum(iterations);
+}
+
+// Memory-check control: leaks one 4242-byte block on purpose, so the memory
+// check can prove it sees leaks in this module (test/memcheck/run.sh).
+CASEBOOK_FUNCTION(selftest_leak_control) {
+    void* block = std::malloc(4242);
+    if (block != nullptr) std::memset(block, 1, 4242);
+    asm volatile("" : : "r"(block) : "memory");
+    return Int32GetDatum(4242);
 }
