@@ -7,7 +7,7 @@
 # quantities, one row per variant. Stock never runs out during a run.
 
 BENCH_NAME=commerce
-BENCH_TITLE="commerce: hold 1 unit"
+BENCH_TITLE="commerce (hold 1 unit)"
 
 COMMERCE_VARIANTS=10000
 COMMERCE_HOT=$((COMMERCE_VARIANTS + 1))

@@ -16,6 +16,7 @@
 #   BENCH_CHART=path      where the PNG goes (default: docs/img/<name>.png for a
 #                         run with default settings, else test/bench/out/<name>.png)
 #   BENCH_PORT=55416      port of the bench cluster
+#   BENCH_OUT_DIR=dir     where results go (default test/bench/out)
 #
 # A definition (bash, sourced) sets:
 #   BENCH_NAME            short name: output files are named after it
@@ -38,7 +39,8 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/../.." && pwd)
 CLUSTER_SH="$REPO/test/harness/cluster.sh"
-OUT_DIR="$BENCH_DIR/out"
+OUT_DIR=${BENCH_OUT_DIR:-$BENCH_DIR/out}
+mkdir -p "$OUT_DIR"; OUT_DIR=$(cd "$OUT_DIR" && pwd)
 PGBIN=/usr/lib/postgresql/15/bin
 PGBENCH="$PGBIN/pgbench"
 [ -x "$PGBENCH" ] || PGBENCH=$(command -v pgbench || true)
@@ -85,12 +87,20 @@ machine_info() {
   echo "data filesystem:   ${fs:-unknown}"
   echo "postgresql:        $(bench_sql 'SELECT version()')"
   echo "pgbench:           $("$PGBENCH" --version)"
-  echo "settings:          $(bench_sql "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name)
+  echo "settings:          $(bench_sql "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name)
                                           FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit',
                                           'shared_buffers', 'full_page_writes', 'wal_level', 'max_wal_size',
                                           'checkpoint_timeout', 'autovacuum', 'jit')")"
   echo "client and server: same machine, Unix socket"
+  local others
+  others=$(ps -eo args= 2>/dev/null | awk -v own="$(bench_sql 'SHOW data_directory')" \
+             '/(^|\/)postgres .*-D/ && index($0, own) == 0 { n++ } END { print n + 0 }')
+  echo "other postgres servers running: $others (they and any other load share the CPUs)"
 }
+
+# ---- machine-wide CPU use during a run ------------------------------------------------------
+cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
 
 # ---- wait-event sampler (BENCH_SAMPLE_WAITS=1) --------------------------------------
 # One psql session polls pg_stat_activity every 100 ms for the pgbench backends.
@@ -151,7 +161,7 @@ make_chart() {
     echo 'set xtics nomirror scale 0'
     echo 'set ytics nomirror'
     echo 'set bmargin 5'
-    echo 'set key top right'
+    echo 'set key outside top center horizontal'
     awk -F'\t' '{ printf "set label \"%s\" at %s, graph -0.09 center font \",11\"\n", $1, $2 }' "$dat.groups"
     echo "plot \"$dat\" using 1:2:3:xtic(6) with boxes lc rgb variable notitle, \\"
     echo "     '' using 1:2:4 with labels offset 0,1.5 notitle, \\"
@@ -253,9 +263,9 @@ run_definition() {
   local d
   for d in "${BENCH_DEFINES[@]}"; do defines+=(-D "$d"); done
 
-  printf 'definition\tgroup\tlabel\trole\trep\tclients\tseconds\ttps\tp50_ms\tp99_ms\tavg_ms\ttransactions\tfailed\tstarted_utc\n' >"$results"
+  printf 'definition\tgroup\tlabel\trole\trep\tclients\tseconds\ttps\tp50_ms\tp99_ms\tavg_ms\ttransactions\tfailed\tstarted_utc\tload1_before\tcpu_busy_pct\n' >"$results"
 
-  local rep prefix pout rc tps tx failed lat p50 p99 avg bad waits started
+  local rep prefix pout rc tps tx failed lat p50 p99 avg bad waits started load cpu busy0 idle0 busy1 idle1
   for g in "${groups[@]}"; do
     for ((rep = 1; rep <= REPS; rep++)); do
       for i in "${!c_label[@]}"; do
@@ -266,11 +276,15 @@ run_definition() {
         bench_reset "$label" "$role" >"$prefix.reset.log" 2>&1 \
           || { tail -n 20 "$prefix.reset.log" >&2; die "[$NAME] bench_reset failed before $g/$label run $rep"; }
         started=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
+        load=$(load1)
+        read -r busy0 idle0 < <(cpu_ticks)
         [ -n "${BENCH_SAMPLE_WAITS:-}" ] && start_sampler "$prefix.waits" "${c_secs[$i]}"
         rc=0
         (cd "$rundir" && "$PGBENCH" -n -M prepared -c "${c_clients[$i]}" -j 2 -T "${c_secs[$i]}" \
             -l --log-prefix="$prefix.txlog" "${defines[@]}" -f "${c_script[$i]}") >"$pout" 2>&1 || rc=$?
+        read -r busy1 idle1 < <(cpu_ticks)
         stop_sampler
+        cpu=$(awk -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) 'BEGIN { printf "%.0f", (b + i) ? 100 * b / (b + i) : 0 }')
         if [ "$rc" -ne 0 ]; then
           tail -n 25 "$pout" >&2
           die "[$NAME] pgbench exited with status $rc in $g/$label run $rep (output: $pout)"
@@ -302,16 +316,16 @@ run_definition() {
           cat "$prefix.check.log" >&2
           die "[$NAME] INVARIANT VIOLATED after $g/$label run $rep (see above; log: $prefix.check.log). Benchmark aborted."
         fi
-        printf '%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n' "$NAME" "$g" "$label" "$role" "$rep" \
-          "${c_clients[$i]}" "${c_secs[$i]}" "$tps" "$p50" "$p99" "$avg" "$tx" "$failed" "$started" >>"$results"
+        printf '%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n' "$NAME" "$g" "$label" "$role" "$rep" \
+          "${c_clients[$i]}" "${c_secs[$i]}" "$tps" "$p50" "$p99" "$avg" "$tx" "$failed" "$started" "$load" "$cpu" >>"$results"
         waits=""
         if [ -n "${BENCH_SAMPLE_WAITS:-}" ] && [ -s "$prefix.waits" ]; then
           waits=$(sort "$prefix.waits" | uniq -c | sort -rn | awk -v t="$(wc -l <"$prefix.waits")" \
                    'NR <= 4 { printf "%s%s %.0f%%", (NR > 1 ? ", " : ""), $2, 100 * $1 / t }')
           waits="  waits: $waits"
         fi
-        printf 'bench: [%s] %-10s %-12s run %d/%d  %9.1f tps  p50 %7.3f ms  p99 %7.3f ms  %8d tx  check ok%s\n' \
-          "$NAME" "$g" "$label" "$rep" "$REPS" "$tps" "$p50" "$p99" "$tx" "$waits"
+        printf 'bench: [%s] %-10s %-12s run %d/%d  %9.1f tps  p50 %7.3f ms  p99 %7.3f ms  %8d tx  cpu %3s%%  check ok%s\n' \
+          "$NAME" "$g" "$label" "$rep" "$REPS" "$tps" "$p50" "$p99" "$tx" "$cpu" "$waits"
       done
     done
   done
@@ -366,7 +380,7 @@ run_definition() {
   secs_list=$(printf '%s\n' "${c_secs[@]}" | sort -un | paste -sd/)
   clients_list=$(printf '%s\n' "${c_clients[@]}" | sort -un | paste -sd/)
   make_chart "$summary" "$png" \
-    "${BENCH_TITLE:-$NAME}: median of $REPS runs x ${secs_list} s, ${clients_list} clients, $(nproc) CPUs, fsync on (labels: tps, p99 latency)"
+    "${BENCH_TITLE:-$NAME}, median of $REPS runs x ${secs_list} s, ${clients_list} clients, $(nproc) CPUs, fsync on (labels: tps, p99 latency)"
 
   echo
   echo "== $NAME: results (median of $REPS runs per case) =="
