@@ -74,14 +74,15 @@ CREATE INDEX product_variants_product_id_idx ON @extschema@.product_variants (pr
 -------------------------------------------------------------------------------
 CREATE TABLE @extschema@.stock (
     variant_id bigint  NOT NULL REFERENCES @extschema@.product_variants (id) ON DELETE CASCADE,
-    bucket     integer NOT NULL CHECK (bucket >= 0),
-    nbuckets   integer NOT NULL DEFAULT 1 CHECK (nbuckets BETWEEN 1 AND 1024),
+    bucket     integer NOT NULL,             -- 0.. ; set_buckets keeps it in range
+    nbuckets   integer NOT NULL DEFAULT 1,   -- 1..1024, the same on every row of a variant
     quantity   integer NOT NULL DEFAULT 0,   -- physical units in this bucket
     reserved   integer NOT NULL DEFAULT 0,   -- units held by in-progress checkouts
     PRIMARY KEY (variant_id, bucket),
-    CONSTRAINT stock_quantity_nonnegative CHECK (quantity >= 0),
-    CONSTRAINT stock_reserved_nonnegative CHECK (reserved >= 0),
-    CONSTRAINT stock_never_oversold CHECK (reserved <= quantity)
+    -- The invariant, in one constraint (it implies quantity >= 0). PostgreSQL
+    -- re-reads every CHECK expression on each UPDATE of this hot table, so
+    -- there is exactly one.
+    CONSTRAINT stock_never_oversold CHECK (reserved >= 0 AND reserved <= quantity)
 ) WITH (fillfactor = 50);   -- room for HOT updates of the counters
 
 -- The case study's inventory table, as a view over the buckets.
@@ -108,14 +109,18 @@ CREATE TABLE @extschema@.carts (
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
 
+CREATE TYPE @extschema@.hold_status AS ENUM ('held', 'confirmed', 'released', 'expired');
+
+-- Holds are written only by the native functions, which validate every value
+-- first; the table carries no CHECK or foreign key of its own so that taking
+-- a hold stays one cheap insert (see docs/commerce.md, "Choices").
 CREATE TABLE @extschema@.reservations (
     id              bigserial PRIMARY KEY,
     variant_id      bigint  NOT NULL,
     bucket          integer NOT NULL,
-    quantity        integer NOT NULL CHECK (quantity > 0),
-    status          text NOT NULL DEFAULT 'held'
-                    CHECK (status IN ('held', 'confirmed', 'released', 'expired')),
-    cart_id         bigint REFERENCES @extschema@.carts (id),
+    quantity        integer NOT NULL,
+    status          @extschema@.hold_status NOT NULL DEFAULT 'held',
+    cart_id         bigint,
     idempotency_key text,
     created_at      timestamptz NOT NULL DEFAULT statement_timestamp(),
     expires_at      timestamptz NOT NULL,

@@ -56,23 +56,27 @@ std::optional<std::string> idempotency_key(FunctionCallInfo fcinfo, int n) {
     return key;
 }
 
+// Runs one Stock operation on its own SPI connection.
+template <typename F>
+auto with_stock(F&& op) {
+    spi::Connection conn;
+    Stock stock(conn);
+    auto result = op(stock);
+    conn.finish();
+    return result;
+}
+
 }  // namespace
 
 CASEBOOK_FUNCTION(commerce_restock) {
     int64_t variant = args::int8(fcinfo, 0, "variant");
     int32_t qty = args::int4(fcinfo, 1, "qty");
-    spi::Connection conn;
-    int64_t available = Stock(conn).restock(variant, qty);
-    conn.finish();
-    return Int64GetDatum(available);
+    return Int64GetDatum(with_stock([&](Stock& s) { return s.restock(variant, qty); }));
 }
 
 CASEBOOK_FUNCTION(commerce_available) {
     int64_t variant = args::int8(fcinfo, 0, "variant");
-    spi::Connection conn;
-    int64_t available = Stock(conn).available(variant);
-    conn.finish();
-    return Int64GetDatum(available);
+    return Int64GetDatum(with_stock([&](Stock& s) { return s.available(variant); }));
 }
 
 CASEBOOK_FUNCTION(commerce_reserve) {
@@ -81,10 +85,7 @@ CASEBOOK_FUNCTION(commerce_reserve) {
     req.quantity = positive_quantity(fcinfo, 1);
     req.hold = positive_hold(fcinfo, 2);
     req.idempotency_key = idempotency_key(fcinfo, 3);
-    spi::Connection conn;
-    int64_t id = Stock(conn).hold(req);
-    conn.finish();
-    return Int64GetDatum(id);
+    return Int64GetDatum(with_stock([&](Stock& s) { return s.hold(req); }));
 }
 
 namespace {
@@ -146,35 +147,25 @@ CASEBOOK_FUNCTION(commerce_reserve_cart) {
 
 CASEBOOK_FUNCTION(commerce_confirm) {
     int64_t id = args::int8(fcinfo, 0, "reservation");
-    spi::Connection conn;
-    Stock(conn).confirm(id);
-    conn.finish();
+    with_stock([&](Stock& s) { s.confirm(id); return 0; });
     PG_RETURN_VOID();
 }
 
 CASEBOOK_FUNCTION(commerce_release) {
     int64_t id = args::int8(fcinfo, 0, "reservation");
-    spi::Connection conn;
-    Stock(conn).release(id);
-    conn.finish();
+    with_stock([&](Stock& s) { s.release(id); return 0; });
     PG_RETURN_VOID();
 }
 
 CASEBOOK_FUNCTION(commerce_expire) {
     int32_t max_holds = args::int4(fcinfo, 0, "max_holds");
-    spi::Connection conn;
-    int32_t n = Stock(conn).expire(max_holds);
-    conn.finish();
-    return Int32GetDatum(n);
+    return Int32GetDatum(with_stock([&](Stock& s) { return s.expire(max_holds); }));
 }
 
 CASEBOOK_FUNCTION(commerce_set_buckets) {
     int64_t variant = args::int8(fcinfo, 0, "variant");
     int32_t n = args::int4(fcinfo, 1, "n");
-    spi::Connection conn;
-    int32_t result = Stock(conn).set_buckets(variant, n);
-    conn.finish();
-    return Int32GetDatum(result);
+    return Int32GetDatum(with_stock([&](Stock& s) { return s.set_buckets(variant, n); }));
 }
 
 //-----------------------------------------------------------------------------
@@ -188,7 +179,7 @@ spi::Statement kLockCart{
     "SELECT status, order_id, user_id FROM commerce.carts WHERE id = $1 FOR UPDATE", {INT8OID}};
 spi::Statement kAddressOwner{"SELECT user_id FROM commerce.addresses WHERE id = $1", {INT8OID}};
 spi::Statement kLockCartHolds{
-    "SELECT id, variant_id, bucket, quantity, status, expires_at <= statement_timestamp()"
+    "SELECT id, variant_id, bucket, quantity, status::text, expires_at <= statement_timestamp()"
     "  FROM commerce.reservations WHERE cart_id = $1 ORDER BY id FOR UPDATE",
     {INT8OID}};
 spi::Statement kConfirmCartHolds{

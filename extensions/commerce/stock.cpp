@@ -21,18 +21,29 @@ namespace {
 
 using spi::Statement;
 
-// The fast path: one statement picks an unlocked bucket with enough stock,
-// raises its reserved count and writes the hold.
+// Single-bucket variants (the common case): the row is bucket 0. The
+// nbuckets = 1 test makes this a no-op for a bucketed variant, which then
+// takes the bucket-picking path below.
+#define CB_SINGLE_BUCKET                                                            \
+    "WITH upd AS ("                                                                 \
+    "  UPDATE commerce.stock SET reserved = reserved + $2"                          \
+    "   WHERE variant_id = $1 AND bucket = 0 AND nbuckets = 1"                      \
+    "     AND quantity - reserved >= $2 AND $3 IS NOT NULL"                         \
+    "  RETURNING variant_id, bucket)"
+
+// Bucketed variants: one statement picks an unlocked bucket with enough
+// stock (SKIP LOCKED: concurrent holds on a hot item take different rows),
+// raises its reserved count and writes the hold. The UPDATE matches the
+// picked key, not its ctid, so its own concurrent-update recheck applies.
 #define CB_PICK_BUCKET                                                              \
-    "WITH pick AS ("                                                                \
-    "  SELECT variant_id, bucket FROM commerce.stock"                               \
-    "   WHERE variant_id = $1 AND quantity - reserved >= $2"                        \
-    "   ORDER BY (bucket + $3) % nbuckets, bucket"                                  \
-    "   LIMIT 1 FOR UPDATE SKIP LOCKED),"                                           \
-    " upd AS ("                                                                     \
-    "  UPDATE commerce.stock s SET reserved = s.reserved + $2"                      \
-    "    FROM pick WHERE s.variant_id = pick.variant_id AND s.bucket = pick.bucket" \
-    "  RETURNING s.variant_id, s.bucket)"
+    "WITH upd AS ("                                                                 \
+    "  UPDATE commerce.stock SET reserved = reserved + $2"                          \
+    "   WHERE (variant_id, bucket) = (SELECT variant_id, bucket FROM commerce.stock"\
+    "                  WHERE variant_id = $1 AND quantity - reserved >= $2"         \
+    "                  ORDER BY (bucket + $3) % nbuckets, bucket"                   \
+    "                  LIMIT 1 FOR UPDATE SKIP LOCKED)"                             \
+    "     AND quantity - reserved >= $2"                                            \
+    "  RETURNING variant_id, bucket)"
 
 // The same at a given bucket ($3), after the slow path locked every bucket.
 #define CB_AT_BUCKET                                                                \
@@ -55,6 +66,10 @@ using spi::Statement;
     "   RETURNING id)"                                                              \
     " SELECT upd.bucket, (SELECT id FROM ins) FROM upd"
 
+Statement kHoldSingle{CB_SINGLE_BUCKET CB_INSERT_HOLD " RETURNING bucket, id",
+                      {INT8OID, INT4OID, INT4OID, INTERVALOID, INT8OID, TEXTOID}};
+Statement kHoldSingleKeyed{CB_SINGLE_BUCKET CB_KEYED_HOLD,
+                           {INT8OID, INT4OID, INT4OID, INTERVALOID, INT8OID, TEXTOID}};
 Statement kHoldFast{CB_PICK_BUCKET CB_INSERT_HOLD " RETURNING bucket, id",
                     {INT8OID, INT4OID, INT4OID, INTERVALOID, INT8OID, TEXTOID}};
 Statement kHoldFastKeyed{CB_PICK_BUCKET CB_KEYED_HOLD,
@@ -98,11 +113,12 @@ Statement kDropBucket{
     "DELETE FROM commerce.stock WHERE variant_id = $1 AND bucket = $2 AND reserved = 0",
     {INT8OID, INT4OID}};
 Statement kLockReservation{
-    "SELECT variant_id, bucket, quantity, status, expires_at <= statement_timestamp()"
+    "SELECT variant_id, bucket, quantity, status::text, expires_at <= statement_timestamp()"
     "  FROM commerce.reservations WHERE id = $1 FOR UPDATE",
     {INT8OID}};
 Statement kCloseReservation{
-    "UPDATE commerce.reservations SET status = $2, closed_at = statement_timestamp() WHERE id = $1",
+    "UPDATE commerce.reservations SET status = $2::commerce.hold_status, closed_at = statement_timestamp()"
+    " WHERE id = $1",
     {INT8OID, TEXTOID}};
 Statement kExpireDue{
     "WITH due AS ("
@@ -147,6 +163,18 @@ Datum int8_array_datum(const std::vector<int64_t>& values) {
 
 }  // namespace
 
+bool BucketHints::bucketed(int64_t variant) const {
+    auto it = hints_.find(variant);
+    return it != hints_.end() && it->second;
+}
+
+void BucketHints::remember(int64_t variant, bool bucketed) {
+    if (hints_.size() >= kMaxEntries) hints_.clear();  // bounded memory per backend
+    hints_[variant] = bucketed;
+}
+
+BucketHints Stock::bucket_hints_;
+
 std::optional<int64_t> Stock::existing_for_key(const HoldRequest& req) {
     auto rows = spi_.execute(kFindKey, {spi::text_param(*req.idempotency_key)}, false, 1);
     if (rows.empty()) return std::nullopt;
@@ -164,8 +192,9 @@ std::optional<int64_t> Stock::existing_for_key(const HoldRequest& req) {
     return id;
 }
 
-Stock::Taken Stock::take_fast(const HoldRequest& req) {
-    Statement& stmt = req.idempotency_key ? kHoldFastKeyed : kHoldFast;
+Stock::Taken Stock::take_fast(const HoldRequest& req, bool single) {
+    Statement& stmt = single ? (req.idempotency_key ? kHoldSingleKeyed : kHoldSingle)
+                             : (req.idempotency_key ? kHoldFastKeyed : kHoldFast);
     auto rows = spi_.execute(stmt,
                              {spi::int8_param(req.variant), spi::int4_param(static_cast<int32_t>(req.quantity)),
                               spi::int4_param(MyProcPid), spi::datum_param(req.hold),
@@ -222,7 +251,19 @@ int64_t Stock::hold(const HoldRequest& req) {
     if (req.idempotency_key)
         if (auto existing = existing_for_key(req)) return *existing;
 
-    if (Taken t = take_fast(req); t.taken) return finish_taken(req, t);
+    // Which statement to try first: a per-backend hint of whether the variant
+    // is bucketed. A wrong or missing hint only costs one no-op statement.
+    const bool bucketed = bucket_hints_.bucketed(req.variant);
+    if (!bucketed) {
+        if (Taken t = take_fast(req, true); t.taken) return finish_taken(req, t);
+    }
+    if (Taken t = take_fast(req, false); t.taken) {
+        // The single-bucket statement changed nothing but this one found
+        // stock: the variant is bucketed. (A variant set back to one bucket
+        // is noticed by the slow path.)
+        bucket_hints_.remember(req.variant, true);
+        return finish_taken(req, t);
+    }
 
     // Slow path: no unlocked bucket has enough. Lock every bucket (waiting
     // for in-flight holds), move stock together if needed, take the hold.
@@ -232,6 +273,7 @@ int64_t Stock::hold(const HoldRequest& req) {
     for (int round = 0; round < 2; ++round) {
         Locked locked = lock_all(req.variant);
         if (locked.buckets.empty()) unknown_variant(req.variant);
+        bucket_hints_.remember(req.variant, locked.nbuckets > 1 || locked.buckets.size() > 1);
         ReservationPlan plan = plan_reservation(locked.buckets, req.quantity, locked.nbuckets);
         total = plan.total_available;
         if (!plan.possible) continue;

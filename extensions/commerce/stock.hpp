@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "spi.hpp"
@@ -18,6 +19,19 @@ struct HoldRequest {
     Datum hold = 0;                        // interval, > 0
     std::optional<int64_t> cart;           // the cart the hold belongs to
     std::optional<std::string> idempotency_key;
+};
+
+// Per backend: which variants were last seen with more than one bucket. It
+// only chooses which hold statement to try first; a stale entry costs one
+// statement that changes nothing, never a wrong result.
+class BucketHints {
+public:
+    bool bucketed(int64_t variant) const;
+    void remember(int64_t variant, bool bucketed);
+
+private:
+    static constexpr std::size_t kMaxEntries = 65536;
+    std::unordered_map<int64_t, bool> hints_;
 };
 
 class Stock {
@@ -54,13 +68,14 @@ private:
         int32_t bucket = -1;
         std::optional<int64_t> id;
     };
-    Taken take_fast(const HoldRequest& req);
+    Taken take_fast(const HoldRequest& req, bool single);
     Taken take_at(const HoldRequest& req, int32_t bucket);
     int64_t finish_taken(const HoldRequest& req, const Taken& t);
     std::optional<int64_t> existing_for_key(const HoldRequest& req);
     void apply_moves(int64_t variant, const std::vector<Move>& moves);
 
     spi::Connection& spi_;
+    static BucketHints bucket_hints_;
 };
 
 // A hold's state as read under lock.

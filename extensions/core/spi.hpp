@@ -18,9 +18,11 @@ namespace casebook::spi {
 // static storage next to the code that runs them:
 //     static spi::Statement kFind{"SELECT ... WHERE id = $1", {INT8OID}};
 // The plan is prepared on first use in a backend, under
-// search_path = pg_catalog, pg_temp (so an object planted in a caller's
-// schema can never be picked up, even when the plan is later re-planned), and
-// kept with SPI_keepplan for the life of the backend.
+// search_path = pg_catalog, pg_temp, and kept with SPI_keepplan for the life
+// of the backend. PostgreSQL re-parses a kept plan under the *current*
+// search_path when it differs from the one it was parsed under, so the SQL
+// functions that run statements must carry SET search_path = pg_catalog,
+// pg_temp as well (and every name in the SQL is schema-qualified).
 class Statement {
 public:
     Statement(const char* sql, std::initializer_list<Oid> types) : sql_(sql), types_(types) {}

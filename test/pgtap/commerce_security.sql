@@ -259,7 +259,7 @@ SELECT results_eq(
     $$VALUES (0, 1, 8, 4)$$,
     'stock after the granted reserve: bucket 0 holds exactly 8 units, 4 reserved');
 SELECT results_eq(
-    $$SELECT r.variant_id = v.id, r.bucket, r.quantity, r.status, r.cart_id IS NULL,
+    $$SELECT r.variant_id = v.id, r.bucket, r.quantity, r.status::text, r.cart_id IS NULL,
              r.expires_at - r.created_at
         FROM commerce.reservations r, commerce.product_variants v
        WHERE r.idempotency_key = 'tap-sec-granted' AND v.sku = 'TAP-SEC-V'$$,
@@ -440,7 +440,7 @@ SELECT results_eq(
     $$VALUES (0, 1, 8, 6)$$,
     'stock after the attack: exactly 8 units, 6 reserved (3 + 2 by the role, 1 by the owner)');
 SELECT results_eq(
-    $$SELECT r.variant_id = v.id, r.bucket, r.quantity, r.status, r.expires_at - r.created_at,
+    $$SELECT r.variant_id = v.id, r.bucket, r.quantity, r.status::text, r.expires_at - r.created_at,
              r.created_at >= pg_catalog.now()
         FROM commerce.reservations r, commerce.product_variants v
        WHERE r.idempotency_key = 'tap-sec-attack' AND v.sku = 'TAP-SEC-V'$$,
