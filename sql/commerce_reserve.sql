@@ -92,6 +92,28 @@ UPDATE commerce.reservations SET expires_at = now() - interval '1 second' WHERE 
 SELECT commerce.expire(3) AS first_batch, commerce.expire(3) AS second_batch;
 SELECT quantity, reserved FROM commerce.inventory WHERE variant_id = 201;
 
+-- The fast path never bypasses what the executor enforces: a read-only
+-- transaction refuses the hold (25006), and a user trigger on the stock table
+-- still fires.
+SELECT commerce.available(201) AS before_read_only \gset
+BEGIN TRANSACTION READ ONLY;
+SELECT pg_temp.try('SELECT commerce.reserve(201, 1)');
+ROLLBACK;
+SELECT commerce.available(201) = :before_read_only AS unchanged;
+CREATE TABLE stock_audit (variant_id bigint, reserved integer);
+CREATE FUNCTION stock_audit_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.stock_audit VALUES (NEW.variant_id, NEW.reserved);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER stock_audit AFTER UPDATE ON commerce.stock
+    FOR EACH ROW EXECUTE FUNCTION stock_audit_trigger();
+SELECT commerce.reserve(201, 2) > 0 AS reserved;
+SELECT variant_id, reserved FROM stock_audit;
+DROP TRIGGER stock_audit ON commerce.stock;
+DROP FUNCTION stock_audit_trigger();
+DROP TABLE stock_audit;
+
 -- The invariant over everything this file did.
 SELECT count(*) AS oversold_rows FROM commerce.stock WHERE reserved > quantity OR reserved < 0;
 SELECT s.variant_id, s.reserved = coalesce(h.held, 0) AS reserved_matches_holds

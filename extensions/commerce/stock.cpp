@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 
+#include "direct_hold.hpp"
 #include "errcodes.hpp"
 
 extern "C" {
@@ -163,14 +164,35 @@ Datum int8_array_datum(const std::vector<int64_t>& values) {
 
 }  // namespace
 
-bool BucketHints::bucketed(int64_t variant) const {
+int32_t BucketHints::nbuckets(int64_t variant) const {
     auto it = hints_.find(variant);
-    return it != hints_.end() && it->second;
+    return it == hints_.end() ? 0 : it->second;
 }
 
-void BucketHints::remember(int64_t variant, bool bucketed) {
+void BucketHints::remember(int64_t variant, int32_t nbuckets) {
+    if (nbuckets <= 0) return;
     if (hints_.size() >= kMaxEntries) hints_.clear();  // bounded memory per backend
-    hints_[variant] = bucketed;
+    hints_[variant] = nbuckets;
+}
+
+std::optional<int64_t> Stock::take_direct(const HoldRequest& req) {
+    const int64_t variant = req.variant;
+    const auto qty = static_cast<int32_t>(req.quantity);
+    const Datum hold = req.hold;
+    int32_t nb = bucket_hints_.nbuckets(variant);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const bool bucketed = nb > 1;
+        const int32_t home = bucketed ? static_cast<int32_t>(MyProcPid % nb) : 0;
+        direct::HoldResult r = pg::guard([&] { return direct::take_hold(variant, qty, hold, bucketed, home); });
+        if (r.status == direct::HoldStatus::unsupported) return std::nullopt;
+        bucket_hints_.remember(variant, r.nbuckets);
+        if (r.status == direct::HoldStatus::taken) return r.id;
+        // A variant thought to have one bucket that has several: once more,
+        // among its buckets.
+        if (bucketed || r.nbuckets <= 1) break;
+        nb = r.nbuckets;
+    }
+    return std::nullopt;
 }
 
 BucketHints Stock::bucket_hints_;
@@ -251,6 +273,11 @@ int64_t Stock::hold(const HoldRequest& req) {
     if (req.idempotency_key)
         if (auto existing = existing_for_key(req)) return *existing;
 
+    // Plain holds (no key, no cart) take the direct path first; it leaves
+    // nothing behind when it cannot take the hold.
+    if (!req.idempotency_key && !req.cart)
+        if (auto id = take_direct(req)) return *id;
+
     // Which statement to try first: a per-backend hint of whether the variant
     // is bucketed. A wrong or missing hint only costs one no-op statement.
     const bool bucketed = bucket_hints_.bucketed(req.variant);
@@ -261,7 +288,7 @@ int64_t Stock::hold(const HoldRequest& req) {
         // The single-bucket statement changed nothing but this one found
         // stock: the variant is bucketed. (A variant set back to one bucket
         // is noticed by the slow path.)
-        bucket_hints_.remember(req.variant, true);
+        bucket_hints_.remember(req.variant, std::max(bucket_hints_.nbuckets(req.variant), 2));
         return finish_taken(req, t);
     }
 
@@ -273,7 +300,7 @@ int64_t Stock::hold(const HoldRequest& req) {
     for (int round = 0; round < 2; ++round) {
         Locked locked = lock_all(req.variant);
         if (locked.buckets.empty()) unknown_variant(req.variant);
-        bucket_hints_.remember(req.variant, locked.nbuckets > 1 || locked.buckets.size() > 1);
+        bucket_hints_.remember(req.variant, locked.nbuckets);
         ReservationPlan plan = plan_reservation(locked.buckets, req.quantity, locked.nbuckets);
         total = plan.total_available;
         if (!plan.possible) continue;

@@ -21,17 +21,19 @@ struct HoldRequest {
     std::optional<std::string> idempotency_key;
 };
 
-// Per backend: which variants were last seen with more than one bucket. It
-// only chooses which hold statement to try first; a stale entry costs one
-// statement that changes nothing, never a wrong result.
+// Per backend: how many buckets each variant had when last seen. It only
+// chooses which fast path to try first (and where a backend starts among the
+// buckets); a stale entry costs one attempt that changes nothing, never a
+// wrong result.
 class BucketHints {
 public:
-    bool bucketed(int64_t variant) const;
-    void remember(int64_t variant, bool bucketed);
+    int32_t nbuckets(int64_t variant) const;  // 0 = not seen yet
+    bool bucketed(int64_t variant) const { return nbuckets(variant) > 1; }
+    void remember(int64_t variant, int32_t nbuckets);
 
 private:
     static constexpr std::size_t kMaxEntries = 65536;
-    std::unordered_map<int64_t, bool> hints_;
+    std::unordered_map<int64_t, int32_t> hints_;
 };
 
 class Stock {
@@ -69,6 +71,7 @@ private:
         std::optional<int64_t> id;
     };
     Taken take_fast(const HoldRequest& req, bool single);
+    std::optional<int64_t> take_direct(const HoldRequest& req);
     Taken take_at(const HoldRequest& req, int32_t bucket);
     int64_t finish_taken(const HoldRequest& req, const Taken& t);
     std::optional<int64_t> existing_for_key(const HoldRequest& req);
