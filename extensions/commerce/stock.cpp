@@ -175,7 +175,7 @@ void BucketHints::remember(int64_t variant, int32_t nbuckets) {
     hints_[variant] = nbuckets;
 }
 
-std::optional<int64_t> Stock::take_direct(const HoldRequest& req) {
+Stock::Direct Stock::take_direct(const HoldRequest& req) {
     const int64_t variant = req.variant;
     const auto qty = static_cast<int32_t>(req.quantity);
     const Datum hold = req.hold;
@@ -184,15 +184,15 @@ std::optional<int64_t> Stock::take_direct(const HoldRequest& req) {
         const bool bucketed = nb > 1;
         const int32_t home = bucketed ? static_cast<int32_t>(MyProcPid % nb) : 0;
         direct::HoldResult r = pg::guard([&] { return direct::take_hold(variant, qty, hold, bucketed, home); });
-        if (r.status == direct::HoldStatus::unsupported) return std::nullopt;
+        if (r.status == direct::HoldStatus::unsupported) return {false, std::nullopt};
         bucket_hints_.remember(variant, r.nbuckets);
-        if (r.status == direct::HoldStatus::taken) return r.id;
+        if (r.status == direct::HoldStatus::taken) return {true, r.id};
         // A variant thought to have one bucket that has several: once more,
         // among its buckets.
         if (bucketed || r.nbuckets <= 1) break;
         nb = r.nbuckets;
     }
-    return std::nullopt;
+    return {true, std::nullopt};
 }
 
 BucketHints Stock::bucket_hints_;
@@ -274,9 +274,14 @@ int64_t Stock::hold(const HoldRequest& req) {
         if (auto existing = existing_for_key(req)) return *existing;
 
     // Plain holds (no key, no cart) take the direct path first; it leaves
-    // nothing behind when it cannot take the hold.
-    if (!req.idempotency_key && !req.cart)
-        if (auto id = take_direct(req)) return *id;
+    // nothing behind when it cannot take the hold. When it ran and found no
+    // lockable bucket with enough stock, the SQL fast path would find none
+    // either: go to the slow path.
+    if (!req.idempotency_key && !req.cart) {
+        Direct d = take_direct(req);
+        if (d.id) return *d.id;
+        if (d.ran) return hold_slow(req);
+    }
 
     // Which statement to try first: a per-backend hint of whether the variant
     // is bucketed. A wrong or missing hint only costs one no-op statement.
@@ -291,7 +296,10 @@ int64_t Stock::hold(const HoldRequest& req) {
         bucket_hints_.remember(req.variant, std::max(bucket_hints_.nbuckets(req.variant), 2));
         return finish_taken(req, t);
     }
+    return hold_slow(req);
+}
 
+int64_t Stock::hold_slow(const HoldRequest& req) {
     // Slow path: no unlocked bucket has enough. Lock every bucket (waiting
     // for in-flight holds), move stock together if needed, take the hold.
     // The second round reads with a new snapshot, so buckets that a

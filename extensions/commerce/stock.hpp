@@ -71,7 +71,12 @@ private:
         std::optional<int64_t> id;
     };
     Taken take_fast(const HoldRequest& req, bool single);
-    std::optional<int64_t> take_direct(const HoldRequest& req);
+    struct Direct {
+        bool ran = false;             // false: the direct path does not apply here
+        std::optional<int64_t> id;    // the hold, when taken
+    };
+    Direct take_direct(const HoldRequest& req);
+    int64_t hold_slow(const HoldRequest& req);
     Taken take_at(const HoldRequest& req, int32_t bucket);
     int64_t finish_taken(const HoldRequest& req, const Taken& t);
     std::optional<int64_t> existing_for_key(const HoldRequest& req);

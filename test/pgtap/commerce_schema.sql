@@ -155,7 +155,7 @@ SELECT col_not_null('commerce', 'stock', 'reserved', 'stock.reserved is NOT NULL
 SELECT col_type_is('commerce', 'orders', 'status', 'commerce', 'order_status', 'orders.status is commerce.order_status');
 SELECT col_default_is('commerce', 'orders', 'status', 'pending'::commerce.order_status, 'orders.status defaults to pending');
 SELECT is((SELECT c.reloptions FROM pg_catalog.pg_class c WHERE c.oid = 'commerce.stock'::regclass),
-          ARRAY['fillfactor=50'], 'stock keeps room for HOT updates (fillfactor=50)');
+          ARRAY['fillfactor=20'], 'stock keeps room for HOT updates (fillfactor=20)');
 
 -------------------------------------------------------------------------------
 -- Primary keys
