@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # commerce: one-unit inventory holds, casebook's commerce.reserve() against
 # the case study's textbook inventory transaction. Sourced by test/bench/run.sh.
 #

@@ -17,6 +17,11 @@
 #                         run with default settings, else test/bench/out/<name>.png)
 #   BENCH_PORT=55416      port of the bench cluster
 #   BENCH_OUT_DIR=dir     where results go (default test/bench/out)
+#   BENCH_QUIET_PCT=10    before each run, wait until other work uses at most
+#   BENCH_QUIET_WAIT=180    this % of the CPUs, for at most this many seconds
+#   BENCH_MAX_OTHER_PCT=15  a run during which other work used more CPU than this
+#   BENCH_RETRIES=2         is recorded as unused and measured again (at most
+#                           this many times; the last attempt is always used)
 #
 # A definition (bash, sourced) sets:
 #   BENCH_NAME            short name: output files are named after it
@@ -49,6 +54,13 @@ export CASEBOOK_CLUSTER_NAME=bench
 export CASEBOOK_PORT=${BENCH_PORT:-55416}
 
 REPS=${BENCH_REPS:-3}
+QUIET_LIMIT=${BENCH_QUIET_PCT:-10}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-180}
+MAX_OTHER=${BENCH_MAX_OTHER_PCT:-15}
+RETRIES=${BENCH_RETRIES:-2}
+for v in BENCH_QUIET_PCT:QUIET_LIMIT BENCH_QUIET_WAIT:QUIET_WAIT BENCH_MAX_OTHER_PCT:MAX_OTHER BENCH_RETRIES:RETRIES; do
+  val=${v#*:}; [[ "${!val}" =~ ^[0-9]+$ ]] || { echo "bench: ${v%%:*} must be a non-negative integer" >&2; exit 2; }
+done
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_REPS must be a positive integer" >&2; exit 2; }
 if [ -n "${BENCH_SECONDS:-}" ] && ! [[ "$BENCH_SECONDS" =~ ^[1-9][0-9]*$ ]]; then
   echo "bench: BENCH_SECONDS must be a positive integer" >&2; exit 2
@@ -70,7 +82,6 @@ median() {
   sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit;
     if (NR % 2) printf "%s\n", v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-fmt() { awk -v x="$1" -v d="${2:-1}" 'BEGIN { printf "%.*f\n", d, x }'; }
 
 # ---- machine description --------------------------------------------------------
 machine_info() {
@@ -98,9 +109,66 @@ machine_info() {
   echo "other postgres servers running: $others (they and any other load share the CPUs)"
 }
 
+# ---- what is being measured ---------------------------------------------------------------
+# The shared libraries of the extensions created in the bench database (a
+# backend loads them from disk when it starts, so replacing one mid-benchmark
+# would silently mix two builds).
+ext_libs() {
+  local libdir; libdir=$("$PGBIN/pg_config" --pkglibdir 2>/dev/null || pg_config --pkglibdir)
+  bench_sql "SELECT extname FROM pg_extension ORDER BY 1" | while read -r e; do
+    [ -f "$libdir/$e.so" ] && echo "$libdir/$e.so"
+  done
+}
+libs_fingerprint() { ext_libs | while read -r f; do sha256sum "$f"; done; }
+build_info() {
+  local head dirty
+  head=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo "not a git checkout")
+  dirty=$(git -C "$REPO" status --porcelain -- extensions 2>/dev/null | wc -l)
+  echo "source tree:       $head$( [ "$dirty" -gt 0 ] && echo " + $dirty uncommitted change(s) under extensions/")"
+  ext_libs | while read -r f; do
+    echo "library:           $f ($(date -u -r "$f" '+%Y-%m-%d %H:%M:%S UTC'), sha256 $(sha256sum "$f" | cut -c1-12))"
+  done
+  echo "extensions:        $(bench_sql "SELECT string_agg(extname || ' ' || extversion, ', ' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'")"
+}
+
 # ---- machine-wide CPU use during a run ------------------------------------------------------
 cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
+# CPU ticks spent by the bench itself: the bench cluster (postmaster, its live
+# children, and the children it has reaped, i.e. finished backends) plus the
+# processes this runner has reaped (pgbench). Everything else is "other work".
+PM_PID="" RUNNER_PID=""
+own_ticks() {
+  local kids
+  kids=$(ps -o pid= --ppid "$PM_PID" 2>/dev/null | sed 's#^ *\(.*\)$#/proc/\1/stat#')
+  {
+    awk '{ print $14 + $15 + $16 + $17 }' "/proc/$PM_PID/stat"
+    awk '{ print $16 + $17 }' "/proc/$RUNNER_PID/stat"
+    # shellcheck disable=SC2086
+    [ -z "$kids" ] || cat $kids 2>/dev/null | awk '{ print $14 + $15 }'
+  } | awk '{ s += $1 } END { print s + 0 }'
+}
+# Before each run (the bench cluster idle after bench_reset), wait until other
+# work uses at most BENCH_QUIET_PCT % of the CPUs, for up to BENCH_QUIET_WAIT s.
+QUIET_PCT=0
+wait_quiet() {
+  local waited=0 b0 i0 b1 i1 o0 o1 pct
+  while :; do
+    read -r b0 i0 < <(cpu_ticks); o0=$(own_ticks)
+    sleep 2
+    read -r b1 i1 < <(cpu_ticks); o1=$(own_ticks)
+    pct=$(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) -v o=$((o1 - o0))           'BEGIN { t = b + i; if (t <= 0) t = 1; x = 100 * (b - o) / t; printf "%.0f", (x < 0 ? 0 : x) }')
+    [ "$pct" -le "$QUIET_LIMIT" ] && break
+    if [ "$waited" -ge "$QUIET_WAIT" ]; then
+      say "[$NAME] other work still uses ${pct}% of the CPUs after ${waited} s; measuring anyway"
+      break
+    fi
+    [ "$waited" -gt 0 ] || say "[$NAME] other work uses ${pct}% of the CPUs; waiting up to ${QUIET_WAIT} s for it to settle"
+    sleep 3
+    waited=$((waited + 5))
+  done
+  QUIET_PCT=$pct
+}
 
 # ---- wait-event sampler (BENCH_SAMPLE_WAITS=1) --------------------------------------
 # One psql session polls pg_stat_activity every 100 ms for the pgbench backends.
@@ -136,7 +204,8 @@ make_chart() {
       if ($1 != g) { if (g != "") x += 1; g = $1; gi++; gname[gi] = $1; gstart[gi] = x + 1 }
       x += 1; gend[gi] = x
       c = ($3 == "baseline") ? "0x8c8c8c" : ($3 == "casebook") ? "0x2b7bba" : "0xd9a43c"
-      printf "%d\t%s\t%s\t\"%.0f\"\t\"p99 %.2f ms\"\t\"%s\"\n", x, $7, c, $7, $11, $2
+      r = ($3 == "baseline" || $12 == "-") ? "" : sprintf(" (%sx)", $12)
+      printf "%d\t%s\t%s\t\"%.0f%s\"\t\"p99 %.2f ms\"\t\"%s\"\n", x, $7, c, $7, r, $11, $2
     }
     END {
       for (i = 1; i <= gi; i++) printf "%s\t%.1f\n", gname[i], (gstart[i] + gend[i]) / 2 > groups
@@ -145,9 +214,9 @@ make_chart() {
   ymax=$(awk -F'\t' 'NR > 1 && $7 > m { m = $7 } END { print (m > 0 ? m * 1.22 : 1) }' "$summary")
   {
     if gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1; then
-      echo 'set terminal pngcairo size 1000,560 font "sans,10"'
+      echo 'set terminal pngcairo size 1100,560 font "sans,10"'
     else
-      echo 'set terminal png size 1000,560'
+      echo 'set terminal png size 1100,560'
     fi
     printf 'set output "%s"\n' "$png"
     printf 'set title "%s"\n' "$title"
@@ -161,14 +230,17 @@ make_chart() {
     echo 'set xtics nomirror scale 0'
     echo 'set ytics nomirror'
     echo 'set bmargin 5'
-    echo 'set key outside top center horizontal'
+    echo 'set key outside right top vertical Left reverse'
     awk -F'\t' '{ printf "set label \"%s\" at %s, graph -0.09 center font \",11\"\n", $1, $2 }' "$dat.groups"
     echo "plot \"$dat\" using 1:2:3:xtic(6) with boxes lc rgb variable notitle, \\"
     echo "     '' using 1:2:4 with labels offset 0,1.5 notitle, \\"
-    echo "     '' using 1:2:5 with labels offset 0,0.6 font \",8\" notitle, \\"
-    echo '     keyentry with boxes lc rgb "#8c8c8c" title "textbook SQL (baseline)", \'
-    echo '     keyentry with boxes lc rgb "#2b7bba" title "casebook", \'
-    echo '     keyentry with boxes lc rgb "#d9a43c" title "reference"'
+    echo "     '' using 1:2:5 with labels offset 0,0.6 font \",8\" notitle\\"
+    # a legend entry for each role present
+    awk -F'\t' 'NR > 1 { seen[$3] = 1 } END {
+      if (seen["baseline"])  print ", keyentry with boxes lc rgb \"#8c8c8c\" title \"textbook SQL (baseline)\"\\"
+      if (seen["casebook"])  print ", keyentry with boxes lc rgb \"#2b7bba\" title \"casebook\"\\"
+      if (seen["reference"]) print ", keyentry with boxes lc rgb \"#d9a43c\" title \"reference\"\\"
+      print "" }' "$summary"
   } >"$gp"
   gnuplot "$gp" || die "gnuplot failed on $gp"
 }
@@ -252,6 +324,8 @@ run_definition() {
   say "[$NAME] setup done in $((SECONDS - t0)) s"
 
   machine_info >"$machine"
+  build_info >>"$machine"
+  local libs0; libs0=$(libs_fingerprint)
   {
     echo "reps per case:     $REPS"
     echo "pgbench:           pgbench -n -M prepared -c <clients> -j 2 -T <seconds> -l (every transaction logged)"
@@ -263,28 +337,40 @@ run_definition() {
   local d
   for d in "${BENCH_DEFINES[@]}"; do defines+=(-D "$d"); done
 
-  printf 'definition\tgroup\tlabel\trole\trep\tclients\tseconds\ttps\tp50_ms\tp99_ms\tavg_ms\ttransactions\tfailed\tstarted_utc\tload1_before\tcpu_busy_pct\n' >"$results"
+  printf 'definition\tgroup\tlabel\trole\trep\tattempt\tused\tclients\tseconds\ttps\tp50_ms\tp99_ms\tavg_ms\ttransactions\tfailed\tstarted_utc\tload1_before\tother_cpu_before_pct\tcpu_busy_pct\tother_cpu_pct\tbench_cpu_ms_per_tx\twal_bytes_per_tx\n' >"$results"
 
-  local rep prefix pout rc tps tx failed lat p50 p99 avg bad waits started load cpu busy0 idle0 busy1 idle1
+  PM_PID=$(head -n 1 "$(bench_sql 'SHOW data_directory')/postmaster.pid")
+  RUNNER_PID=$BASHPID
+  local rep attempt used prefix pout rc tps tx failed lat p50 p99 avg bad waits started load
+  local busy0 idle0 busy1 idle1 own0 own1 cpu other note lsn0 walb cpu_tx
+  local hz; hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
   for g in "${groups[@]}"; do
     for ((rep = 1; rep <= REPS; rep++)); do
       for i in "${!c_label[@]}"; do
         [ "${c_group[$i]}" = "$g" ] || continue
         label=${c_label[$i]}; role=${c_role[$i]}
-        prefix="$rundir/$g-$label-r$rep"
+        for ((attempt = 1; ; attempt++)); do
+        prefix="$rundir/$g-$label-r$rep-a$attempt"
         pout="$prefix.pgbench.txt"
         bench_reset "$label" "$role" >"$prefix.reset.log" 2>&1 \
           || { tail -n 20 "$prefix.reset.log" >&2; die "[$NAME] bench_reset failed before $g/$label run $rep"; }
+        wait_quiet
         started=$(date -u '+%Y-%m-%dT%H:%M:%SZ')
         load=$(load1)
         read -r busy0 idle0 < <(cpu_ticks)
+        lsn0=$(bench_sql 'SELECT pg_current_wal_insert_lsn()')
+        own0=$(own_ticks)
         [ -n "${BENCH_SAMPLE_WAITS:-}" ] && start_sampler "$prefix.waits" "${c_secs[$i]}"
         rc=0
         (cd "$rundir" && "$PGBENCH" -n -M prepared -c "${c_clients[$i]}" -j 2 -T "${c_secs[$i]}" \
             -l --log-prefix="$prefix.txlog" "${defines[@]}" -f "${c_script[$i]}") >"$pout" 2>&1 || rc=$?
-        read -r busy1 idle1 < <(cpu_ticks)
         stop_sampler
-        cpu=$(awk -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) 'BEGIN { printf "%.0f", (b + i) ? 100 * b / (b + i) : 0 }')
+        sleep 0.2   # let the postmaster reap the finished backends
+        read -r busy1 idle1 < <(cpu_ticks)
+        own1=$(own_ticks)
+        walb=$(bench_sql "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$lsn0')")
+        read -r cpu other < <(awk -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) -v o=$((own1 - own0)) \
+          'BEGIN { t = b + i; if (t <= 0) t = 1; x = 100 * (b - o) / t; if (x < 0) x = 0; printf "%.0f %.0f\n", 100 * b / t, x }')
         if [ "$rc" -ne 0 ]; then
           tail -n 25 "$pout" >&2
           die "[$NAME] pgbench exited with status $rc in $g/$label run $rep (output: $pout)"
@@ -307,63 +393,82 @@ run_definition() {
         if [ "$(wc -l <"$lat")" -ne "$tx" ]; then
           say "[$NAME] warning: $g/$label run $rep: $(wc -l <"$lat") logged transactions, pgbench reports $tx"
         fi
+        read -r cpu_tx walb < <(awk -v o=$((own1 - own0)) -v hz="$hz" -v w="$walb" -v n="$tx" \
+          'BEGIN { if (n < 1) n = 1; printf "%.4f %.0f\n", 1000 * o / hz / n, w / n }')
         [ -n "${BENCH_KEEP_LOGS:-}" ] || rm -f "$prefix".txlog.* "$lat"
         if [ "$failed" -ne 0 ] || [ "$bad" -ne 0 ]; then
           tail -n 25 "$pout" >&2
           die "[$NAME] $g/$label run $rep: $failed failed transactions ($bad not completed in the log)"
         fi
+        if [ "$(libs_fingerprint)" != "$libs0" ]; then
+          die "[$NAME] an extension library was replaced during $g/$label run $rep (someone ran make install?); results would mix two builds. Benchmark aborted: rerun it."
+        fi
         if ! bench_check "$label" "$role" "$tx" >"$prefix.check.log" 2>&1; then
           cat "$prefix.check.log" >&2
           die "[$NAME] INVARIANT VIOLATED after $g/$label run $rep (see above; log: $prefix.check.log). Benchmark aborted."
         fi
-        printf '%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n' "$NAME" "$g" "$label" "$role" "$rep" \
-          "${c_clients[$i]}" "${c_secs[$i]}" "$tps" "$p50" "$p99" "$avg" "$tx" "$failed" "$started" "$load" "$cpu" >>"$results"
+        # A run during which other work took a noticeable share of the CPUs is
+        # kept in the results but not used, and measured again (BENCH_RETRIES).
+        used=yes; note=""
+        if [ "$other" -gt "$MAX_OTHER" ]; then
+          if [ "$attempt" -le "$RETRIES" ]; then used=no; note="  DISTURBED (other work ${other}% CPU): measuring again"
+          else note="  warning: other work ${other}% CPU, no retries left: used anyway"; fi
+        fi
+        printf '%s\t%s\t%s\t%s\t%d\t%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$NAME" "$g" "$label" "$role" \
+          "$rep" "$attempt" "$used" "${c_clients[$i]}" "${c_secs[$i]}" "$tps" "$p50" "$p99" "$avg" "$tx" "$failed" \
+          "$started" "$load" "$QUIET_PCT" "$cpu" "$other" "$cpu_tx" "$walb" >>"$results"
         waits=""
         if [ -n "${BENCH_SAMPLE_WAITS:-}" ] && [ -s "$prefix.waits" ]; then
           waits=$(sort "$prefix.waits" | uniq -c | sort -rn | awk -v t="$(wc -l <"$prefix.waits")" \
                    'NR <= 4 { printf "%s%s %.0f%%", (NR > 1 ? ", " : ""), $2, 100 * $1 / t }')
           waits="  waits: $waits"
         fi
-        printf 'bench: [%s] %-10s %-12s run %d/%d  %9.1f tps  p50 %7.3f ms  p99 %7.3f ms  %8d tx  cpu %3s%%  check ok%s\n' \
-          "$NAME" "$g" "$label" "$rep" "$REPS" "$tps" "$p50" "$p99" "$tx" "$cpu" "$waits"
+        printf 'bench: [%s] %-12s %-12s run %d/%d  %9.1f tps  p50 %7.3f ms  p99 %7.3f ms  %8d tx  %.3f cpu-ms/tx  %4d WAL B/tx  cpu %3s%% (other %2s%%)  check ok%s%s\n' \
+          "$NAME" "$g" "$label" "$rep" "$REPS" "$tps" "$p50" "$p99" "$tx" "$cpu_tx" "$walb" "$cpu" "$other" "$waits" "$note"
+        [ "$used" = yes ] && break
+        done
       done
     done
   done
 
   # ---- summary: medians over reps, ratio against the group's baseline ----------------
-  printf 'group\tlabel\trole\tclients\tseconds\treps\ttps_median\ttps_min\ttps_max\tp50_ms\tp99_ms\tratio_vs_baseline\ttarget\tverdict\n' >"$summary"
-  local col base ratio target verdict tmin tmax
+  printf 'group\tlabel\trole\tclients\tseconds\treps\ttps_median\ttps_min\ttps_max\tp50_ms\tp99_ms\tratio_vs_baseline\ttarget\tverdict\tother_cpu_max_pct\tbench_cpu_ms_per_tx\twal_bytes_per_tx\n' >"$summary"
+  local base ratio target verdict tmin tmax othermax cpu_tx walb
   for g in "${groups[@]}"; do
     base=""
     for i in "${!c_label[@]}"; do
       [ "${c_group[$i]}" = "$g" ] && [ "${c_role[$i]}" = baseline ] || continue
-      base=$(awk -F'\t' -v g="$g" -v l="${c_label[$i]}" '$2 == g && $3 == l { print $8 }' "$results" | median)
+      base=$(awk -F'\t' -v g="$g" -v l="${c_label[$i]}" '$2 == g && $3 == l && $7 == "yes" { print $10 }' "$results" | median)
     done
     target=""
     for d in "${BENCH_TARGETS[@]}"; do [ "${d%%|*}" = "$g" ] && target=${d#*|}; done
     for i in "${!c_label[@]}"; do
       [ "${c_group[$i]}" = "$g" ] || continue
       label=${c_label[$i]}
-      col() { awk -F'\t' -v g="$g" -v l="$label" -v c="$1" '$2 == g && $3 == l { print $c }' "$results"; }
-      tps=$(col 8 | median); p50=$(col 9 | median); p99=$(col 10 | median)
-      tmin=$(col 8 | sort -g | head -n 1); tmax=$(col 8 | sort -g | tail -n 1)
+      col() { awk -F'\t' -v g="$g" -v l="$label" -v c="$1" '$2 == g && $3 == l && $7 == "yes" { print $c }' "$results"; }
+      tps=$(col 10 | median); p50=$(col 11 | median); p99=$(col 12 | median)
+      tmin=$(col 10 | sort -g | head -n 1); tmax=$(col 10 | sort -g | tail -n 1)
+      othermax=$(col 20 | sort -g | tail -n 1)
+      cpu_tx=$(col 21 | median); walb=$(col 22 | median)
       ratio="-"; [ -n "$base" ] && ratio=$(awk -v a="$tps" -v b="$base" 'BEGIN { printf "%.2f", a / b }')
       verdict="-"; local t="-"
       if [ "${c_role[$i]}" = casebook ] && [ -n "$target" ] && [ "$ratio" != "-" ]; then
         t="$target"
         verdict=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t ? "met" : "not met") }')
       fi
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\t%s\t%s\n' "$g" "$label" "${c_role[$i]}" \
-        "${c_clients[$i]}" "${c_secs[$i]}" "$REPS" "$tps" "$tmin" "$tmax" "$p50" "$p99" "$ratio" "$t" "$verdict" >>"$summary"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t%.4f\t%.0f\n' "$g" "$label" "${c_role[$i]}" \
+        "${c_clients[$i]}" "${c_secs[$i]}" "$REPS" "$tps" "$tmin" "$tmax" "$p50" "$p99" "$ratio" "$t" "$verdict" "$othermax" \
+        "$cpu_tx" "$walb" >>"$summary"
     done
   done
 
   {
-    echo "| group | case | role | clients | tps (median of $REPS) | tps min-max | p50 latency | p99 latency | vs textbook | target |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---|"
+    echo "| group | case | role | clients | tps (median of $REPS) | tps min-max | p50 latency | p99 latency | vs textbook | target | CPU per tx | WAL per tx | other work (max) |"
+    echo "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
     awk -F'\t' 'NR > 1 {
       tgt = ($13 == "-") ? "" : sprintf("%s: >= %sx", $14, $13)
-      printf "| %s | %s | %s | %s | %.0f | %.0f-%.0f | %.2f ms | %.2f ms | %s | %s |\n", $1, $2, $3, $4, $7, $8, $9, $10, $11, ($12 == "-" ? "" : $12 "x"), tgt }' "$summary"
+      printf "| %s | %s | %s | %s | %.0f | %.0f-%.0f | %.2f ms | %.2f ms | %s | %s | %.3f ms | %d B | %s%% |\n", $1, $2, $3, $4, $7, $8, $9, $10, $11, ($12 == "-" ? "" : $12 "x"), tgt, $16, $17, $15 }' "$summary"
+    awk -F'\t' 'NR > 1 && $7 == "no" { n++ } END { if (n) printf "\n%d disturbed run(s) were measured again; see %s-results.tsv (used = no).\n", n, name }' name="$NAME" "$results"
   } >"$summary_md"
 
   # ---- chart ----------------------------------------------------------------------
@@ -380,7 +485,7 @@ run_definition() {
   secs_list=$(printf '%s\n' "${c_secs[@]}" | sort -un | paste -sd/)
   clients_list=$(printf '%s\n' "${c_clients[@]}" | sort -un | paste -sd/)
   make_chart "$summary" "$png" \
-    "${BENCH_TITLE:-$NAME}, median of $REPS runs x ${secs_list} s, ${clients_list} clients, $(nproc) CPUs, fsync on (labels: tps, p99 latency)"
+    "${BENCH_TITLE:-$NAME}, median of $REPS runs x ${secs_list} s, ${clients_list} clients, $(nproc) CPUs, fsync on (labels: tps, ratio to the textbook SQL, p99 latency)"
 
   echo
   echo "== $NAME: results (median of $REPS runs per case) =="
