@@ -30,7 +30,7 @@ REGRESS := core_boundary commerce_schema commerce_stock commerce_reserve commerc
 	commerce_checkout commerce_catalog
 REGRESS_OPTS := --inputdir=. --load-extension=plpgsql
 ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm commerce_buckets \
-	commerce_idempotency
+	commerce_idempotency commerce_repeatable_read
 ISOLATION_OPTS := --inputdir=test/isolation --outputdir=output_iso
 
 # No LLVM bitcode: the JIT inlining files are not needed for C++ modules.
