@@ -29,7 +29,7 @@ using spi::Statement;
     "WITH upd AS ("                                                                 \
     "  UPDATE commerce.stock SET reserved = reserved + $2"                          \
     "   WHERE variant_id = $1 AND bucket = 0 AND nbuckets = 1"                      \
-    "     AND quantity - reserved >= $2 AND $3 IS NOT NULL"                         \
+    "     AND quantity - reserved >= $2"                                            \
     "  RETURNING variant_id, bucket)"
 
 // Bucketed variants: one statement picks an unlocked bucket with enough

@@ -56,7 +56,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"57014", "query_canceled", "a long native loop was cancelled or hit statement_timeout"},
     {"53200", "out_of_memory", "a C++ allocation failed inside a native function"},
     {"XX000", "internal_error", "a C++ exception that is not a casebook error (a bug: please report)"},
-    {"KB000", "casebook_error", "generic casebook error (not raised by released code)"},
+    {"KB000", "casebook_error", "a function called in a way its SQL declaration does not allow (e.g. a trigger function called directly)"},
     {"KB001", "extension_not_ready", "the extension's objects are missing or it needs shared_preload_libraries"},
     {"KB101", "insufficient_stock", "a reservation asks for more than is available"},
     {"KB102", "unknown_variant", "the variant id has no inventory row"},

@@ -127,10 +127,4 @@ text* make_text(std::string_view s) {
     return guard([&] { return cstring_to_text_with_len(data, len); });
 }
 
-char* make_cstring(std::string_view s) {
-    const char* data = s.data();
-    std::size_t len = s.size();
-    return guard([&] { return pnstrdup(data, len); });
-}
-
 }  // namespace casebook::pg

@@ -67,10 +67,9 @@ auto guard(F&& fn) -> std::invoke_result_t<F&> {
 // long native loop unwinds the C++ frames and reaches the client as 57014.
 void check_interrupts();
 
-// palloc'd copies in the current memory context, for values handed to
+// A palloc'd text copy in the current memory context, for values handed to
 // PostgreSQL.
 text* make_text(std::string_view s);
-char* make_cstring(std::string_view s);
 
 }  // namespace casebook::pg
 

@@ -47,7 +47,6 @@ struct Param {
 inline Param null_param() { return {0, true}; }
 inline Param int8_param(int64_t v) { return {Int64GetDatum(v), false}; }
 inline Param int4_param(int32_t v) { return {Int32GetDatum(v), false}; }
-inline Param bool_param(bool v) { return {BoolGetDatum(v), false}; }
 inline Param datum_param(Datum d, bool isnull = false) { return {d, isnull}; }
 Param text_param(std::string_view s);                     // palloc'd copy
 Param optional_text_param(const std::optional<std::string>& s);
@@ -70,7 +69,6 @@ public:
     int64_t int8_at(uint64_t row, int col) const;
     int32_t int4_at(uint64_t row, int col) const;
 
-    HeapTuple tuple(uint64_t row) const { return table_->vals[row]; }
     TupleDesc desc() const { return table_->tupdesc; }
 
 private:

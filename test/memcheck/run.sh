@@ -67,12 +67,9 @@ leaks=$((leaks - control))
 check "no leak from casebook code (besides the control)" "$([ "$leaks" -le 0 ] && echo 1 || echo 0)" "$leaks leak record(s)"
 [ "$leaks" -le 0 ] || ours_blocks 'definitely lost|indirectly lost' | head -n 80
 
-# The report covers our code at all: our module was loaded under valgrind.
-loaded=$(grep -c "casebook_selftest\|commerce" "$WORK/valgrind.log" || true)
 summary=$(grep -E "ERROR SUMMARY|definitely lost:" "$WORK/valgrind.log" | sed 's/^==[0-9]*== //' | tr '\n' ' ')
 echo "valgrind: $summary"
 check "valgrind log is complete" "$(grep -q 'ERROR SUMMARY' "$WORK/valgrind.log" && echo 1 || echo 0)" "no summary (valgrind died?)"
-: "$loaded"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
