@@ -11,11 +11,12 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 
 # Extensions: one folder each under extensions/, one control file each under control/.
-EXTENSIONS := commerce
+EXTENSIONS := commerce eventstore
 VERSION := 0.1.0
 
 CORE_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/core/*.cpp))
 commerce_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/commerce/*.cpp)) $(CORE_OBJS)
+eventstore_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/eventstore/*.cpp)) $(CORE_OBJS)
 # Test-only module: exercises the C++/PostgreSQL boundary (docs/architecture.md).
 casebook_selftest_OBJS := $(patsubst %.cpp,%.o,$(wildcard test/selftest/*.cpp)) $(CORE_OBJS)
 
@@ -43,7 +44,7 @@ ifeq ($(WERROR),1)
 PG_CXXFLAGS += -Werror
 endif
 SHLIB_LINK := -lstdc++
-EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(casebook_selftest_OBJS) \
+EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(eventstore_OBJS) $(casebook_selftest_OBJS) \
 	$(shell find extensions test/selftest -name '*.d' 2>/dev/null) output_iso build/demo
 
 include $(PGXS)

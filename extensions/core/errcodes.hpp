@@ -30,6 +30,7 @@ inline constexpr SqlState query_canceled{"57014"};
 inline constexpr SqlState out_of_memory{"53200"};
 inline constexpr SqlState internal_error{"XX000"};
 inline constexpr SqlState insufficient_privilege{"42501"};
+inline constexpr SqlState serialization_failure{"40001"};
 
 // Core (KB0xx).
 inline constexpr SqlState casebook_error{"KB000"};
@@ -50,12 +51,24 @@ inline constexpr SqlState unknown_order_status{"KB111"};
 inline constexpr SqlState unknown_product{"KB112"};
 inline constexpr SqlState unknown_category{"KB113"};
 
+// eventstore (KB2xx).
+inline constexpr SqlState wrong_expected_version{"KB201"};
+inline constexpr SqlState invalid_event{"KB202"};
+inline constexpr SqlState event_id_conflict{"KB203"};
+inline constexpr SqlState stream_category_mismatch{"KB204"};
+inline constexpr SqlState unknown_subscription{"KB205"};
+inline constexpr SqlState subscription_conflict{"KB206"};
+inline constexpr SqlState events_append_only{"KB207"};
+inline constexpr SqlState append_in_prepared_transaction{"KB208"};
+inline constexpr SqlState invalid_member{"KB209"};
+
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
     {"22023", "invalid_parameter_value", "an argument is out of its documented range"},
     {"57014", "query_canceled", "a long native loop was cancelled or hit statement_timeout"},
     {"53200", "out_of_memory", "a C++ allocation failed inside a native function"},
     {"XX000", "internal_error", "a C++ exception that is not a casebook error (a bug: please report)"},
+    {"40001", "serialization_failure", "eventstore: in REPEATABLE READ or SERIALIZABLE, the stream changed after the transaction's snapshot (retry the transaction)"},
     {"KB000", "casebook_error", "a function called in a way its SQL declaration does not allow (e.g. a trigger function called directly)"},
     {"KB001", "extension_not_ready", "the extension's objects are missing or it needs shared_preload_libraries"},
     {"KB101", "insufficient_stock", "a reservation asks for more than is available"},
@@ -71,6 +84,15 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB111", "unknown_order_status", "the status name is not an order status"},
     {"KB112", "unknown_product", "the product id does not exist"},
     {"KB113", "unknown_category", "the category id or path does not exist"},
+    {"KB201", "wrong_expected_version", "append's expected_version is not the stream's current version"},
+    {"KB202", "invalid_event", "an element of append's events array is malformed (type, data, metadata, id, schema_version)"},
+    {"KB203", "event_id_conflict", "an event id is repeated in one append, or already stored in another stream"},
+    {"KB204", "stream_category_mismatch", "append names a category different from the stream's"},
+    {"KB205", "unknown_subscription", "the subscription name does not exist"},
+    {"KB206", "subscription_conflict", "subscribe names an existing subscription with different settings"},
+    {"KB207", "events_append_only", "an UPDATE, DELETE or TRUNCATE on eventstore.events"},
+    {"KB208", "append_in_prepared_transaction", "PREPARE TRANSACTION after an append in the same transaction"},
+    {"KB209", "invalid_member", "a subscription member number is missing or outside 0..members-1"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

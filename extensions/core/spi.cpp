@@ -6,6 +6,7 @@
 extern "C" {
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 }
 
 namespace casebook::spi {
@@ -102,6 +103,46 @@ Connection::Connection() {
 Rows Connection::execute(Statement& stmt, std::initializer_list<Param> params, bool read_only,
                          long limit) {
     return execute(stmt, std::vector<Param>(params), read_only, limit);
+}
+
+namespace {
+
+struct ParamArrays {
+    Datum values[16];
+    char nulls[16];
+};
+
+void fill_params(Statement& stmt, const std::vector<Param>& params, ParamArrays& out) {
+    if (static_cast<int>(params.size()) != stmt.nargs())
+        throw Error(errcodes::internal_error, "casebook: wrong parameter count for a statement",
+                    stmt.sql());
+    if (params.size() > 16)
+        throw Error(errcodes::internal_error, "casebook: more than 16 statement parameters");
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        out.values[i] = params[i].value;
+        out.nulls[i] = params[i].null ? 'n' : ' ';
+    }
+}
+
+}  // namespace
+
+Rows Connection::execute_latest(Statement& stmt, std::initializer_list<Param> params, long limit) {
+    return execute_latest(stmt, std::vector<Param>(params), limit);
+}
+
+Rows Connection::execute_latest(Statement& stmt, const std::vector<Param>& params, long limit) {
+    ParamArrays arrays;
+    fill_params(stmt, params, arrays);
+    SPIPlanPtr plan = stmt.plan();
+    ParamArrays* ap = &arrays;
+    // read_only = true with a snapshot: exactly that snapshot is used.
+    // PushActiveSnapshot copies the static snapshot GetLatestSnapshot returns.
+    int rc = pg::guard([&] {
+        return SPI_execute_snapshot(plan, ap->values, ap->nulls, GetLatestSnapshot(),
+                                    InvalidSnapshot, true, false, limit);
+    });
+    if (rc < 0) spi_failure("SPI_execute_snapshot", rc, stmt.sql());
+    return Rows(SPI_tuptable, SPI_processed);
 }
 
 Rows Connection::execute(Statement& stmt, const std::vector<Param>& params, bool read_only,

@@ -70,6 +70,7 @@ public:
     int32_t int4_at(uint64_t row, int col) const;
 
     TupleDesc desc() const { return table_->tupdesc; }
+    HeapTuple tuple(uint64_t row) const { return table_->vals[row]; }
 
 private:
     SPITupleTable* table_;
@@ -93,6 +94,12 @@ public:
                  long limit = 0);
     Rows execute(Statement& stmt, const std::vector<Param>& params, bool read_only = false,
                  long limit = 0);
+
+    // Runs a read-only statement under a fresh snapshot taken now
+    // (GetLatestSnapshot), whatever the isolation level: for reads that
+    // must see everything committed before a point the caller chose.
+    Rows execute_latest(Statement& stmt, std::initializer_list<Param> params, long limit = 0);
+    Rows execute_latest(Statement& stmt, const std::vector<Param>& params, long limit = 0);
 
     // Copies a by-reference Datum out of SPI's memory into the caller's
     // (upper) context, so it survives finish().

@@ -1,0 +1,168 @@
+-- eventstore 0.1.0: casebook case study 5 (event sourcing).
+\echo Use "CREATE EXTENSION eventstore" to load this file. \quit
+
+-- Fails with KB001 unless the library is in shared_preload_libraries, and
+-- makes a re-created extension reload its position counter.
+CREATE FUNCTION @extschema@._prepare_install() RETURNS void
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'eventstore_prepare_install';
+SELECT @extschema@._prepare_install();
+DROP FUNCTION @extschema@._prepare_install();
+
+-- ---------------------------------------------------------------------------
+-- Store
+-- ---------------------------------------------------------------------------
+
+-- Raw INSERTs by the owner get positions from the same gap-free allocator
+-- that append() uses.
+CREATE FUNCTION @extschema@._next_position() RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_next_position';
+
+CREATE TABLE @extschema@.events (
+    position       bigint      NOT NULL DEFAULT @extschema@._next_position(),
+    stream_id      text        NOT NULL,
+    version        bigint      NOT NULL CHECK (version > 0),
+    event_id       uuid        NOT NULL,
+    event_type     text        NOT NULL,
+    schema_version integer     NOT NULL DEFAULT 1,
+    event_data     jsonb       NOT NULL,
+    metadata       jsonb       NOT NULL DEFAULT '{}',
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    category       text        NOT NULL,
+    CONSTRAINT events_pkey PRIMARY KEY (position),
+    -- Stream replay; also the optimistic-concurrency backstop.
+    CONSTRAINT events_stream_version_key UNIQUE (stream_id, version),
+    CONSTRAINT events_event_id_key UNIQUE (event_id)
+);
+-- Category reads and category subscriptions, in global order.
+CREATE INDEX events_category_position_idx ON @extschema@.events (category, position);
+COMMENT ON TABLE @extschema@.events IS
+    'Append-only event log. Write with eventstore.append(); read with read_stream/read_category/read_all.';
+
+-- The row every read returns.
+CREATE TYPE @extschema@.event AS (
+    position       bigint,
+    stream_id      text,
+    version        bigint,
+    event_id       uuid,
+    event_type     text,
+    schema_version integer,
+    event_data     jsonb,
+    metadata       jsonb,
+    created_at     timestamptz,
+    category       text
+);
+
+-- What poll returns: the member the event belongs to, then the event.
+CREATE TYPE @extschema@.delivery AS (
+    member         integer,
+    position       bigint,
+    stream_id      text,
+    version        bigint,
+    event_id       uuid,
+    event_type     text,
+    schema_version integer,
+    event_data     jsonb,
+    metadata       jsonb,
+    created_at     timestamptz,
+    category       text
+);
+
+-- Append-only: UPDATE, DELETE and TRUNCATE are refused (KB207), also under
+-- session_replication_role = replica.
+CREATE FUNCTION @extschema@._append_only() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'eventstore_append_only';
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON @extschema@.events
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._append_only();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON @extschema@.events
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._append_only();
+ALTER TABLE @extschema@.events ENABLE ALWAYS TRIGGER events_append_only;
+ALTER TABLE @extschema@.events ENABLE ALWAYS TRIGGER events_no_truncate;
+
+CREATE FUNCTION @extschema@.append(stream text, events jsonb, expected_version bigint DEFAULT NULL,
+                                   category text DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_append';
+COMMENT ON FUNCTION @extschema@.append(text, jsonb, bigint, text) IS
+    'Appends events atomically; expected_version NULL = any, 0 = new stream, n = exactly n. Returns the new stream version.';
+
+CREATE FUNCTION @extschema@.read_stream(stream text, from_version bigint DEFAULT NULL,
+                                        max integer DEFAULT 1000, backward boolean DEFAULT false)
+    RETURNS SETOF @extschema@.event
+    LANGUAGE c STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_read_stream';
+
+CREATE FUNCTION @extschema@.read_category(category text, after_position bigint DEFAULT 0,
+                                          max integer DEFAULT 1000)
+    RETURNS SETOF @extschema@.event
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_read_category';
+
+CREATE FUNCTION @extschema@.read_all(after_position bigint DEFAULT 0, max integer DEFAULT 1000)
+    RETURNS SETOF @extschema@.event
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_read_all';
+
+CREATE FUNCTION @extschema@.head() RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_head';
+COMMENT ON FUNCTION @extschema@.head() IS
+    'The last readable global position: every event at or below it is committed (or will never be).';
+
+-- ---------------------------------------------------------------------------
+-- Subscriptions
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.subscriptions (
+    name       text        PRIMARY KEY,
+    category   text,
+    members    integer     NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE @extschema@.subscription_checkpoints (
+    subscription text        NOT NULL REFERENCES @extschema@.subscriptions (name) ON DELETE CASCADE,
+    member       integer     NOT NULL,
+    position     bigint      NOT NULL,
+    updated_at   timestamptz NOT NULL DEFAULT '-infinity',
+    PRIMARY KEY (subscription, member)
+);
+
+CREATE FUNCTION @extschema@.subscribe(name text, category text DEFAULT NULL, members integer DEFAULT 1,
+                                      start_after bigint DEFAULT 0) RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_subscribe';
+
+CREATE FUNCTION @extschema@.unsubscribe(name text) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_unsubscribe';
+
+CREATE FUNCTION @extschema@.poll(name text, max integer DEFAULT 100, member integer DEFAULT NULL)
+    RETURNS SETOF @extschema@.delivery
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_poll';
+
+CREATE FUNCTION @extschema@.ack(name text, "position" bigint, member integer DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_ack';
+
+-- Progress of every subscription member.
+CREATE VIEW @extschema@.subscription_status AS
+SELECT c.subscription, c.member, s.members, s.category, c.position AS checkpoint,
+       h.head, h.head - c.position AS positions_behind, c.updated_at AS last_poll_or_ack
+  FROM @extschema@.subscription_checkpoints c
+  JOIN @extschema@.subscriptions s ON s.name = c.subscription
+ CROSS JOIN (SELECT @extschema@.head() AS head) h;
+
+-- ---------------------------------------------------------------------------
+-- Privileges: nothing for PUBLIC; the owner grants what each role needs
+-- (docs/eventstore.md lists the grants for writers, readers, consumers).
+-- ---------------------------------------------------------------------------
+REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+-- pg_dump keeps the data of these tables (extension tables are skipped otherwise).
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.events', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.subscriptions', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.subscription_checkpoints', '');

@@ -1,0 +1,169 @@
+// eventstore: SQL entry points (declared in eventstore--0.1.0.sql) and the
+// library's start-up (shared memory for the global order).
+#include <string>
+
+#include "args.hpp"
+#include "errcodes.hpp"
+#include "event_batch.hpp"
+#include "global_order.hpp"
+#include "pg_boundary.hpp"
+#include "reads.hpp"
+#include "spi.hpp"
+#include "store.hpp"
+#include "subscriptions.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+}
+
+using casebook::Error;
+namespace errcodes = casebook::errcodes;
+namespace args = casebook::args;
+namespace spi = casebook::spi;
+namespace es = casebook::eventstore;
+
+void _PG_init(void) { es::global_order::install(); }
+
+namespace {
+
+std::optional<int32_t> optional_int4(FunctionCallInfo fcinfo, int n) {
+    if (args::is_null(fcinfo, n)) return std::nullopt;
+    return args::int4(fcinfo, n, "member");
+}
+
+}  // namespace
+
+// Install-time check: CREATE EXTENSION fails clearly without the preload,
+// and a re-created extension reloads its counter from the (new) table.
+CASEBOOK_FUNCTION(eventstore_prepare_install) {
+    es::global_order::require_preloaded();
+    if (!es::global_order::forget_database())
+        throw Error(errcodes::extension_not_ready,
+                    "eventstore: appends are in flight in this database; retry CREATE EXTENSION");
+    PG_RETURN_VOID();
+}
+
+CASEBOOK_FUNCTION(eventstore_append) {
+    es::AppendRequest req;
+    req.stream = args::string(fcinfo, 0, "stream");
+    es::check_name(req.stream, "stream");
+    Datum events = args::datum(fcinfo, 1, "events");
+    req.expected_version = args::optional_int8(fcinfo, 2);
+    if (req.expected_version && *req.expected_version < 0)
+        throw Error(errcodes::invalid_parameter_value,
+                    "expected_version must be NULL (any), 0 (new stream) or a version, got " +
+                        std::to_string(*req.expected_version));
+    req.category = args::optional_string(fcinfo, 3);
+    if (req.category) es::check_name(*req.category, "category");
+    es::global_order::require_preloaded();
+    req.events = es::parse_batch(events);
+
+    spi::Connection conn;
+    int64_t version = es::append(conn, req);
+    conn.finish();
+    return Int64GetDatum(version);
+}
+
+CASEBOOK_FUNCTION(eventstore_read_stream) {
+    std::string stream = args::string(fcinfo, 0, "stream");
+    auto from = args::optional_int8(fcinfo, 1);
+    int32_t max = args::int4(fcinfo, 2, "max");
+    bool backward = DatumGetBool(args::datum(fcinfo, 3, "backward"));
+    es::ResultSink sink(fcinfo);
+    spi::Connection conn;
+    es::read_stream(conn, sink, stream, from, max, backward);
+    conn.finish();
+    return (Datum)0;
+}
+
+CASEBOOK_FUNCTION(eventstore_read_category) {
+    std::string category = args::string(fcinfo, 0, "category");
+    int64_t after = args::int8(fcinfo, 1, "after_position");
+    int32_t max = args::int4(fcinfo, 2, "max");
+    es::ResultSink sink(fcinfo);
+    spi::Connection conn;
+    es::read_global(conn, sink, category, after, max);
+    conn.finish();
+    return (Datum)0;
+}
+
+CASEBOOK_FUNCTION(eventstore_read_all) {
+    int64_t after = args::int8(fcinfo, 0, "after_position");
+    int32_t max = args::int4(fcinfo, 1, "max");
+    es::ResultSink sink(fcinfo);
+    spi::Connection conn;
+    es::read_global(conn, sink, std::nullopt, after, max);
+    conn.finish();
+    return (Datum)0;
+}
+
+CASEBOOK_FUNCTION(eventstore_head) {
+    spi::Connection conn;
+    int64_t head = es::head_position(conn);
+    conn.finish();
+    return Int64GetDatum(head);
+}
+
+CASEBOOK_FUNCTION(eventstore_next_position) {
+    spi::Connection conn;
+    int64_t p = es::global_order::allocate(conn, 1);
+    conn.finish();
+    return Int64GetDatum(p);
+}
+
+CASEBOOK_FUNCTION(eventstore_subscribe) {
+    std::string name = args::string(fcinfo, 0, "name");
+    auto category = args::optional_string(fcinfo, 1);
+    int32_t members = args::int4(fcinfo, 2, "members");
+    int64_t start_after = args::int8(fcinfo, 3, "start_after");
+    spi::Connection conn;
+    es::subscriptions::subscribe(conn, name, category, members, start_after);
+    conn.finish();
+    PG_RETURN_VOID();
+}
+
+CASEBOOK_FUNCTION(eventstore_unsubscribe) {
+    std::string name = args::string(fcinfo, 0, "name");
+    spi::Connection conn;
+    bool dropped = es::subscriptions::unsubscribe(conn, name);
+    conn.finish();
+    PG_RETURN_BOOL(dropped);
+}
+
+CASEBOOK_FUNCTION(eventstore_poll) {
+    std::string name = args::string(fcinfo, 0, "name");
+    int32_t max = args::int4(fcinfo, 1, "max");
+    auto member = optional_int4(fcinfo, 2);
+    es::ResultSink sink(fcinfo);
+    spi::Connection conn;
+    es::subscriptions::poll(conn, sink, name, max, member);
+    conn.finish();
+    return (Datum)0;
+}
+
+CASEBOOK_FUNCTION(eventstore_ack) {
+    std::string name = args::string(fcinfo, 0, "name");
+    int64_t position = args::int8(fcinfo, 1, "position");
+    auto member = optional_int4(fcinfo, 2);
+    spi::Connection conn;
+    int64_t checkpoint = es::subscriptions::ack(conn, name, position, member);
+    conn.finish();
+    return Int64GetDatum(checkpoint);
+}
+
+// Statement-level trigger on eventstore.events: the store is append-only.
+CASEBOOK_FUNCTION(eventstore_append_only) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        throw Error(errcodes::casebook_error, "eventstore._append_only() is a trigger function");
+    auto* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
+    const char* op = TRIGGER_FIRED_BY_UPDATE(trig->tg_event)   ? "UPDATE"
+                     : TRIGGER_FIRED_BY_DELETE(trig->tg_event) ? "DELETE"
+                                                              : "TRUNCATE";
+    throw Error(errcodes::events_append_only, std::string(op) + " on eventstore.events is not allowed",
+                "Events are immutable facts; the store only grows.",
+                "Append a correcting event instead.");
+}

@@ -1,0 +1,181 @@
+// eventstore: the gap-free global order in shared memory (see horizon.hpp).
+#include "global_order.hpp"
+
+#include "errcodes.hpp"
+#include "horizon.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/snapmgr.h"
+}
+
+namespace casebook::eventstore::global_order {
+namespace {
+
+// Databases whose counters stay loaded at once; more are evicted and
+// reloaded from their table on next use.
+constexpr uint32_t kDatabases = 64;
+
+bool g_preloaded = false;
+HorizonTable* g_table = nullptr;
+LWLock* g_lock = nullptr;
+bool g_in_flight = false;  // this backend holds an in-flight slot
+shmem_request_hook_type g_prev_request = nullptr;
+shmem_startup_hook_type g_prev_startup = nullptr;
+
+uint32_t slot_count() { return static_cast<uint32_t>(MaxBackends); }
+
+extern "C" void request_shmem(void) {
+    if (g_prev_request) g_prev_request();
+    RequestAddinShmemSpace(HorizonTable::bytes(kDatabases, slot_count()));
+    RequestNamedLWLockTranche("casebook_eventstore", 1);
+}
+
+extern "C" void startup_shmem(void) {
+    if (g_prev_startup) g_prev_startup();
+    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    bool found = false;
+    Size size = HorizonTable::bytes(kDatabases, slot_count());
+    void* mem = ShmemInitStruct("casebook eventstore global order", size, &found);
+    g_table = found ? static_cast<HorizonTable*>(mem) : HorizonTable::init(mem, kDatabases, slot_count());
+    g_lock = &(GetNamedLWLockTranche("casebook_eventstore"))->lock;
+    LWLockRelease(AddinShmemInitLock);
+}
+
+void release_slot() {
+    if (!g_in_flight) return;
+    LWLockAcquire(g_lock, LW_EXCLUSIVE);
+    g_table->release(static_cast<uint32_t>(MyBackendId - 1));
+    LWLockRelease(g_lock);
+    g_in_flight = false;
+}
+
+// Plain C: runs inside PostgreSQL's transaction machinery, no C++ objects.
+extern "C" void on_xact(XactEvent event, void*) {
+    switch (event) {
+        case XACT_EVENT_PRE_PREPARE:
+            // The prepared transaction would outlive this backend's slot, and
+            // readers could pass its positions before COMMIT PREPARED.
+            if (g_in_flight)
+                ereport(ERROR, (errcode(errcodes::append_in_prepared_transaction.packed()),
+                                errmsg("cannot PREPARE a transaction that appended events"),
+                                errhint("Append outside two-phase transactions.")));
+            break;
+        case XACT_EVENT_COMMIT:
+        case XACT_EVENT_PARALLEL_COMMIT:
+        case XACT_EVENT_ABORT:
+        case XACT_EVENT_PARALLEL_ABORT:
+        case XACT_EVENT_PREPARE:
+            // COMMIT: called after ProcArrayEndTransaction, so the events are
+            // visible to every snapshot taken from now on.
+            release_slot();
+            break;
+        default:
+            break;
+    }
+}
+
+extern "C" void on_exit_release(int, Datum) { release_slot(); }
+
+// Loads this database's counter from max(position) of the events table.
+void load(spi::Connection& conn) {
+    static spi::Statement kMax{
+        "SELECT coalesce(max(position), 0) FROM eventstore.events", {}};
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        uint64_t epoch = pg::guard([] {
+            LWLockAcquire(g_lock, LW_SHARED);
+            uint64_t e = g_table->evictions;
+            LWLockRelease(g_lock);
+            return e;
+        });
+        // A fresh snapshot: the counter must lie above every committed event,
+        // whatever the caller's isolation level.
+        int64_t max_position = conn.execute_latest(kMax, {}).int8_at(0, 0 + 1);
+        auto result = pg::guard([&] {
+            LWLockAcquire(g_lock, LW_EXCLUSIVE);
+            auto r = g_table->load(MyDatabaseId, max_position, epoch);
+            LWLockRelease(g_lock);
+            return r;
+        });
+        if (result == HorizonTable::Load::ok) return;
+        if (result == HorizonTable::Load::full)
+            throw Error(errcodes::extension_not_ready,
+                        "eventstore: every global-order counter is in use by a database with appends in flight",
+                        "At most " + std::to_string(kDatabases) + " databases can append at the same moment.");
+    }
+    throw Error(errcodes::internal_error, "eventstore: could not load the global-order counter");
+}
+
+}  // namespace
+
+void install() {
+    if (!process_shared_preload_libraries_in_progress) return;
+    g_preloaded = true;
+    g_prev_request = shmem_request_hook;
+    shmem_request_hook = request_shmem;
+    g_prev_startup = shmem_startup_hook;
+    shmem_startup_hook = startup_shmem;
+    RegisterXactCallback(on_xact, nullptr);
+}
+
+void require_preloaded() {
+    if (g_preloaded && g_table != nullptr) return;
+    throw Error(errcodes::extension_not_ready,
+                "eventstore must be loaded through shared_preload_libraries",
+                "The gap-free global order lives in shared memory.",
+                "Add eventstore to shared_preload_libraries in postgresql.conf and restart the server.");
+}
+
+int64_t allocate(spi::Connection& conn, int64_t n) {
+    require_preloaded();
+    if (MyBackendId < 1 || static_cast<uint32_t>(MyBackendId) > slot_count())
+        throw Error(errcodes::extension_not_ready, "eventstore: this process cannot append events");
+    static bool exit_hook = false;
+    if (!exit_hook) {
+        pg::guard([] { before_shmem_exit(on_exit_release, 0); });
+        exit_hook = true;
+    }
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        int64_t first = 0;
+        auto result = pg::guard([&] {
+            LWLockAcquire(g_lock, LW_EXCLUSIVE);
+            auto r = g_table->allocate(MyDatabaseId, static_cast<uint32_t>(MyBackendId - 1), n, &first);
+            if (r == HorizonTable::Alloc::ok) g_in_flight = true;
+            LWLockRelease(g_lock);
+            return r;
+        });
+        if (result == HorizonTable::Alloc::ok) return first;
+        load(conn);
+    }
+    throw Error(errcodes::internal_error, "eventstore: could not allocate positions");
+}
+
+int64_t horizon(spi::Connection& conn) {
+    require_preloaded();
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        int64_t h = pg::guard([] {
+            LWLockAcquire(g_lock, LW_SHARED);
+            int64_t v = g_table->horizon(MyDatabaseId);
+            LWLockRelease(g_lock);
+            return v;
+        });
+        if (h > 0) return h;
+        load(conn);
+    }
+    throw Error(errcodes::internal_error, "eventstore: could not read the global-order horizon");
+}
+
+bool forget_database() {
+    require_preloaded();
+    return pg::guard([] {
+        LWLockAcquire(g_lock, LW_EXCLUSIVE);
+        bool ok = g_table->forget(MyDatabaseId);
+        LWLockRelease(g_lock);
+        return ok;
+    });
+}
+
+}  // namespace casebook::eventstore::global_order

@@ -1,0 +1,218 @@
+// eventstore: append (see store.hpp).
+#include "store.hpp"
+
+#include <array>
+#include <cstring>
+#include <map>
+
+#include "errcodes.hpp"
+#include "global_order.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "commands/async.h"
+#include "common/hashfn.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/array.h"
+#include "utils/uuid.h"
+}
+
+namespace casebook::eventstore {
+namespace {
+
+// advisory lock tag field 4 for stream locks (pg_locks.objsubid), distinct
+// from pg_advisory_lock's 1 and 2.
+constexpr uint16_t kStreamLockSpace = 0x4553;
+
+// One writer per stream at a time, until the end of the transaction. The
+// key is a 64-bit hash of the name: a collision only makes two streams
+// share a lock, it never merges them.
+void lock_stream(const std::string& stream) {
+    const char* data = stream.data();
+    int len = static_cast<int>(stream.size());
+    pg::guard([&] {
+        uint64 h = hash_bytes_extended(reinterpret_cast<const unsigned char*>(data), len, 0x45564E54);
+        LOCKTAG tag;
+        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(h >> 32), static_cast<uint32>(h),
+                             kStreamLockSpace);
+        (void)LockAcquire(&tag, ExclusiveLock, false, false);
+    });
+}
+
+Uuid7Generator& uuid_generator() {
+    static Uuid7Generator gen;
+    return gen;
+}
+
+Uuid new_event_id() {
+    std::array<uint8_t, 8> random{};
+    uint8_t* rp = random.data();
+    bool ok = pg::guard([&] { return pg_strong_random(rp, 8); });
+    if (!ok) throw Error(errcodes::internal_error, "eventstore: could not generate random bytes");
+    TimestampTz now = pg::guard([] { return GetCurrentTimestamp(); });
+    // TimestampTz counts microseconds since 2000-01-01.
+    uint64_t unix_ms = static_cast<uint64_t>(now / 1000) +
+                       static_cast<uint64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * 86400000ULL;
+    return uuid_generator().next(unix_ms, random);
+}
+
+Datum uuid_datum(const Uuid& u) {
+    auto* p = static_cast<pg_uuid_t*>(pg::guard([] { return palloc(sizeof(pg_uuid_t)); }));
+    std::memcpy(p->data, u.data(), 16);
+    return UUIDPGetDatum(p);
+}
+
+Datum make_array(std::vector<Datum>& values, Oid type, int16 len, bool byval, char align) {
+    Datum* d = values.data();
+    int n = static_cast<int>(values.size());
+    return pg::guard([&] { return PointerGetDatum(construct_array(d, n, type, len, byval, align)); });
+}
+
+spi::Statement kHead{
+    "SELECT version, category FROM eventstore.events WHERE stream_id = $1 "
+    "ORDER BY version DESC LIMIT 1",
+    {TEXTOID}};
+
+spi::Statement kKnownIds{
+    "SELECT event_id, stream_id, version FROM eventstore.events WHERE event_id = ANY ($1)",
+    {UUIDARRAYOID}};
+
+spi::Statement kInsert{
+    "INSERT INTO eventstore.events (position, stream_id, version, event_id, event_type, "
+    "schema_version, event_data, metadata, category) "
+    "SELECT $1 + u.i - 1, $2, $3 + u.i, u.id, u.t, u.sv, u.d, u.m, $4 "
+    "FROM unnest($5::uuid[], $6::text[], $7::int4[], $8::jsonb[], $9::jsonb[]) "
+    "WITH ORDINALITY AS u(id, t, sv, d, m, i)",
+    {INT8OID, TEXTOID, INT8OID, TEXTOID, UUIDARRAYOID, TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID,
+     JSONBARRAYOID}};
+
+struct Head {
+    int64_t version = 0;
+    std::optional<std::string> category;
+};
+
+Head read_head(spi::Connection& conn, const std::string& stream, bool latest) {
+    spi::Rows rows = latest ? conn.execute_latest(kHead, {spi::text_param(stream)})
+                            : conn.execute(kHead, {spi::text_param(stream)}, true);
+    Head h;
+    if (!rows.empty()) {
+        h.version = rows.int8_at(0, 1);
+        h.category = rows.text(0, 2);
+    }
+    return h;
+}
+
+}  // namespace
+
+std::string category_of(const std::string& stream) {
+    auto dash = stream.find('-');
+    return dash == std::string::npos ? stream : stream.substr(0, dash);
+}
+
+void check_name(const std::string& value, const char* what) {
+    if (value.empty() || value.size() > kMaxNameBytes)
+        throw Error(errcodes::invalid_parameter_value,
+                    std::string(what) + " must be 1 to " + std::to_string(kMaxNameBytes) +
+                        " bytes, got " + std::to_string(value.size()));
+}
+
+int64_t append(spi::Connection& conn, AppendRequest& req) {
+    lock_stream(req.stream);
+
+    // The stream's head, read after the lock: in READ COMMITTED every
+    // statement takes a new snapshot, so it sees the previous writer's commit.
+    Head head = read_head(conn, req.stream, false);
+    if (pg::guard([] { return IsolationUsesXactSnapshot(); })) {
+        // A transaction snapshot can predate the last append: appending on
+        // top of what it sees would collide; report it as the serialization
+        // failure it is.
+        Head latest = read_head(conn, req.stream, true);
+        if (latest.version != head.version)
+            throw Error(errcodes::serialization_failure,
+                        "could not serialize access: stream \"" + req.stream +
+                            "\" was appended to after this transaction's snapshot",
+                        "Snapshot sees version " + std::to_string(head.version) + ", the stream is at " +
+                            std::to_string(latest.version) + ".",
+                        "Retry the transaction.");
+    }
+
+    std::string category = req.category ? *req.category : category_of(req.stream);
+    if (head.category) {
+        if (req.category && *head.category != *req.category)
+            throw Error(errcodes::stream_category_mismatch,
+                        "stream \"" + req.stream + "\" is in category \"" + *head.category +
+                            "\", not \"" + *req.category + "\"",
+                        "", "Omit category, or pass the stream's own.");
+        category = *head.category;
+    }
+
+    // Idempotent retries: ids already stored in this stream are skipped.
+    std::vector<Datum> given;
+    for (auto& ev : req.events)
+        if (ev.id_given) given.push_back(uuid_datum(ev.id));
+    std::map<Uuid, int64_t> stored;
+    if (!given.empty()) {
+        Datum ids = make_array(given, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+        spi::Rows rows = conn.execute(kKnownIds, {spi::datum_param(ids)}, true);
+        for (uint64_t r = 0; r < rows.size(); ++r) {
+            Uuid u{};
+            auto* p = DatumGetUUIDP(*rows.datum(r, 1));
+            std::memcpy(u.data(), p->data, 16);
+            std::string owner = rows.text(r, 2).value_or("");
+            if (owner != req.stream)
+                throw Error(errcodes::event_id_conflict,
+                            "event id " + format_uuid(u) + " is already stored in stream \"" + owner + "\"",
+                            "", "Event ids are unique across the store; generate a new id for a new event.");
+            stored[u] = rows.int8_at(r, 3);
+        }
+    }
+    std::vector<EventInput*> fresh;
+    int64_t retried_version = 0;
+    for (auto& ev : req.events) {
+        auto it = ev.id_given ? stored.find(ev.id) : stored.end();
+        if (it != stored.end()) {
+            retried_version = std::max(retried_version, it->second);
+        } else {
+            fresh.push_back(&ev);
+        }
+    }
+    if (fresh.empty()) return retried_version;  // the whole call was a retry
+
+    if (req.expected_version && *req.expected_version != head.version)
+        throw Error(errcodes::wrong_expected_version,
+                    "stream \"" + req.stream + "\" is at version " + std::to_string(head.version) +
+                        ", expected " + std::to_string(*req.expected_version),
+                    "stream: " + req.stream + ", expected version: " + std::to_string(*req.expected_version) +
+                        ", actual version: " + std::to_string(head.version),
+                    "Reload the stream, re-apply the command and append again.");
+
+    std::vector<Datum> ids, types, versions, data, metadata;
+    for (EventInput* ev : fresh) {
+        if (!ev->id_given) ev->id = new_event_id();
+        ids.push_back(uuid_datum(ev->id));
+        types.push_back(PointerGetDatum(pg::make_text(ev->type)));
+        versions.push_back(Int32GetDatum(ev->schema_version));
+        data.push_back(ev->data);
+        metadata.push_back(ev->metadata);
+    }
+    Datum id_array = make_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+    Datum type_array = make_array(types, TEXTOID, -1, false, TYPALIGN_INT);
+    Datum sv_array = make_array(versions, INT4OID, 4, true, TYPALIGN_INT);
+    Datum data_array = make_array(data, JSONBOID, -1, false, TYPALIGN_INT);
+    Datum meta_array = make_array(metadata, JSONBOID, -1, false, TYPALIGN_INT);
+
+    int64_t first = global_order::allocate(conn, static_cast<int64_t>(fresh.size()));
+    conn.execute(kInsert, {spi::int8_param(first), spi::text_param(req.stream), spi::int8_param(head.version),
+                           spi::text_param(category), spi::datum_param(id_array), spi::datum_param(type_array),
+                           spi::datum_param(sv_array), spi::datum_param(data_array),
+                           spi::datum_param(meta_array)});
+
+    // A wake-up for LISTENers (payload: the category). Readers never depend
+    // on it: polling alone is correct.
+    const char* cat = category.c_str();
+    pg::guard([&] { Async_Notify("eventstore", cat); });
+    return head.version + static_cast<int64_t>(fresh.size());
+}
+
+}  // namespace casebook::eventstore
