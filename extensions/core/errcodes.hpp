@@ -61,6 +61,10 @@ inline constexpr SqlState subscription_conflict{"KB206"};
 inline constexpr SqlState events_append_only{"KB207"};
 inline constexpr SqlState append_in_prepared_transaction{"KB208"};
 inline constexpr SqlState invalid_member{"KB209"};
+inline constexpr SqlState invalid_projection_spec{"KB210"};
+inline constexpr SqlState projection_failed{"KB211"};
+inline constexpr SqlState unknown_projection{"KB212"};
+inline constexpr SqlState projection_exists{"KB213"};
 
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
@@ -93,6 +97,10 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB207", "events_append_only", "an UPDATE, DELETE or TRUNCATE on eventstore.events"},
     {"KB208", "append_in_prepared_transaction", "PREPARE TRANSACTION after an append in the same transaction"},
     {"KB209", "invalid_member", "a subscription member number is missing or outside 0..members-1"},
+    {"KB210", "invalid_projection_spec", "a reducer or upcaster spec is malformed, or an apply function has the wrong signature"},
+    {"KB211", "projection_failed", "applying an event failed (a reducer increment of a non-number, an apply function returning NULL or raising)"},
+    {"KB212", "unknown_projection", "the projection name does not exist"},
+    {"KB213", "projection_exists", "create_projection names an existing projection"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

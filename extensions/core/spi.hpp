@@ -71,6 +71,7 @@ public:
 
     TupleDesc desc() const { return table_->tupdesc; }
     HeapTuple tuple(uint64_t row) const { return table_->vals[row]; }
+    SPITupleTable* table() const { return table_; }
 
 private:
     SPITupleTable* table_;
@@ -100,6 +101,14 @@ public:
     // must see everything committed before a point the caller chose.
     Rows execute_latest(Statement& stmt, std::initializer_list<Param> params, long limit = 0);
     Rows execute_latest(Statement& stmt, const std::vector<Param>& params, long limit = 0);
+
+    // A read-only cursor under a fresh snapshot taken now (as execute_latest),
+    // for scans too large to materialize. fetch() returns up to n rows (an
+    // empty Rows at the end); release() frees a batch; close() when done.
+    Portal open_cursor_latest(Statement& stmt, const std::vector<Param>& params);
+    Rows fetch(Portal portal, long n);
+    void release(const Rows& rows);
+    void close(Portal portal);
 
     // Copies a by-reference Datum out of SPI's memory into the caller's
     // (upper) context, so it survives finish().

@@ -155,6 +155,146 @@ SELECT c.subscription, c.member, s.members, s.category, c.position AS checkpoint
  CROSS JOIN (SELECT @extschema@.head() AS head) h;
 
 -- ---------------------------------------------------------------------------
+-- Definitions cached per backend (projections, upcasters): every change
+-- invalidates the caches when its transaction commits.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._invalidate() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'eventstore_invalidate';
+
+-- ---------------------------------------------------------------------------
+-- Upcasters: (event type, schema version) -> next version, applied on every
+-- read and replay. Stored events never change.
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.upcasters (
+    event_type   text         NOT NULL,
+    from_version integer      NOT NULL CHECK (from_version > 0),
+    spec         jsonb,
+    function     regprocedure,
+    owner        regrole      NOT NULL,
+    created_at   timestamptz  NOT NULL DEFAULT now(),
+    PRIMARY KEY (event_type, from_version),
+    CHECK ((spec IS NULL) <> (function IS NULL))
+);
+CREATE TRIGGER upcasters_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.upcasters
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._invalidate();
+
+CREATE FUNCTION @extschema@.register_upcaster(event_type text, from_version integer, spec jsonb DEFAULT NULL,
+                                              function regprocedure DEFAULT NULL) RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_register_upcaster';
+
+-- ---------------------------------------------------------------------------
+-- Projections
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.projections (
+    name           text         PRIMARY KEY,
+    category       text,
+    reducer        jsonb,
+    apply_function regprocedure,
+    owner          regrole      NOT NULL,
+    initial_state  jsonb        NOT NULL DEFAULT '{}',
+    mode           text         NOT NULL CHECK (mode IN ('inline', 'async')),
+    snapshot_every integer      CHECK (snapshot_every > 0),
+    created_at     timestamptz  NOT NULL DEFAULT now(),
+    CHECK ((reducer IS NULL) <> (apply_function IS NULL))
+);
+CREATE TRIGGER projections_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.projections
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._invalidate();
+
+CREATE TABLE @extschema@.projection_state (
+    projection text        NOT NULL REFERENCES @extschema@.projections (name) ON DELETE CASCADE,
+    stream_id  text        NOT NULL,
+    state      jsonb       NOT NULL,
+    version    bigint      NOT NULL,
+    position   bigint      NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (projection, stream_id)
+);
+
+CREATE TABLE @extschema@.snapshots (
+    projection text        NOT NULL REFERENCES @extschema@.projections (name) ON DELETE CASCADE,
+    stream_id  text        NOT NULL,
+    version    bigint      NOT NULL,
+    position   bigint      NOT NULL,
+    state      jsonb       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (projection, stream_id, version)
+);
+
+CREATE FUNCTION @extschema@.create_projection(name text, category text, reducer jsonb DEFAULT NULL,
+                                              apply_function regprocedure DEFAULT NULL,
+                                              mode text DEFAULT 'inline', snapshot_every integer DEFAULT NULL,
+                                              initial_state jsonb DEFAULT '{}') RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_create_projection';
+COMMENT ON FUNCTION @extschema@.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb) IS
+    'Registers a projection (a reducer spec or an apply function) and builds it from the stored events. Returns the events folded.';
+
+CREATE FUNCTION @extschema@.drop_projection(name text) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_drop_projection';
+
+CREATE FUNCTION @extschema@.rebuild(projection text, stream text DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_rebuild';
+
+CREATE FUNCTION @extschema@.run_projection(name text, max integer DEFAULT 1000) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_run_projection';
+
+CREATE FUNCTION @extschema@.run_projections(max integer DEFAULT 10000) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_run_projections';
+
+CREATE FUNCTION @extschema@.state_at(stream text, version bigint, projection text DEFAULT NULL) RETURNS jsonb
+    LANGUAGE c STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_state_at_version';
+
+CREATE FUNCTION @extschema@.state_at(stream text, at timestamptz, projection text DEFAULT NULL) RETURNS jsonb
+    LANGUAGE c STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_state_at_time';
+
+-- Async projections: a loop that folds new events every `pause` for
+-- `seconds`, committing after each round (so each round is one short
+-- transaction). pg_cron starts it every minute when it is installed in this
+-- database (job 'eventstore-projections'; pg_cron 1.4 has minute
+-- granularity, and runs at most one instance of a job at a time). Without
+-- pg_cron, CALL it from a worker of your own, or call run_projections().
+CREATE PROCEDURE @extschema@.run_projections_loop(seconds integer DEFAULT 58, pause interval DEFAULT '200 milliseconds')
+    LANGUAGE plpgsql AS $fn$
+DECLARE
+    deadline timestamptz := pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => seconds);
+BEGIN
+    LOOP
+        PERFORM @extschema@.run_projections();
+        COMMIT;
+        EXIT WHEN pg_catalog.clock_timestamp() >= deadline;
+        PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', pause));
+    END LOOP;
+END
+$fn$;
+
+CREATE FUNCTION @extschema@._schedule_async_projections() RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        PERFORM cron.schedule('eventstore-projections', '* * * * *', 'CALL eventstore.run_projections_loop(58)');
+    END IF;
+END
+$fn$;
+
+-- Lag of every projection: async ones from their checkpoint.
+CREATE VIEW @extschema@.projection_status AS
+SELECT p.name, p.mode, p.category,
+       (SELECT count(*) FROM @extschema@.projection_state s WHERE s.projection = p.name) AS streams,
+       c.position AS checkpoint, h.head,
+       CASE WHEN p.mode = 'async' THEN h.head - c.position ELSE 0 END AS positions_behind,
+       c.updated_at AS last_run
+  FROM @extschema@.projections p
+  LEFT JOIN @extschema@.subscription_checkpoints c ON c.subscription = 'projection:' || p.name AND c.member = 0
+ CROSS JOIN (SELECT @extschema@.head() AS head) h;
+
+-- ---------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; the owner grants what each role needs
 -- (docs/eventstore.md lists the grants for writers, readers, consumers).
 -- ---------------------------------------------------------------------------
@@ -166,3 +306,7 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.events', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.subscriptions', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.subscription_checkpoints', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.upcasters', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.projections', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.projection_state', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.snapshots', '');

@@ -5,7 +5,10 @@
 #include "args.hpp"
 #include "errcodes.hpp"
 #include "event_batch.hpp"
+#include "catalog_cache.hpp"
+#include "event_record.hpp"
 #include "global_order.hpp"
+#include "projections.hpp"
 #include "pg_boundary.hpp"
 #include "reads.hpp"
 #include "spi.hpp"
@@ -14,6 +17,7 @@
 
 extern "C" {
 #include "commands/trigger.h"
+#include "utils/inval.h"
 
 PG_MODULE_MAGIC;
 
@@ -26,7 +30,10 @@ namespace args = casebook::args;
 namespace spi = casebook::spi;
 namespace es = casebook::eventstore;
 
-void _PG_init(void) { es::global_order::install(); }
+void _PG_init(void) {
+    es::global_order::install();
+    es::catalog::install();
+}
 
 namespace {
 
@@ -166,4 +173,111 @@ CASEBOOK_FUNCTION(eventstore_append_only) {
     throw Error(errcodes::events_append_only, std::string(op) + " on eventstore.events is not allowed",
                 "Events are immutable facts; the store only grows.",
                 "Append a correcting event instead.");
+}
+
+// Statement-level trigger on the definition tables: invalidates every
+// backend's cached definitions when the writing transaction commits.
+CASEBOOK_FUNCTION(eventstore_invalidate) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        throw Error(errcodes::casebook_error, "eventstore._invalidate() is a trigger function");
+    auto* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
+    Oid rel = RelationGetRelid(trig->tg_relation);
+    casebook::pg::guard([&] { CacheInvalidateRelcacheByRelid(rel); });
+    return PointerGetDatum(nullptr);
+}
+
+namespace {
+std::optional<Oid> optional_oid(FunctionCallInfo fcinfo, int n) {
+    if (args::is_null(fcinfo, n)) return std::nullopt;
+    return DatumGetObjectId(PG_GETARG_DATUM(n));
+}
+std::optional<Datum> optional_datum(FunctionCallInfo fcinfo, int n) {
+    if (args::is_null(fcinfo, n)) return std::nullopt;
+    return PG_GETARG_DATUM(n);
+}
+}  // namespace
+
+CASEBOOK_FUNCTION(eventstore_create_projection) {
+    es::projections::CreateRequest req;
+    req.name = args::string(fcinfo, 0, "name");
+    req.category = args::optional_string(fcinfo, 1);
+    req.reducer = optional_datum(fcinfo, 2);
+    req.apply_function = optional_oid(fcinfo, 3);
+    req.mode = args::string(fcinfo, 4, "mode");
+    auto every = args::is_null(fcinfo, 5) ? std::optional<int32_t>() : args::int4(fcinfo, 5, "snapshot_every");
+    if (every && *every <= 0)
+        throw Error(errcodes::invalid_parameter_value,
+                    "snapshot_every must be positive (or NULL for none), got " + std::to_string(*every));
+    req.snapshot_every = every.value_or(0);
+    req.initial_state = args::datum(fcinfo, 6, "initial_state");
+    spi::Connection conn;
+    int64_t n = es::projections::create(conn, req);
+    conn.finish();
+    return Int64GetDatum(n);
+}
+
+CASEBOOK_FUNCTION(eventstore_drop_projection) {
+    std::string name = args::string(fcinfo, 0, "name");
+    spi::Connection conn;
+    bool dropped = es::projections::drop(conn, name);
+    conn.finish();
+    PG_RETURN_BOOL(dropped);
+}
+
+CASEBOOK_FUNCTION(eventstore_rebuild) {
+    std::string name = args::string(fcinfo, 0, "projection");
+    auto stream = args::optional_string(fcinfo, 1);
+    spi::Connection conn;
+    int64_t n = es::projections::rebuild(conn, name, stream);
+    conn.finish();
+    return Int64GetDatum(n);
+}
+
+CASEBOOK_FUNCTION(eventstore_run_projection) {
+    std::string name = args::string(fcinfo, 0, "name");
+    int32_t max = args::int4(fcinfo, 1, "max");
+    spi::Connection conn;
+    int64_t n = es::projections::run(conn, name, max);
+    conn.finish();
+    return Int64GetDatum(n);
+}
+
+CASEBOOK_FUNCTION(eventstore_run_projections) {
+    int32_t max = args::int4(fcinfo, 0, "max");
+    spi::Connection conn;
+    int64_t n = es::projections::run_all(conn, max);
+    conn.finish();
+    return Int64GetDatum(n);
+}
+
+CASEBOOK_FUNCTION(eventstore_state_at_version) {
+    std::string stream = args::string(fcinfo, 0, "stream");
+    int64_t version = args::int8(fcinfo, 1, "version");
+    auto projection = args::optional_string(fcinfo, 2);
+    spi::Connection conn;
+    Datum d = es::projections::state_at(conn, stream, version, projection);
+    conn.finish();
+    return d;
+}
+
+CASEBOOK_FUNCTION(eventstore_state_at_time) {
+    std::string stream = args::string(fcinfo, 0, "stream");
+    TimestampTz at = DatumGetTimestampTz(args::datum(fcinfo, 1, "at"));
+    auto projection = args::optional_string(fcinfo, 2);
+    spi::Connection conn;
+    int64_t version = es::projections::version_at(conn, stream, at);
+    Datum d = es::projections::state_at(conn, stream, version, projection);
+    conn.finish();
+    return d;
+}
+
+CASEBOOK_FUNCTION(eventstore_register_upcaster) {
+    std::string type = args::string(fcinfo, 0, "event_type");
+    int32_t from_version = args::int4(fcinfo, 1, "from_version");
+    auto spec = optional_datum(fcinfo, 2);
+    auto function = optional_oid(fcinfo, 3);
+    spi::Connection conn;
+    es::register_upcaster(conn, type, from_version, spec, function);
+    conn.finish();
+    PG_RETURN_VOID();
 }

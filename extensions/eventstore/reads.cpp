@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "errcodes.hpp"
+#include "event_record.hpp"
 #include "global_order.hpp"
 #include "store.hpp"
 
@@ -45,7 +46,8 @@ ResultSink::ResultSink(FunctionCallInfo fcinfo) {
     rsinfo_ = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
 }
 
-void ResultSink::put_events(const spi::Rows& rows, int32_t member) {
+void ResultSink::put_events(spi::Connection& conn, const spi::Rows& rows, int32_t member) {
+    const Pipeline& pipeline = Pipeline::current(conn);
     TupleDesc src = rows.desc();
     ReturnSetInfo* rs = rsinfo_;
     int offset = member >= 0 ? 1 : 0;
@@ -63,10 +65,15 @@ void ResultSink::put_events(const spi::Rows& rows, int32_t member) {
         }
         Datum* all_values = values;
         bool* all_nulls = nulls;
-        pg::guard([&] {
-            heap_deform_tuple(tup, src, vp, np);
-            tuplestore_putvalues(rs->setResult, rs->setDesc, all_values, all_nulls);
-        });
+        pg::guard([&] { heap_deform_tuple(tup, src, vp, np); });
+        if (!pipeline.empty()) {
+            EventRecord ev = EventRecord::from_row(rows, r);
+            if (pipeline.upcast(ev)) {
+                vp[5] = Int32GetDatum(ev.schema_version);
+                vp[6] = ev.data;
+            }
+        }
+        pg::guard([&] { tuplestore_putvalues(rs->setResult, rs->setDesc, all_values, all_nulls); });
     }
 }
 
@@ -86,7 +93,7 @@ void read_stream(spi::Connection& conn, ResultSink& sink, const std::string& str
     int64_t from = from_version ? *from_version : (backward ? std::numeric_limits<int64_t>::max() : 1);
     spi::Rows rows = conn.execute(backward ? kStreamBackward : kStreamForward,
                                   {spi::text_param(stream), spi::int8_param(from), spi::int4_param(max)}, true);
-    sink.put_events(rows);
+    sink.put_events(conn, rows);
 }
 
 void read_global(spi::Connection& conn, ResultSink& sink, const std::optional<std::string>& category,
@@ -102,7 +109,7 @@ void read_global(spi::Connection& conn, ResultSink& sink, const std::optional<st
         ? conn.execute_latest(kCategory, {spi::int8_param(after), spi::int8_param(horizon), spi::int4_param(max),
                                           spi::text_param(*category)})
         : conn.execute_latest(kAll, {spi::int8_param(after), spi::int8_param(horizon), spi::int4_param(max)});
-    sink.put_events(rows);
+    sink.put_events(conn, rows);
 }
 
 int64_t head_position(spi::Connection& conn) { return global_order::horizon(conn) - 1; }

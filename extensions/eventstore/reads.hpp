@@ -14,9 +14,10 @@ namespace casebook::eventstore {
 class ResultSink {
 public:
     explicit ResultSink(FunctionCallInfo fcinfo);
-    // Appends every row of `rows` (columns in kEventColumns order); when
-    // member >= 0 it is put in front as the first column.
-    void put_events(const spi::Rows& rows, int32_t member = -1);
+    // Appends every row of `rows` (columns in kEventColumns order) as
+    // readers see it: through the read pipeline (upcasters). When member >= 0
+    // it is put in front as the first column.
+    void put_events(spi::Connection& conn, const spi::Rows& rows, int32_t member = -1);
 
 private:
     ReturnSetInfo* rsinfo_;

@@ -7,6 +7,7 @@
 
 #include "errcodes.hpp"
 #include "global_order.hpp"
+#include "projections.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -207,6 +208,8 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
                            spi::text_param(category), spi::datum_param(id_array), spi::datum_param(type_array),
                            spi::datum_param(sv_array), spi::datum_param(data_array),
                            spi::datum_param(meta_array)});
+
+    projections::fold_inline(conn, projections::Appended{req.stream, category, fresh, first, head.version + 1, ids});
 
     // A wake-up for LISTENers (payload: the category). Readers never depend
     // on it: polling alone is correct.

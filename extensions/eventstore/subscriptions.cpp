@@ -142,7 +142,7 @@ void poll(spi::Connection& conn, ResultSink& sink, const std::string& name, int3
                                    spi::optional_text_param(sub.category), spi::int8_param(sub.members),
                                    spi::int8_param(m)};
     spi::Rows rows = conn.execute_latest(sub.category ? kEventsCategory : kEventsAll, params);
-    sink.put_events(rows, m);
+    sink.put_events(conn, rows, m);
 }
 
 int64_t ack(spi::Connection& conn, const std::string& name, int64_t position, std::optional<int32_t> member) {

@@ -1,0 +1,231 @@
+// eventstore: event records and the read pipeline (see event_record.hpp).
+#include "event_record.hpp"
+
+#include "catalog_cache.hpp"
+#include "errcodes.hpp"
+#include "jsonb_bridge.hpp"
+#include "store.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_proc.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+}
+
+namespace casebook::eventstore {
+namespace {
+
+spi::Statement kUpcasters{
+    "SELECT event_type, from_version, spec, function::oid, owner::oid FROM eventstore.upcasters", {}};
+
+struct CallFrame {
+    Oid owner;
+    Oid fn;
+    int nargs;
+    Datum args[2];
+    bool isnull;
+    Datum result;
+};
+
+// Plain C body for the guard: switches user, calls, always switches back.
+void call_frame(CallFrame* f) {
+    Oid save_user;
+    int save_ctx;
+    GetUserIdAndSecContext(&save_user, &save_ctx);
+    SetUserIdAndSecContext(f->owner, save_ctx | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    PG_TRY();
+    {
+        FmgrInfo flinfo;
+        fmgr_info(f->fn, &flinfo);
+        LOCAL_FCINFO(fcinfo, 2);
+        InitFunctionCallInfoData(*fcinfo, &flinfo, f->nargs, InvalidOid, nullptr, nullptr);
+        for (int i = 0; i < f->nargs; ++i) {
+            fcinfo->args[i].value = f->args[i];
+            fcinfo->args[i].isnull = false;
+        }
+        f->result = FunctionCallInvoke(fcinfo);
+        f->isnull = fcinfo->isnull;
+    }
+    PG_FINALLY();
+    {
+        SetUserIdAndSecContext(save_user, save_ctx);
+    }
+    PG_END_TRY();
+}
+
+Datum call(CallFrame& f) {
+    CallFrame* fp = &f;
+    pg::guard([&] { call_frame(fp); });
+    return f.result;
+}
+
+spi::Statement kRegisterUpcaster{
+    "INSERT INTO eventstore.upcasters (event_type, from_version, spec, function, owner) "
+    "VALUES ($1, $2, $3, $4::oid::regprocedure, $5::oid::regrole) "
+    "ON CONFLICT (event_type, from_version) DO UPDATE SET spec = EXCLUDED.spec, function = EXCLUDED.function, "
+    "owner = EXCLUDED.owner, created_at = now()",
+    {TEXTOID, INT4OID, JSONBOID, OIDOID, OIDOID}};
+
+}  // namespace
+
+void register_upcaster(spi::Connection& conn, const std::string& type, int32_t from_version,
+                       std::optional<Datum> spec, std::optional<Oid> function) {
+    check_name(type, "event type");
+    if (from_version < 1)
+        throw Error(errcodes::invalid_parameter_value,
+                    "from_version must be positive, got " + std::to_string(from_version));
+    if (spec.has_value() == function.has_value())
+        throw Error(errcodes::invalid_projection_spec, "give exactly one of spec and function");
+    if (spec) (void)parse_operations(to_jvalue(*spec), "upcaster " + type + " v" + std::to_string(from_version), true);
+    Oid owner = pg::guard([] { return GetOuterUserId(); });
+    if (function) {
+        Oid fn = *function;
+        struct Shape { bool found; int nargs; Oid arg0, ret; bool retset; } shape{};
+        Shape* sp = &shape;
+        pg::guard([&] {
+            HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+            if (!HeapTupleIsValid(tup)) return;
+            auto* p = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup));
+            sp->found = true;
+            sp->nargs = p->pronargs;
+            sp->arg0 = p->pronargs > 0 ? p->proargtypes.values[0] : InvalidOid;
+            sp->ret = p->prorettype;
+            sp->retset = p->proretset;
+            ReleaseSysCache(tup);
+        });
+        if (!shape.found || shape.nargs != 1 || shape.arg0 != JSONBOID || shape.ret != JSONBOID || shape.retset)
+            throw Error(errcodes::invalid_projection_spec, "an upcaster function must take (data jsonb) and return jsonb");
+        AclResult acl = pg::guard([&] { return pg_proc_aclcheck(fn, owner, ACL_EXECUTE); });
+        if (acl != ACLCHECK_OK)
+            throw Error(errcodes::insufficient_privilege, "permission denied for the upcaster function");
+    }
+    conn.execute(kRegisterUpcaster,
+                 {spi::text_param(type), spi::int4_param(from_version), spec ? spi::datum_param(*spec) : spi::null_param(),
+                  function ? spi::datum_param(ObjectIdGetDatum(*function)) : spi::null_param(),
+                  spi::datum_param(ObjectIdGetDatum(owner))});
+    pg::guard([] { CommandCounterIncrement(); });  // this backend's cache sees it at once
+}
+
+Datum call_as(Oid owner, Oid fn, Datum a, bool* isnull) {
+    CallFrame f{owner, fn, 1, {a, 0}, false, 0};
+    Datum r = call(f);
+    *isnull = f.isnull;
+    return r;
+}
+
+Datum call_as(Oid owner, Oid fn, Datum a, Datum b, bool* isnull) {
+    CallFrame f{owner, fn, 2, {a, b}, false, 0};
+    Datum r = call(f);
+    *isnull = f.isnull;
+    return r;
+}
+
+EventRecord EventRecord::from_row(const spi::Rows& rows, uint64_t r) {
+    EventRecord e;
+    e.position = rows.int8_at(r, 1);
+    e.stream = rows.text(r, 2).value_or("");
+    e.version = rows.int8_at(r, 3);
+    e.event_id = *rows.datum(r, 4);
+    e.type = rows.text(r, 5).value_or("");
+    e.schema_version = rows.int4_at(r, 6);
+    e.data = *rows.datum(r, 7);
+    e.metadata = *rows.datum(r, 8);
+    e.created_at = DatumGetTimestampTz(*rows.datum(r, 9));
+    e.category = rows.text(r, 10).value_or("");
+    return e;
+}
+
+Datum EventRecord::to_composite(Oid event_type) const {
+    Datum values[kEventColumnCount];
+    bool nulls[kEventColumnCount] = {};
+    values[0] = Int64GetDatum(position);
+    values[1] = PointerGetDatum(pg::make_text(stream));
+    values[2] = Int64GetDatum(version);
+    values[3] = event_id;
+    values[4] = PointerGetDatum(pg::make_text(type));
+    values[5] = Int32GetDatum(schema_version);
+    values[6] = data;
+    values[7] = metadata;
+    values[8] = TimestampTzGetDatum(created_at);
+    values[9] = PointerGetDatum(pg::make_text(category));
+    Datum* vp = values;
+    bool* np = nulls;
+    return pg::guard([&] {
+        TupleDesc desc = lookup_rowtype_tupdesc(event_type, -1);
+        HeapTuple tup = heap_form_tuple(desc, vp, np);
+        ReleaseTupleDesc(desc);
+        return HeapTupleGetDatum(tup);
+    });
+}
+
+std::string EventRecord::created_at_text() const {
+    TimestampTz ts = created_at;
+    char* s = pg::guard([&] { return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ts))); });
+    return std::string(s);
+}
+
+const Pipeline& Pipeline::current(spi::Connection& conn) {
+    static Pipeline cached;
+    uint64_t gen = catalog::generation();
+    if (cached.generation_ == gen) return cached;
+    Pipeline fresh;
+    spi::Rows rows = conn.execute(kUpcasters, {}, false);  // sees this transaction's own changes
+    for (uint64_t r = 0; r < rows.size(); ++r) {
+        std::string type = rows.text(r, 1).value_or("");
+        int32_t from = rows.int4_at(r, 2);
+        Step step;
+        if (auto spec = rows.datum(r, 3)) {
+            step.ops = parse_operations(to_jvalue(*spec),
+                                        "upcaster " + type + " v" + std::to_string(from), true);
+        }
+        if (auto fn = rows.datum(r, 4)) step.function = DatumGetObjectId(*fn);
+        step.owner = DatumGetObjectId(*rows.datum(r, 5));
+        fresh.types_.insert(type);
+        fresh.steps_.emplace(std::make_pair(type, from), std::move(step));
+    }
+    fresh.generation_ = gen;
+    cached = std::move(fresh);
+    return cached;
+}
+
+bool Pipeline::upcast(EventRecord& ev) const {
+    if (steps_.empty() || types_.count(ev.type) == 0) return false;
+    bool changed = false;
+    JValue doc;
+    bool have_doc = false;
+    for (int guard = 0; guard < 1000; ++guard) {
+        auto it = steps_.find(std::make_pair(ev.type, ev.schema_version));
+        if (it == steps_.end()) break;
+        const Step& step = it->second;
+        if (step.function != InvalidOid) {
+            if (have_doc) {
+                ev.data = to_jsonb(doc);
+                have_doc = false;
+            }
+            bool isnull = false;
+            Datum out = call_as(step.owner, step.function, ev.data, &isnull);
+            if (isnull)
+                throw Error(errcodes::projection_failed,
+                            "upcaster function for " + ev.type + " v" + std::to_string(ev.schema_version) +
+                                " returned NULL",
+                            "stream " + ev.stream + ", version " + std::to_string(ev.version));
+            ev.data = out;
+        } else {
+            if (!have_doc) {
+                doc = to_jvalue(ev.data);
+                have_doc = true;
+            }
+            std::string created = "";
+            EventView view{ev.type, &doc, ev.version, ev.position, ev.stream, created};
+            run_operations(step.ops, doc, view, true);
+        }
+        ++ev.schema_version;
+        changed = true;
+    }
+    if (have_doc) ev.data = to_jsonb(doc);
+    return changed;
+}
+
+}  // namespace casebook::eventstore

@@ -1,0 +1,73 @@
+// eventstore: one event as the native engine sees it (a row of
+// eventstore.events, or an event being appended), and the read pipeline
+// that every read and replay passes it through (upcasting).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "json_program.hpp"
+#include "spi.hpp"
+
+namespace casebook::eventstore {
+
+struct EventRecord {
+    int64_t position = 0;
+    std::string stream;
+    int64_t version = 0;
+    Datum event_id = 0;  // uuid
+    std::string type;
+    int32_t schema_version = 1;
+    Datum data = 0;      // jsonb
+    Datum metadata = 0;  // jsonb
+    TimestampTz created_at = 0;
+    std::string category;
+
+    // From a row with the columns of kEventColumns.
+    static EventRecord from_row(const spi::Rows& rows, uint64_t row);
+    // The composite eventstore.event (for apply functions).
+    Datum to_composite(Oid event_type) const;
+    std::string created_at_text() const;
+};
+
+// Upcasters registered per (event type, schema version): each rewrites the
+// data to the next version; applied in a chain on every read and replay.
+// Stored events never change.
+class Pipeline {
+public:
+    // The backend's pipeline, reloaded when the definitions changed.
+    static const Pipeline& current(spi::Connection& conn);
+
+    bool empty() const { return steps_.empty(); }
+    // Rewrites data and schema_version in place when an upcaster applies;
+    // returns whether anything changed.
+    bool upcast(EventRecord& ev) const;
+
+private:
+    struct Step {
+        std::vector<Operation> ops;
+        Oid function = InvalidOid;
+        Oid owner = InvalidOid;
+    };
+    std::map<std::pair<std::string, int32_t>, Step, std::less<>> steps_;
+    std::set<std::string, std::less<>> types_;  // types with any upcaster
+    uint64_t generation_ = 0;
+};
+
+// Registers (or replaces) the upcaster of (type, from_version): exactly one
+// of spec (jsonb list of operations) and function ((jsonb) -> jsonb).
+void register_upcaster(spi::Connection& conn, const std::string& type, int32_t from_version,
+                       std::optional<Datum> spec, std::optional<Oid> function);
+
+// Calls fn(args...) as `owner` in a security-restricted operation (a
+// projection's or upcaster's function never runs with the extension's
+// rights). Returns the result; NULL results are reported by the caller.
+Datum call_as(Oid owner, Oid fn, Datum a, bool* isnull);
+Datum call_as(Oid owner, Oid fn, Datum a, Datum b, bool* isnull);
+
+}  // namespace casebook::eventstore

@@ -1,0 +1,681 @@
+// eventstore: projections (see projections.hpp).
+#include "projections.hpp"
+
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "catalog_cache.hpp"
+#include "errcodes.hpp"
+#include "event_record.hpp"
+#include "global_order.hpp"
+#include "json_program.hpp"
+#include "jsonb_bridge.hpp"
+#include "store.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
+#include "common/hashfn.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/acl.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+}
+
+namespace casebook::eventstore::projections {
+namespace {
+
+constexpr uint16_t kProjectionLockSpace = 0x4554;
+constexpr long kBatch = 1000;
+constexpr std::size_t kMaxStatesInMemory = 10000;
+
+// ---------------------------------------------------------------------------
+// Definitions
+// ---------------------------------------------------------------------------
+
+struct Definition {
+    std::string name;
+    std::optional<std::string> category;
+    std::optional<Reducer> reducer;
+    Oid function = InvalidOid;
+    Oid owner = InvalidOid;
+    JValue initial;
+    bool inline_mode = true;
+    int32_t snapshot_every = 0;
+
+    bool applies_to(const std::string& cat) const { return !category || *category == cat; }
+    std::string subscription() const { return "projection:" + name; }
+};
+
+spi::Statement kDefinitions{
+    "SELECT name, category, reducer, apply_function::oid, owner::oid, initial_state, mode, "
+    "coalesce(snapshot_every, 0) FROM eventstore.projections",
+    {}};
+
+class Registry {
+public:
+    static const Registry& current(spi::Connection& conn) {
+        static Registry cached;
+        uint64_t gen = catalog::generation();
+        if (cached.generation_ == gen) return cached;
+        Registry fresh;
+        spi::Rows rows = conn.execute(kDefinitions, {}, false);  // sees this transaction's own changes
+        for (uint64_t r = 0; r < rows.size(); ++r) {
+            auto def = std::make_unique<Definition>();
+            def->name = rows.text(r, 1).value_or("");
+            def->category = rows.text(r, 2);
+            if (auto spec = rows.datum(r, 3)) def->reducer = Reducer::parse(to_jvalue(*spec));
+            if (auto fn = rows.datum(r, 4)) def->function = DatumGetObjectId(*fn);
+            def->owner = DatumGetObjectId(*rows.datum(r, 5));
+            def->initial = to_jvalue(*rows.datum(r, 6));
+            def->inline_mode = rows.text(r, 7).value_or("inline") == "inline";
+            def->snapshot_every = rows.int4_at(r, 8);
+            fresh.defs_.emplace(def->name, std::move(def));
+        }
+        fresh.generation_ = gen;
+        cached = std::move(fresh);
+        return cached;
+    }
+
+    const Definition& get(const std::string& name) const {
+        auto it = defs_.find(name);
+        if (it == defs_.end())
+            throw Error(errcodes::unknown_projection, "projection \"" + name + "\" does not exist", "",
+                        "Create it with eventstore.create_projection().");
+        return *it->second;
+    }
+    std::vector<const Definition*> inline_for(const std::string& category) const {
+        std::vector<const Definition*> out;
+        for (const auto& [_, d] : defs_)
+            if (d->inline_mode && d->applies_to(category)) out.push_back(d.get());
+        return out;
+    }
+    std::vector<const Definition*> async_all() const {
+        std::vector<const Definition*> out;
+        for (const auto& [_, d] : defs_)
+            if (!d->inline_mode) out.push_back(d.get());
+        return out;
+    }
+    std::vector<const Definition*> for_category(const std::string& category) const {
+        std::vector<const Definition*> out;
+        for (const auto& [_, d] : defs_)
+            if (d->applies_to(category)) out.push_back(d.get());
+        return out;
+    }
+
+private:
+    std::map<std::string, std::unique_ptr<Definition>> defs_;
+    uint64_t generation_ = 0;
+};
+
+// Exclusive for rebuild, shared for everything that folds events.
+void lock_projection(const std::string& name, LOCKMODE mode) {
+    const char* data = name.data();
+    int len = static_cast<int>(name.size());
+    pg::guard([&] {
+        uint64 h = hash_bytes_extended(reinterpret_cast<const unsigned char*>(data), len, 0x50524F4A);
+        LOCKTAG tag;
+        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(h >> 32), static_cast<uint32>(h),
+                             kProjectionLockSpace);
+        (void)LockAcquire(&tag, mode, false, false);
+    });
+}
+
+// Looked up each time (a syscache hit): the extension may be re-created.
+Oid event_type_oid() {
+    return pg::guard([] {
+        Oid ns = get_namespace_oid("eventstore", false);
+        return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("event"), ObjectIdGetDatum(ns));
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Folding
+// ---------------------------------------------------------------------------
+
+spi::Statement kLoadState{
+    "SELECT state, version, position FROM eventstore.projection_state "
+    "WHERE projection = $1 AND stream_id = $2",
+    {TEXTOID, TEXTOID}};
+
+spi::Statement kSaveState{
+    "INSERT INTO eventstore.projection_state AS s (projection, stream_id, state, version, position) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (projection, stream_id) DO UPDATE "
+    "SET state = EXCLUDED.state, version = EXCLUDED.version, position = EXCLUDED.position, "
+    "updated_at = now()",
+    {TEXTOID, TEXTOID, JSONBOID, INT8OID, INT8OID}};
+
+spi::Statement kSaveSnapshot{
+    "INSERT INTO eventstore.snapshots (projection, stream_id, version, position, state) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (projection, stream_id, version) DO UPDATE "
+    "SET state = EXCLUDED.state, position = EXCLUDED.position, created_at = now()",
+    {TEXTOID, TEXTOID, INT8OID, INT8OID, JSONBOID}};
+
+spi::Statement kStreamEventsBetween{
+    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
+    "metadata, created_at, category FROM eventstore.events "
+    "WHERE stream_id = $1 AND version > $2 AND version <= $3 ORDER BY version",
+    {TEXTOID, INT8OID, INT8OID}};
+
+struct State {
+    JValue json;        // reducer projections
+    Datum datum = 0;    // function projections: jsonb in the folder's context
+    int64_t version = 0;
+    int64_t position = 0;
+    bool loaded_from_table = false;
+};
+
+class Folder {
+public:
+    Folder(spi::Connection& conn, const Definition& def)
+        : conn_(conn), def_(def), pipeline_(Pipeline::current(conn)),
+          event_type_(def.reducer ? InvalidOid : event_type_oid()) {
+        MemoryContext parent = CurrentMemoryContext;
+        states_cxt_ = pg::guard([&] {
+            return AllocSetContextCreate(parent, "eventstore projection states", ALLOCSET_DEFAULT_SIZES);
+        });
+    }
+    ~Folder() = default;  // the contexts go with the SPI procedure context
+
+    State initial() {
+        State s;
+        if (def_.reducer) {
+            s.json = def_.initial;
+        } else {
+            s.datum = keep(to_jsonb(def_.initial));
+        }
+        return s;
+    }
+
+    // The stored state of a stream, or the initial one.
+    State load(const std::string& stream) {
+        spi::Rows rows = conn_.execute(kLoadState, {spi::text_param(def_.name), spi::text_param(stream)}, false);
+        if (rows.empty()) return initial();
+        State s;
+        Datum d = *rows.datum(0, 1);
+        if (def_.reducer) {
+            s.json = to_jvalue(d);
+        } else {
+            s.datum = keep(d);
+        }
+        s.version = rows.int8_at(0, 2);
+        s.position = rows.int8_at(0, 3);
+        s.loaded_from_table = true;
+        return s;
+    }
+
+    Datum state_datum(const State& s) { return def_.reducer ? to_jsonb(s.json) : s.datum; }
+
+    // Folds one event (already read from the table or being appended).
+    void apply(State& s, EventRecord& ev) {
+        pipeline_.upcast(ev);
+        if (def_.reducer) {
+            if (def_.reducer->handles(ev.type)) {
+                JValue data = to_jvalue(ev.data);
+                std::string created = def_.reducer->uses_created_at() ? ev.created_at_text() : std::string();
+                EventView view{ev.type, &data, ev.version, ev.position, ev.stream, created};
+                def_.reducer->apply(s.json, view);
+            }
+        } else {
+            Datum composite = ev.to_composite(event_type_);
+            bool isnull = false;
+            Datum out = call_as(def_.owner, def_.function, s.datum, composite, &isnull);
+            if (isnull)
+                throw Error(errcodes::projection_failed,
+                            "apply function of projection \"" + def_.name + "\" returned NULL",
+                            "event " + ev.type + ", stream " + ev.stream + ", version " + std::to_string(ev.version),
+                            "Return the state unchanged for events the projection ignores.");
+            Datum old = s.datum;
+            s.datum = keep(out);
+            if (old != 0) pg::guard([&] { pfree(DatumGetPointer(old)); });
+        }
+        s.version = ev.version;
+        s.position = ev.position;
+        if (def_.snapshot_every > 0 && ev.version % def_.snapshot_every == 0) snapshot(s, ev.stream);
+    }
+
+    // Brings a stored state up to `version` from the table (a projection
+    // created after the stream's first events, for example).
+    void catch_up(State& s, const std::string& stream, int64_t version) {
+        if (s.version >= version) return;
+        spi::Rows rows = conn_.execute(
+            kStreamEventsBetween, {spi::text_param(stream), spi::int8_param(s.version), spi::int8_param(version)}, false);
+        for (uint64_t r = 0; r < rows.size(); ++r) {
+            EventRecord ev = EventRecord::from_row(rows, r);
+            apply(s, ev);
+        }
+    }
+
+    void save(const std::string& stream, const State& s) {
+        Datum d = state_datum(s);
+        conn_.execute(kSaveState, {spi::text_param(def_.name), spi::text_param(stream), spi::datum_param(d),
+                                   spi::int8_param(s.version), spi::int8_param(s.position)});
+    }
+
+    void snapshot(const State& s, const std::string& stream) {
+        Datum d = state_datum(s);
+        conn_.execute(kSaveSnapshot, {spi::text_param(def_.name), spi::text_param(stream), spi::int8_param(s.version),
+                                      spi::int8_param(s.position), spi::datum_param(d)});
+    }
+
+private:
+    Datum keep(Datum jsonb) {
+        MemoryContext cxt = states_cxt_;
+        return pg::guard([&] {
+            MemoryContext old = MemoryContextSwitchTo(cxt);
+            Datum copy = datumCopy(jsonb, false, -1);
+            MemoryContextSwitchTo(old);
+            return copy;
+        });
+    }
+
+    spi::Connection& conn_;
+    const Definition& def_;
+    const Pipeline& pipeline_;
+    Oid event_type_;
+    MemoryContext states_cxt_;
+};
+
+// A memory context reset after every batch of a long replay.
+class BatchContext {
+public:
+    BatchContext() {
+        MemoryContext parent = CurrentMemoryContext;
+        cxt_ = pg::guard([&] {
+            return AllocSetContextCreate(parent, "eventstore replay batch", ALLOCSET_DEFAULT_SIZES);
+        });
+    }
+    void enter() {
+        MemoryContext c = cxt_;
+        saved_ = pg::guard([&] { return MemoryContextSwitchTo(c); });
+    }
+    void leave_and_reset() {
+        MemoryContext c = cxt_, s = saved_;
+        pg::guard([&] {
+            MemoryContextSwitchTo(s);
+            MemoryContextReset(c);
+        });
+    }
+
+private:
+    MemoryContext cxt_;
+    MemoryContext saved_ = nullptr;
+};
+
+// Folds every row of a cursor; states are kept per stream in memory and
+// flushed when there are many (and at the end).
+int64_t fold_cursor(spi::Connection& conn, Folder& folder, Portal portal) {
+    std::unordered_map<std::string, State> states;
+    int64_t applied = 0;
+    BatchContext batch;
+    auto flush = [&] {
+        for (auto& [stream, s] : states) folder.save(stream, s);
+        states.clear();
+    };
+    for (;;) {
+        pg::check_interrupts();
+        spi::Rows rows = conn.fetch(portal, kBatch);
+        if (rows.empty()) break;
+        batch.enter();
+        for (uint64_t r = 0; r < rows.size(); ++r) {
+            EventRecord ev = EventRecord::from_row(rows, r);
+            auto it = states.find(ev.stream);
+            if (it == states.end()) {
+                if (states.size() >= kMaxStatesInMemory) flush();
+                it = states.emplace(ev.stream, folder.load(ev.stream)).first;
+            }
+            folder.apply(it->second, ev);
+            ++applied;
+        }
+        batch.leave_and_reset();
+        conn.release(rows);
+    }
+    conn.close(portal);
+    flush();
+    return applied;
+}
+
+spi::Statement kAllBelow{
+    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
+    "metadata, created_at, category FROM eventstore.events WHERE position < $1 ORDER BY position",
+    {INT8OID}};
+
+spi::Statement kCategoryBelow{
+    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
+    "metadata, created_at, category FROM eventstore.events WHERE category = $2 AND position < $1 "
+    "ORDER BY position",
+    {INT8OID, TEXTOID}};
+
+spi::Statement kStreamAll{
+    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
+    "metadata, created_at, category FROM eventstore.events WHERE stream_id = $1 ORDER BY version",
+    {TEXTOID}};
+
+spi::Statement kDeleteStates{"DELETE FROM eventstore.projection_state WHERE projection = $1", {TEXTOID}};
+spi::Statement kDeleteSnapshots{"DELETE FROM eventstore.snapshots WHERE projection = $1", {TEXTOID}};
+spi::Statement kDeleteStreamState{
+    "DELETE FROM eventstore.projection_state WHERE projection = $1 AND stream_id = $2", {TEXTOID, TEXTOID}};
+spi::Statement kDeleteStreamSnapshots{
+    "DELETE FROM eventstore.snapshots WHERE projection = $1 AND stream_id = $2", {TEXTOID, TEXTOID}};
+spi::Statement kStreamCategory{
+    "SELECT category FROM eventstore.events WHERE stream_id = $1 ORDER BY version LIMIT 1", {TEXTOID}};
+spi::Statement kSetCheckpoint{
+    "UPDATE eventstore.subscription_checkpoints SET position = $2, updated_at = clock_timestamp() "
+    "WHERE subscription = $1",
+    {TEXTOID, INT8OID}};
+
+spi::Statement kInsertDefinition{
+    "INSERT INTO eventstore.projections (name, category, reducer, apply_function, owner, initial_state, mode, "
+    "snapshot_every) VALUES ($1, $2, $3, $4::oid::regprocedure, $5::oid::regrole, $6, $7, nullif($8, 0)) "
+    "ON CONFLICT (name) DO NOTHING RETURNING name",
+    {TEXTOID, TEXTOID, JSONBOID, OIDOID, OIDOID, JSONBOID, TEXTOID, INT4OID}};
+
+spi::Statement kSubscribe{
+    "SELECT eventstore.subscribe($1, $2, 1, 0)", {TEXTOID, TEXTOID}};
+spi::Statement kUnsubscribe{"SELECT eventstore.unsubscribe($1)", {TEXTOID}};
+spi::Statement kSchedule{"SELECT eventstore._schedule_async_projections()", {}};
+spi::Statement kDropDefinition{"DELETE FROM eventstore.projections WHERE name = $1", {TEXTOID}};
+
+void check_apply_function(Oid fn, Oid owner) {
+    struct Shape {
+        int nargs;
+        Oid arg0, arg1, ret;
+        bool retset;
+        bool found;
+    } shape{};
+    Shape* sp = &shape;
+    pg::guard([&] {
+        HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+        if (!HeapTupleIsValid(tup)) return;
+        auto* p = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup));
+        sp->found = true;
+        sp->nargs = p->pronargs;
+        sp->arg0 = p->pronargs > 0 ? p->proargtypes.values[0] : InvalidOid;
+        sp->arg1 = p->pronargs > 1 ? p->proargtypes.values[1] : InvalidOid;
+        sp->ret = p->prorettype;
+        sp->retset = p->proretset;
+        ReleaseSysCache(tup);
+    });
+    if (!shape.found) throw Error(errcodes::invalid_projection_spec, "apply function does not exist");
+    if (shape.nargs != 2 || shape.arg0 != JSONBOID || shape.arg1 != event_type_oid() || shape.ret != JSONBOID ||
+        shape.retset)
+        throw Error(errcodes::invalid_projection_spec,
+                    "an apply function must take (state jsonb, event eventstore.event) and return jsonb", "",
+                    "CREATE FUNCTION my_apply(state jsonb, e eventstore.event) RETURNS jsonb ...");
+    AclResult acl = pg::guard([&] { return pg_proc_aclcheck(fn, owner, ACL_EXECUTE); });
+    if (acl != ACLCHECK_OK)
+        throw Error(errcodes::insufficient_privilege, "permission denied for the apply function",
+                    "The projection's apply function runs as the role that creates the projection.");
+}
+
+int64_t rebuild_locked(spi::Connection& conn, const Definition& def, const std::optional<std::string>& stream) {
+    Folder folder(conn, def);
+    if (stream) {
+        conn.execute(kDeleteStreamState, {spi::text_param(def.name), spi::text_param(*stream)});
+        conn.execute(kDeleteStreamSnapshots, {spi::text_param(def.name), spi::text_param(*stream)});
+        Portal p = conn.open_cursor_latest(kStreamAll, {spi::text_param(*stream)});
+        return fold_cursor(conn, folder, p);
+    }
+    conn.execute(kDeleteStates, {spi::text_param(def.name)});
+    conn.execute(kDeleteSnapshots, {spi::text_param(def.name)});
+    // Everything below the horizon is settled; later events fold on top
+    // (inline: after our lock; async: from the checkpoint set below).
+    int64_t horizon = global_order::horizon(conn);
+    Portal p = def.category
+                   ? conn.open_cursor_latest(kCategoryBelow, {spi::int8_param(horizon), spi::text_param(*def.category)})
+                   : conn.open_cursor_latest(kAllBelow, {spi::int8_param(horizon)});
+    int64_t n = fold_cursor(conn, folder, p);
+    if (!def.inline_mode)
+        conn.execute(kSetCheckpoint, {spi::text_param(def.subscription()), spi::int8_param(horizon - 1)});
+    return n;
+}
+
+}  // namespace
+
+int64_t create(spi::Connection& conn, const CreateRequest& req) {
+    check_name(req.name, "projection name");
+    if (req.category) check_name(*req.category, "category");
+    if (req.mode != "inline" && req.mode != "async")
+        throw Error(errcodes::invalid_parameter_value, "mode must be 'inline' or 'async', got '" + req.mode + "'");
+    if (req.reducer.has_value() == req.apply_function.has_value())
+        throw Error(errcodes::invalid_projection_spec, "give exactly one of reducer and apply_function");
+    if (req.snapshot_every < 0)
+        throw Error(errcodes::invalid_parameter_value,
+                    "snapshot_every must be positive (or NULL for none), got " + std::to_string(req.snapshot_every));
+    JValue initial = to_jvalue(req.initial_state);
+    if (initial.kind() != JValue::Kind::object)
+        throw Error(errcodes::invalid_projection_spec, "initial_state must be a JSON object");
+    if (req.reducer) (void)Reducer::parse(to_jvalue(*req.reducer));  // KB210 before anything is written
+    Oid owner = pg::guard([] { return GetOuterUserId(); });
+    if (req.apply_function) check_apply_function(*req.apply_function, owner);
+
+    spi::Rows created = conn.execute(
+        kInsertDefinition,
+        {spi::text_param(req.name), spi::optional_text_param(req.category),
+         req.reducer ? spi::datum_param(*req.reducer) : spi::null_param(),
+         req.apply_function ? spi::datum_param(ObjectIdGetDatum(*req.apply_function)) : spi::null_param(),
+         spi::datum_param(ObjectIdGetDatum(owner)), spi::datum_param(req.initial_state), spi::text_param(req.mode),
+         spi::int4_param(req.snapshot_every)});
+    if (created.empty())
+        throw Error(errcodes::projection_exists, "projection \"" + req.name + "\" already exists", "",
+                    "Drop it with eventstore.drop_projection(name) first, or use another name.");
+    // Make the new definition visible to this backend's cache now.
+    pg::guard([] { CommandCounterIncrement(); });
+    if (req.mode == "async") {
+        conn.execute(kSubscribe, {spi::text_param("projection:" + req.name), spi::optional_text_param(req.category)});
+        conn.execute(kSchedule, {});
+    }
+    const Definition& def = Registry::current(conn).get(req.name);
+    lock_projection(def.name, ExclusiveLock);
+    return rebuild_locked(conn, def, std::nullopt);
+}
+
+bool drop(spi::Connection& conn, const std::string& name) {
+    check_name(name, "projection name");
+    lock_projection(name, ExclusiveLock);
+    bool dropped = conn.execute(kDropDefinition, {spi::text_param(name)}).size() > 0;
+    if (dropped) conn.execute(kUnsubscribe, {spi::text_param("projection:" + name)});
+    return dropped;
+}
+
+int64_t rebuild(spi::Connection& conn, const std::string& name, const std::optional<std::string>& stream) {
+    check_name(name, "projection name");
+    if (stream) check_name(*stream, "stream");
+    const Definition& def = Registry::current(conn).get(name);
+    if (stream && def.category) {
+        spi::Rows rows = conn.execute(kStreamCategory, {spi::text_param(*stream)}, true);
+        if (!rows.empty() && rows.text(0, 1).value_or("") != *def.category)
+            throw Error(errcodes::invalid_parameter_value,
+                        "stream \"" + *stream + "\" is not in category \"" + *def.category + "\" of projection \"" +
+                            name + "\"");
+    }
+    lock_projection(def.name, ExclusiveLock);
+    return rebuild_locked(conn, def, stream);
+}
+
+namespace {
+
+spi::Statement kClaimCheckpoint{
+    "SELECT position FROM eventstore.subscription_checkpoints WHERE subscription = $1 AND member = 0 "
+    "FOR UPDATE SKIP LOCKED",
+    {TEXTOID}};
+spi::Statement kAsyncAll{
+    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
+    "metadata, created_at, category FROM eventstore.events WHERE position > $1 AND position < $2 "
+    "ORDER BY position LIMIT $3",
+    {INT8OID, INT8OID, INT4OID}};
+spi::Statement kAsyncCategory{
+    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
+    "metadata, created_at, category FROM eventstore.events WHERE category = $4 AND position > $1 "
+    "AND position < $2 ORDER BY position LIMIT $3",
+    {INT8OID, INT8OID, INT4OID, TEXTOID}};
+spi::Statement kAdvance{
+    "UPDATE eventstore.subscription_checkpoints SET position = $2, updated_at = clock_timestamp() "
+    "WHERE subscription = $1 AND member = 0",
+    {TEXTOID, INT8OID}};
+
+int64_t run_one(spi::Connection& conn, const Definition& def, int32_t max) {
+    if (def.inline_mode)
+        throw Error(errcodes::invalid_parameter_value,
+                    "projection \"" + def.name + "\" is inline: it folds in the append's transaction");
+    lock_projection(def.name, ShareLock);
+    spi::Rows claim = conn.execute(kClaimCheckpoint, {spi::text_param(def.subscription())});
+    if (claim.empty()) return 0;  // another runner holds it
+    int64_t after = claim.int8_at(0, 1);
+    int64_t horizon = global_order::horizon(conn);
+    spi::Rows rows = def.category
+        ? conn.execute_latest(kAsyncCategory, {spi::int8_param(after), spi::int8_param(horizon), spi::int4_param(max),
+                                               spi::text_param(*def.category)})
+        : conn.execute_latest(kAsyncAll, {spi::int8_param(after), spi::int8_param(horizon), spi::int4_param(max)});
+    if (rows.empty()) return 0;
+    std::vector<EventRecord> events;
+    events.reserve(rows.size());
+    for (uint64_t r = 0; r < rows.size(); ++r) events.push_back(EventRecord::from_row(rows, r));
+    Folder folder(conn, def);
+    std::map<std::string, State> states;
+    int64_t last = after;
+    for (auto& ev : events) {
+        auto it = states.find(ev.stream);
+        if (it == states.end()) {
+            it = states.emplace(ev.stream, folder.load(ev.stream)).first;
+            folder.catch_up(it->second, ev.stream, ev.version - 1);
+        }
+        if (ev.version > it->second.version) folder.apply(it->second, ev);
+        last = ev.position;
+    }
+    for (auto& [stream, s] : states) folder.save(stream, s);
+    conn.execute(kAdvance, {spi::text_param(def.subscription()), spi::int8_param(last)});
+    return static_cast<int64_t>(events.size());
+}
+
+}  // namespace
+
+int64_t run(spi::Connection& conn, const std::string& name, int32_t max) {
+    check_name(name, "projection name");
+    if (max < 1 || max > 100000)
+        throw Error(errcodes::invalid_parameter_value, "max must be between 1 and 100000, got " + std::to_string(max));
+    return run_one(conn, Registry::current(conn).get(name), max);
+}
+
+int64_t run_all(spi::Connection& conn, int32_t max) {
+    if (max < 1 || max > 100000)
+        throw Error(errcodes::invalid_parameter_value, "max must be between 1 and 100000, got " + std::to_string(max));
+    int64_t total = 0;
+    std::vector<std::string> names;
+    for (const Definition* d : Registry::current(conn).async_all()) names.push_back(d->name);
+    for (const auto& n : names) total += run_one(conn, Registry::current(conn).get(n), max);
+    return total;
+}
+
+namespace {
+
+spi::Statement kNearestSnapshot{
+    "SELECT version, state, position FROM eventstore.snapshots WHERE projection = $1 AND stream_id = $2 "
+    "AND version <= $3 ORDER BY version DESC LIMIT 1",
+    {TEXTOID, TEXTOID, INT8OID}};
+spi::Statement kStreamHead{
+    "SELECT version, category FROM eventstore.events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1",
+    {TEXTOID}};
+spi::Statement kVersionAt{
+    "SELECT coalesce(max(version), 0) FROM eventstore.events WHERE stream_id = $1 AND created_at <= $2",
+    {TEXTOID, TIMESTAMPTZOID}};
+
+}  // namespace
+
+int64_t version_at(spi::Connection& conn, const std::string& stream, TimestampTz at) {
+    check_name(stream, "stream");
+    return conn.execute(kVersionAt, {spi::text_param(stream), spi::datum_param(TimestampTzGetDatum(at))}, true)
+        .int8_at(0, 1);
+}
+
+Datum state_at(spi::Connection& conn, const std::string& stream, int64_t version,
+               const std::optional<std::string>& projection) {
+    check_name(stream, "stream");
+    if (version < 0)
+        throw Error(errcodes::invalid_parameter_value, "version must not be negative, got " + std::to_string(version));
+    spi::Rows head = conn.execute(kStreamHead, {spi::text_param(stream)}, true);
+    int64_t last = head.empty() ? 0 : head.int8_at(0, 1);
+    std::string category = head.empty() ? category_of(stream) : head.text(0, 2).value_or("");
+    if (version > last)
+        throw Error(errcodes::invalid_parameter_value,
+                    "stream \"" + stream + "\" has " + std::to_string(last) + " event(s), version " +
+                        std::to_string(version) + " does not exist yet");
+    const Registry& reg = Registry::current(conn);
+    const Definition* def = nullptr;
+    if (projection) {
+        def = &reg.get(*projection);
+    } else {
+        auto candidates = reg.for_category(category);
+        if (candidates.size() != 1)
+            throw Error(candidates.empty() ? errcodes::unknown_projection : errcodes::invalid_parameter_value,
+                        std::to_string(candidates.size()) + " projections apply to category \"" + category + "\"",
+                        "", "Name the projection: eventstore.state_at(stream, version, projection => '...').");
+        def = candidates.front();
+    }
+    if (!def->applies_to(category))
+        throw Error(errcodes::invalid_parameter_value,
+                    "projection \"" + def->name + "\" does not apply to category \"" + category + "\"");
+    Folder folder(conn, *def);
+    State s = folder.initial();
+    spi::Rows snap =
+        conn.execute(kNearestSnapshot, {spi::text_param(def->name), spi::text_param(stream), spi::int8_param(version)}, true);
+    if (!snap.empty()) {
+        // Replay from the nearest snapshot at or below the version.
+        int64_t v = snap.int8_at(0, 1);
+        Datum d = *snap.datum(0, 2);
+        s = folder.initial();
+        if (def->reducer) {
+            s.json = to_jvalue(d);
+        } else {
+            s.datum = conn.copy_out(d, JSONBOID);
+        }
+        s.version = v;
+        s.position = snap.int8_at(0, 3);
+    }
+    spi::Rows rows = conn.execute(kStreamEventsBetween,
+                                  {spi::text_param(stream), spi::int8_param(s.version), spi::int8_param(version)}, true);
+    // Replay without writing snapshots: state_at only reads.
+    Definition readonly = *def;
+    readonly.snapshot_every = 0;
+    Folder replay(conn, readonly);
+    for (uint64_t r = 0; r < rows.size(); ++r) {
+        EventRecord ev = EventRecord::from_row(rows, r);
+        replay.apply(s, ev);
+    }
+    return conn.copy_out(replay.state_datum(s), JSONBOID);
+}
+
+void fold_inline(spi::Connection& conn, const Appended& a) {
+    const Registry& reg = Registry::current(conn);
+    auto defs = reg.inline_for(a.category);
+    if (defs.empty()) return;
+    TimestampTz now = pg::guard([] { return GetCurrentTransactionStartTimestamp(); });
+    for (const Definition* def : defs) {
+        lock_projection(def->name, ShareLock);
+        Folder folder(conn, *def);
+        State s = folder.load(a.stream);
+        folder.catch_up(s, a.stream, a.first_version - 1);
+        for (std::size_t i = 0; i < a.events.size(); ++i) {
+            const EventInput* in = a.events[i];
+            EventRecord ev;
+            ev.position = a.first_position + static_cast<int64_t>(i);
+            ev.stream = a.stream;
+            ev.version = a.first_version + static_cast<int64_t>(i);
+            ev.event_id = a.event_ids[i];
+            ev.type = in->type;
+            ev.schema_version = in->schema_version;
+            ev.data = in->data;
+            ev.metadata = in->metadata;
+            ev.created_at = now;
+            ev.category = a.category;
+            folder.apply(s, ev);
+        }
+        folder.save(a.stream, s);
+    }
+}
+
+}  // namespace casebook::eventstore::projections
