@@ -145,37 +145,6 @@ Rows Connection::execute_latest(Statement& stmt, const std::vector<Param>& param
     return Rows(SPI_tuptable, SPI_processed);
 }
 
-Portal Connection::open_cursor_latest(Statement& stmt, const std::vector<Param>& params) {
-    ParamArrays arrays;
-    fill_params(stmt, params, arrays);
-    SPIPlanPtr plan = stmt.plan();
-    ParamArrays* ap = &arrays;
-    // A read-only cursor runs under the active snapshot; the portal keeps
-    // its own registered copy, so the pushed one can be popped at once.
-    Portal portal = pg::guard([&] {
-        PushActiveSnapshot(GetLatestSnapshot());
-        Portal p = SPI_cursor_open(nullptr, plan, ap->values, ap->nulls, true);
-        PopActiveSnapshot();
-        return p;
-    });
-    if (portal == nullptr) spi_failure("SPI_cursor_open", SPI_result, stmt.sql());
-    return portal;
-}
-
-Rows Connection::fetch(Portal portal, long n) {
-    pg::guard([&] { SPI_cursor_fetch(portal, true, n); });
-    return Rows(SPI_tuptable, SPI_processed);
-}
-
-void Connection::release(const Rows& rows) {
-    SPITupleTable* t = rows.table();
-    if (t != nullptr) pg::guard([&] { SPI_freetuptable(t); });
-}
-
-void Connection::close(Portal portal) {
-    pg::guard([&] { SPI_cursor_close(portal); });
-}
-
 Rows Connection::execute(Statement& stmt, const std::vector<Param>& params, bool read_only,
                          long limit) {
     if (static_cast<int>(params.size()) != stmt.nargs())

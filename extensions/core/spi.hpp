@@ -102,14 +102,6 @@ public:
     Rows execute_latest(Statement& stmt, std::initializer_list<Param> params, long limit = 0);
     Rows execute_latest(Statement& stmt, const std::vector<Param>& params, long limit = 0);
 
-    // A read-only cursor under a fresh snapshot taken now (as execute_latest),
-    // for scans too large to materialize. fetch() returns up to n rows (an
-    // empty Rows at the end); release() frees a batch; close() when done.
-    Portal open_cursor_latest(Statement& stmt, const std::vector<Param>& params);
-    Rows fetch(Portal portal, long n);
-    void release(const Rows& rows);
-    void close(Portal portal);
-
     // Copies a by-reference Datum out of SPI's memory into the caller's
     // (upper) context, so it survives finish().
     Datum copy_out(Datum value, Oid type);

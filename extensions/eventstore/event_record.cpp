@@ -122,18 +122,49 @@ Datum call_as(Oid owner, Oid fn, Datum a, Datum b, bool* isnull) {
     return r;
 }
 
+namespace {
+
+// The text columns as plain bytes: one guarded region per row.
+struct RowView {
+    Datum values[kEventColumnCount];
+    bool nulls[kEventColumnCount];
+    const char* str[3];  // stream, type, category
+    int len[3];
+};
+
+void deform_row(HeapTuple tup, TupleDesc desc, RowView* out) {
+    heap_deform_tuple(tup, desc, out->values, out->nulls);
+    const int cols[3] = {1, 4, 9};
+    for (int i = 0; i < 3; ++i) {
+        text* t = DatumGetTextPP(out->values[cols[i]]);
+        out->str[i] = VARDATA_ANY(t);
+        out->len[i] = static_cast<int>(VARSIZE_ANY_EXHDR(t));
+    }
+}
+
+}  // namespace
+
 EventRecord EventRecord::from_row(const spi::Rows& rows, uint64_t r) {
+    RowView view;
+    RowView* vp = &view;
+    HeapTuple tup = rows.tuple(r);
+    TupleDesc desc = rows.desc();
+    if (desc->natts != kEventColumnCount)
+        throw Error(errcodes::internal_error, "eventstore: an event row has the wrong number of columns");
+    pg::guard([&] { deform_row(tup, desc, vp); });
+    for (bool n : view.nulls)
+        if (n) throw Error(errcodes::internal_error, "eventstore: an event row has a NULL column");
     EventRecord e;
-    e.position = rows.int8_at(r, 1);
-    e.stream = rows.text(r, 2).value_or("");
-    e.version = rows.int8_at(r, 3);
-    e.event_id = *rows.datum(r, 4);
-    e.type = rows.text(r, 5).value_or("");
-    e.schema_version = rows.int4_at(r, 6);
-    e.data = *rows.datum(r, 7);
-    e.metadata = *rows.datum(r, 8);
-    e.created_at = DatumGetTimestampTz(*rows.datum(r, 9));
-    e.category = rows.text(r, 10).value_or("");
+    e.position = DatumGetInt64(view.values[0]);
+    e.stream.assign(view.str[0], static_cast<std::size_t>(view.len[0]));
+    e.version = DatumGetInt64(view.values[2]);
+    e.event_id = view.values[3];
+    e.type.assign(view.str[1], static_cast<std::size_t>(view.len[1]));
+    e.schema_version = DatumGetInt32(view.values[5]);
+    e.data = view.values[6];
+    e.metadata = view.values[7];
+    e.created_at = DatumGetTimestampTz(view.values[8]);
+    e.category.assign(view.str[2], static_cast<std::size_t>(view.len[2]));
     return e;
 }
 
@@ -218,7 +249,7 @@ bool Pipeline::upcast(EventRecord& ev) const {
                 have_doc = true;
             }
             std::string created = "";
-            EventView view{ev.type, &doc, ev.version, ev.position, ev.stream, created};
+            EventView view{ev.type, &doc, nullptr, ev.version, ev.position, ev.stream, created};
             run_operations(step.ops, doc, view, true);
         }
         ++ev.schema_version;

@@ -66,31 +66,47 @@ void parse_source(const JValue& op, Operation& out, const std::string& context, 
 }
 
 // The value an operation reads, or nullptr when its data path is absent.
-std::optional<JValue> source_value(const Operation& op, const JValue& doc, const EventView& ev, bool upcaster) {
+// The value an operation reads (nullptr when its data path is absent).
+// Computed values (version, type, ...) are built in `temp`.
+const JValue* source_value(const Operation& op, const JValue& doc, const EventView& ev, bool upcaster,
+                           JValue& temp) {
     switch (op.source) {
         case Operation::Source::none:
-            return std::nullopt;
+            return nullptr;
         case Operation::Source::constant:
-            return op.constant;
+            return &op.constant;
         case Operation::Source::data_path: {
-            const JValue* v = get_path(upcaster ? doc : *ev.data, op.source_path);
-            if (v == nullptr) return std::nullopt;
-            return *v;
+            if (!upcaster && ev.slots != nullptr && op.slot >= 0) {
+                const auto& slot = (*ev.slots)[op.slot];
+                return slot ? &*slot : nullptr;
+            }
+            return get_path(upcaster ? doc : *ev.data, op.source_path);
         }
         case Operation::Source::data:
-            return *ev.data;
+            return ev.data;
         case Operation::Source::version:
-            return JValue::integer(ev.version);
+            temp = JValue::integer(ev.version);
+            return &temp;
         case Operation::Source::position:
-            return JValue::integer(ev.position);
+            temp = JValue::integer(ev.position);
+            return &temp;
         case Operation::Source::type:
-            return JValue::string(std::string(ev.type));
+            temp = JValue::string(std::string(ev.type));
+            return &temp;
         case Operation::Source::stream:
-            return JValue::string(std::string(ev.stream));
+            temp = JValue::string(std::string(ev.stream));
+            return &temp;
         case Operation::Source::created_at:
-            return JValue::string(std::string(ev.created_at));
+            temp = JValue::string(std::string(ev.created_at));
+            return &temp;
     }
-    return std::nullopt;
+    return nullptr;
+}
+
+[[noreturn]] void not_a_number(const Operation& op, const EventView& ev, const char* what) {
+    throw Error(errcodes::projection_failed, "increment of \"" + op.target.back() + "\" " + what,
+                "event type " + std::string(ev.type) + ", stream " + std::string(ev.stream) + ", version " +
+                    std::to_string(ev.version));
 }
 
 }  // namespace
@@ -171,45 +187,41 @@ std::vector<Operation> parse_operations(const JValue& list, const std::string& c
 }
 
 void run_operations(const std::vector<Operation>& ops, JValue& doc, const EventView& ev, bool upcaster) {
+    JValue temp;
     for (const Operation& op : ops) {
         switch (op.kind) {
             case Operation::Kind::set: {
-                auto v = source_value(op, doc, ev, upcaster);
-                if (v) set_path(doc, op.target, std::move(*v));
+                const JValue* v = source_value(op, doc, ev, upcaster, temp);
+                if (v) set_path(doc, op.target, JValue(*v));
                 break;
             }
             case Operation::Kind::default_: {
                 if (get_path(doc, op.target) != nullptr) break;
-                auto v = source_value(op, doc, ev, upcaster);
-                if (v) set_path(doc, op.target, std::move(*v));
+                const JValue* v = source_value(op, doc, ev, upcaster, temp);
+                if (v) set_path(doc, op.target, JValue(*v));
                 break;
             }
             case Operation::Kind::increment: {
-                auto by = source_value(op, doc, ev, upcaster);
-                if (!by) break;
-                if (by->kind() != JValue::Kind::number)
-                    throw Error(errcodes::projection_failed,
-                                "increment of \"" + op.target.back() + "\" by a value that is not a number",
-                                "event type " + std::string(ev.type) + ", stream " + std::string(ev.stream) +
-                                    ", version " + std::to_string(ev.version));
-                const JValue* cur = get_path(doc, op.target);
-                JValue sum = (cur == nullptr || cur->is_null()) ? *by
-                             : cur->kind() == JValue::Kind::number
-                                 ? add_numbers(*cur, *by)
-                                 : throw Error(errcodes::projection_failed,
-                                               "increment of \"" + op.target.back() + "\", which is not a number",
-                                               "event type " + std::string(ev.type) + ", stream " +
-                                                   std::string(ev.stream) + ", version " + std::to_string(ev.version));
-                set_path(doc, op.target, std::move(sum));
+                const JValue* by = source_value(op, doc, ev, upcaster, temp);
+                if (by == nullptr) break;
+                if (by->kind() != JValue::Kind::number) not_a_number(op, ev, "by a value that is not a number");
+                JValue* cur = const_cast<JValue*>(get_path(doc, op.target));
+                if (cur == nullptr || cur->is_null()) {
+                    set_path(doc, op.target, JValue(*by));
+                } else if (cur->kind() != JValue::Kind::number) {
+                    not_a_number(op, ev, "which is not a number");
+                } else {
+                    *cur = add_numbers(*cur, *by);
+                }
                 break;
             }
             case Operation::Kind::append: {
-                auto v = source_value(op, doc, ev, upcaster);
-                if (!v) break;
+                const JValue* v = source_value(op, doc, ev, upcaster, temp);
+                if (v == nullptr) break;
                 const JValue* cur = get_path(doc, op.target);
                 if (cur == nullptr || cur->kind() != JValue::Kind::array) set_path(doc, op.target, JValue::array());
                 JValue* arr = const_cast<JValue*>(get_path(doc, op.target));
-                arr->items().push_back(std::move(*v));
+                arr->items().push_back(*v);
                 break;
             }
             case Operation::Kind::remove: {
@@ -223,10 +235,16 @@ void run_operations(const std::vector<Operation>& ops, JValue& doc, const EventV
                 std::vector<JValue> kept;
                 for (auto& item : items) {
                     bool match = item.kind() == JValue::Kind::object;
-                    for (const auto& [key, path] : op.where) {
-                        if (!match) break;
+                    for (std::size_t w = 0; w < op.where.size() && match; ++w) {
+                        const auto& [key, path] = op.where[w];
                         const JValue* mine = item.find(key);
-                        const JValue* theirs = get_path(*ev.data, path);
+                        const JValue* theirs = nullptr;
+                        if (ev.slots != nullptr && w < op.where_slots.size()) {
+                            const auto& slot = (*ev.slots)[op.where_slots[w]];
+                            theirs = slot ? &*slot : nullptr;
+                        } else {
+                            theirs = get_path(*ev.data, path);
+                        }
                         match = mine && theirs && *mine == *theirs;
                     }
                     if (!match) kept.push_back(std::move(item));
@@ -235,8 +253,8 @@ void run_operations(const std::vector<Operation>& ops, JValue& doc, const EventV
                 break;
             }
             case Operation::Kind::merge: {
-                auto v = source_value(op, doc, ev, upcaster);
-                if (!v || v->kind() != JValue::Kind::object) break;
+                const JValue* v = source_value(op, doc, ev, upcaster, temp);
+                if (v == nullptr || v->kind() != JValue::Kind::object) break;
                 const JValue* cur = get_path(doc, op.target);
                 if (cur == nullptr || cur->kind() != JValue::Kind::object) set_path(doc, op.target, JValue::object());
                 JValue* obj = const_cast<JValue*>(get_path(doc, op.target));
@@ -255,26 +273,68 @@ void run_operations(const std::vector<Operation>& ops, JValue& doc, const EventV
     }
 }
 
+Reducer::Compiled Reducer::compile(std::vector<Operation> ops) {
+    Compiled out;
+    auto slot_of = [&](const Path& p) {
+        for (std::size_t i = 0; i < out.needs.paths.size(); ++i)
+            if (out.needs.paths[i] == p) return static_cast<int>(i);
+        out.needs.paths.push_back(p);
+        return static_cast<int>(out.needs.paths.size() - 1);
+    };
+    for (auto& op : ops) {
+        if (op.source == Operation::Source::data) out.needs.whole = true;
+        if (op.source == Operation::Source::data_path) op.slot = slot_of(op.source_path);
+        for (const auto& w : op.where) op.where_slots.push_back(slot_of(w.second));
+    }
+    out.ops = std::move(ops);
+    return out;
+}
+
 Reducer Reducer::parse(const JValue& spec) {
     if (spec.kind() != JValue::Kind::object || spec.members().empty())
         bad_spec("reducer", "must be an object {\"EventType\": [operations], ...}");
     Reducer r;
+    std::vector<Operation> any;
+    std::vector<std::pair<std::string, std::vector<Operation>>> typed;
     for (const auto& [type, list] : spec.members()) {
         auto ops = parse_operations(list, "reducer \"" + type + "\"", false);
         for (const auto& op : ops)
             if (op.source == Operation::Source::created_at) r.uses_created_at_ = true;
-        if (type == "*") r.any_ = std::move(ops);
-        else r.rules_.emplace(type, std::move(ops));
+        if (type == "*") any = std::move(ops);
+        else typed.emplace_back(type, std::move(ops));
     }
+    for (auto& [type, ops] : typed) {
+        ops.insert(ops.end(), any.begin(), any.end());  // "*" runs after the type's own
+        r.compiled_.emplace(type, compile(std::move(ops)));
+    }
+    r.any_compiled_ = compile(std::move(any));
     return r;
 }
 
-bool Reducer::handles(std::string_view type) const { return !any_.empty() || rules_.count(type) > 0; }
+const Reducer::DataNeeds& Reducer::needs(std::string_view type) const {
+    auto it = compiled_.find(type);
+    return it == compiled_.end() ? any_compiled_.needs : it->second.needs;
+}
+
+const Reducer::Compiled* Reducer::for_type(std::string_view type) const {
+    // Replays see long runs of a few types: remember the last answer.
+    if (last_type_valid_ && type == last_type_) return last_compiled_;
+    auto it = compiled_.find(type);
+    const Compiled* found = it != compiled_.end() ? &it->second : (any_compiled_.ops.empty() ? nullptr : &any_compiled_);
+    last_type_.assign(type);
+    last_compiled_ = found;
+    last_type_valid_ = true;
+    return found;
+}
+
+bool Reducer::handles(std::string_view type) const { return for_type(type) != nullptr; }
 
 void Reducer::apply(JValue& state, const EventView& ev) const {
-    auto it = rules_.find(ev.type);
-    if (it != rules_.end()) run_operations(it->second, state, ev);
-    if (!any_.empty()) run_operations(any_, state, ev);
+    if (const Compiled* c = for_type(ev.type)) run_operations(c->ops, state, ev);
+}
+
+void Reducer::apply(const Compiled& compiled, JValue& state, const EventView& ev) {
+    run_operations(compiled.ops, state, ev);
 }
 
 }  // namespace casebook::eventstore

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,10 +22,13 @@
 
 namespace casebook::eventstore {
 
-// What an operation may read from the event being applied.
+// What an operation may read from the event being applied. A reducer
+// replay fills `slots` with just the data paths its operations read (see
+// Reducer::needs); otherwise paths are looked up in `data`.
 struct EventView {
     std::string_view type;
     const JValue* data;
+    const std::vector<std::optional<JValue>>* slots = nullptr;
     int64_t version = 0;
     int64_t position = 0;
     std::string_view stream;
@@ -40,6 +44,8 @@ struct Operation {
     JValue constant;
     Path source_path;
     std::vector<std::pair<std::string, Path>> where;  // remove from array: element key -> data path
+    int slot = -1;                                    // source_path's index in EventView::slots
+    std::vector<int> where_slots;                     // the where paths' indexes
 };
 
 // One list of operations. `context` names it in error messages.
@@ -53,14 +59,56 @@ void run_operations(const std::vector<Operation>& ops, JValue& doc, const EventV
 
 class Reducer {
 public:
+    Reducer() = default;
+    Reducer(const Reducer&) = delete;
+    Reducer& operator=(const Reducer&) = delete;
+    // Moving keeps the compiled operations but not for_type's cache (it may
+    // point into the moved-from object).
+    Reducer(Reducer&& other) noexcept
+        : uses_created_at_(other.uses_created_at_),
+          compiled_(std::move(other.compiled_)),
+          any_compiled_(std::move(other.any_compiled_)) {}
+    Reducer& operator=(Reducer&& other) noexcept {
+        uses_created_at_ = other.uses_created_at_;
+        compiled_ = std::move(other.compiled_);
+        any_compiled_ = std::move(other.any_compiled_);
+        last_type_valid_ = false;
+        last_compiled_ = nullptr;
+        return *this;
+    }
+
     // spec: {"EventType": [op, ...], "*": [op, ...]}
     static Reducer parse(const JValue& spec);
     bool handles(std::string_view type) const;
     void apply(JValue& state, const EventView& event) const;
     bool uses_created_at() const { return uses_created_at_; }
 
+    // What the operations for `type` read from the event data: the whole
+    // document, or only these paths, in slot order (EventView::slots).
+    struct DataNeeds {
+        bool whole = false;
+        std::vector<Path> paths;
+    };
+    const DataNeeds& needs(std::string_view type) const;
+
+    // The operations of one type (the type's own, then "*"), or nullptr
+    // when the reducer ignores it: one lookup per event for a replay.
+    struct Compiled {
+        std::vector<Operation> ops;
+        DataNeeds needs;
+    };
+    const Compiled* for_type(std::string_view type) const;
+    static void apply(const Compiled& compiled, JValue& state, const EventView& event);
+
 private:
+    static Compiled compile(std::vector<Operation> ops);
     bool uses_created_at_ = false;
+    std::map<std::string, Compiled, std::less<>> compiled_;
+    Compiled any_compiled_;
+    // for_type's one-entry cache (a backend is single-threaded).
+    mutable std::string last_type_;
+    mutable const Compiled* last_compiled_ = nullptr;
+    mutable bool last_type_valid_ = false;
     std::map<std::string, std::vector<Operation>, std::less<>> rules_;
     std::vector<Operation> any_;
 };

@@ -1,6 +1,7 @@
 // eventstore: jsonb <-> JValue (see jsonb_bridge.hpp).
 #include "jsonb_bridge.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "errcodes.hpp"
@@ -19,7 +20,79 @@ struct Token {
     const char* str;  // string or key bytes (not terminated), or numeric text (terminated)
     int len;
     bool boolean;
+    bool fixed;        // numeric decoded to mantissa * 10^-scale (str unused)
+    int64_t mantissa;
+    int scale;
 };
+
+// Decodes PostgreSQL's numeric storage format (stable on disk since 9.1:
+// pg_upgrade keeps it) into 64-bit fixed point, without calling
+// numeric_out. A header word: short form 1SDDDDDD DWWWWWWW-ish (sign 0x2000,
+// display scale 0x1F80 >> 7, weight 0x003F with sign 0x0040); long form
+// sign 0xC000 + display scale 0x3FFF, then an int16 weight. Then base-10000
+// digits. False for NaN/infinity and values beyond 18 digits.
+bool decode_numeric(Numeric num, int64_t* mantissa, int* scale) {
+    const char* p = VARDATA_ANY(num);
+    std::size_t len = VARSIZE_ANY_EXHDR(num);
+    if (len < 2) return false;
+    uint16_t header;
+    memcpy(&header, p, 2);
+    bool negative;
+    int weight, dscale;
+    const char* digits;
+    std::size_t ndigits;
+    if ((header & 0x8000) != 0) {
+        if ((header & 0xC000) == 0xC000) return false;  // NaN, +/-Infinity
+        negative = (header & 0x2000) != 0;
+        dscale = (header & 0x1F80) >> 7;
+        weight = (header & 0x0040) ? static_cast<int>(static_cast<int16_t>(~0x003F | (header & 0x003F)))
+                                   : (header & 0x003F);
+        digits = p + 2;
+        ndigits = (len - 2) / 2;
+    } else {
+        if (len < 4) return false;
+        if ((header & 0xC000) != 0x0000 && (header & 0xC000) != 0x4000) return false;
+        negative = (header & 0xC000) == 0x4000;
+        dscale = header & 0x3FFF;
+        int16_t w;
+        memcpy(&w, p + 2, 2);
+        weight = w;
+        digits = p + 4;
+        ndigits = (len - 4) / 2;
+    }
+    if (dscale > 18) return false;
+    // total = the digit groups read as one integer = value * 10^(4 * (ndigits - 1 - weight))
+    __int128 total = 0;
+    for (std::size_t i = 0; i < ndigits; ++i) {
+        int16_t d;
+        memcpy(&d, digits + 2 * i, 2);
+        if (d < 0 || d > 9999) return false;
+        total = total * 10000 + d;
+        if (total > static_cast<__int128>(1000000000000000000LL) * 10000) return false;
+    }
+    int exp10 = ndigits == 0 ? 0 : 4 * (static_cast<int>(ndigits) - 1 - weight);
+    int shift = dscale - exp10;  // mantissa = total * 10^shift
+    for (; shift > 0; --shift) {
+        total *= 10;
+        if (total >= 1000000000000000000LL) return false;
+    }
+    for (; shift < 0; ++shift) {
+        if (total % 10 != 0) return false;  // digits beyond the display scale: not ours to drop
+        total /= 10;
+    }
+    if (total >= 1000000000000000000LL) return false;  // 18 digits at most, as fixed_point()
+    *mantissa = negative ? -static_cast<int64_t>(total) : static_cast<int64_t>(total);
+    *scale = dscale;
+    return true;
+}
+
+void numeric_token(Numeric num, Token* t) {
+    t->fixed = decode_numeric(num, &t->mantissa, &t->scale);
+    if (!t->fixed) {
+        t->str = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
+        t->len = static_cast<int>(strlen(t->str));
+    }
+}
 
 struct TokenBuffer {
     Token* tokens;
@@ -46,6 +119,7 @@ TokenBuffer tokenize(Jsonb* jb) {
         t.str = nullptr;
         t.len = 0;
         t.boolean = false;
+        t.fixed = false;
         if (r == WJB_KEY || r == WJB_VALUE || r == WJB_ELEM) {
             switch (v.type) {
                 case jbvString:
@@ -53,8 +127,7 @@ TokenBuffer tokenize(Jsonb* jb) {
                     t.len = v.val.string.len;
                     break;
                 case jbvNumeric:
-                    t.str = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
-                    t.len = static_cast<int>(strlen(t.str));
+                    numeric_token(v.val.numeric, &t);
                     break;
                 case jbvBool:
                     t.boolean = v.val.boolean;
@@ -72,6 +145,7 @@ JValue scalar(const Token& t) {
         case jbvString:
             return JValue::string(std::string(t.str, static_cast<std::size_t>(t.len)));
         case jbvNumeric:
+            if (t.fixed) return JValue::fixed(t.mantissa, t.scale);
             return JValue::number(std::string_view(t.str, static_cast<std::size_t>(t.len)));
         case jbvBool:
             return JValue::boolean(t.boolean);
@@ -156,7 +230,101 @@ Datum build(const Build* items, int n, bool scalar_root) {
     return PointerGetDatum(JsonbValueToJsonb(result));
 }
 
+// Path lookups, plain C under one guard: each leaf as a token, or a
+// nested container as a jsonb of its own.
+struct Leaf {
+    bool found;
+    bool container;
+    Token token;
+    Datum nested;  // jsonb, when container
+};
+
+struct Lookup {
+    const char* keys[16];
+    int lens[16];
+    int depth;
+};
+
+void lookup_all(Datum datum, const Lookup* lookups, Leaf* leaves, int n) {
+    Jsonb* jb = DatumGetJsonbP(datum);
+    for (int l = 0; l < n; ++l) {
+        Leaf& out = leaves[l];
+        out = Leaf{};
+        JsonbContainer* cur = &jb->root;
+        JsonbValue v;
+        bool ok = true;
+        for (int i = 0; i < lookups[l].depth && ok; ++i) {
+            if (!JsonContainerIsObject(cur) ||
+                getKeyJsonValueFromContainer(cur, lookups[l].keys[i], lookups[l].lens[i], &v) == nullptr) {
+                ok = false;
+            } else if (i + 1 < lookups[l].depth) {
+                if (v.type != jbvBinary) ok = false;
+                else cur = v.val.binary.data;
+            }
+        }
+        if (!ok) continue;
+        out.found = true;
+        if (v.type == jbvBinary) {
+            out.container = true;
+            out.nested = PointerGetDatum(JsonbValueToJsonb(&v));
+            continue;
+        }
+        out.token.kind = WJB_VALUE;
+        out.token.type = v.type;
+        switch (v.type) {
+            case jbvString:
+                out.token.str = v.val.string.val;
+                out.token.len = v.val.string.len;
+                break;
+            case jbvNumeric:
+                numeric_token(v.val.numeric, &out.token);
+                break;
+            case jbvBool:
+                out.token.boolean = v.val.boolean;
+                break;
+            default:
+                break;
+        }
+    }
+}
+
 }  // namespace
+
+void extract_paths(Datum datum, const std::vector<Path>& paths, std::vector<std::optional<JValue>>& out) {
+    constexpr std::size_t kMax = 32;
+    out.resize(paths.size());
+    if (paths.size() > kMax || paths.empty()) {
+        if (paths.empty()) return;
+        JValue all = to_jvalue(datum);  // many paths: read it all once
+        for (std::size_t i = 0; i < paths.size(); ++i) {
+            const JValue* v = get_path(all, paths[i]);
+            out[i] = v ? std::optional<JValue>(*v) : std::nullopt;
+        }
+        return;
+    }
+    Lookup lookups[kMax];
+    Leaf leaves[kMax];
+    int n = static_cast<int>(paths.size());
+    for (int p = 0; p < n; ++p) {
+        Lookup& l = lookups[p];
+        l.depth = static_cast<int>(std::min<std::size_t>(paths[p].size(), 16));
+        for (int i = 0; i < l.depth; ++i) {
+            l.keys[i] = paths[p][i].data();
+            l.lens[i] = static_cast<int>(paths[p][i].size());
+        }
+    }
+    const Lookup* lp = lookups;
+    Leaf* leafp = leaves;
+    pg::guard([&] { lookup_all(datum, lp, leafp, n); });
+    for (int p = 0; p < n; ++p) {
+        const Leaf& leaf = leaves[p];
+        if (!leaf.found || paths[p].size() > 16) {
+            out[p].reset();
+        } else {
+            out[p] = leaf.container ? to_jvalue(leaf.nested) : scalar(leaf.token);
+        }
+    }
+}
 
 JValue to_jvalue(Datum datum) {
     TokenBuffer buf = pg::guard([&] { return tokenize(DatumGetJsonbP(datum)); });

@@ -7,6 +7,47 @@
 namespace casebook::eventstore {
 namespace {
 
+// "-12.50" -> mantissa -1250, scale 2, when it fits in 64 bits (18 digits).
+bool fixed_point(const std::string& text, int64_t* mantissa, int* scale) {
+    std::size_t i = 0;
+    bool neg = false;
+    if (i < text.size() && text[i] == '-') {
+        neg = true;
+        ++i;
+    }
+    int64_t m = 0;
+    int digits = 0, sc = -1;
+    for (; i < text.size(); ++i) {
+        char ch = text[i];
+        if (ch == '.') {
+            if (sc >= 0) return false;
+            sc = 0;
+            continue;
+        }
+        if (ch < '0' || ch > '9') return false;
+        if (++digits > 18) return false;
+        m = m * 10 + (ch - '0');
+        if (sc >= 0) ++sc;
+    }
+    if (digits == 0) return false;
+    *mantissa = neg ? -m : m;
+    *scale = sc < 0 ? 0 : sc;
+    return true;
+}
+
+std::string format_fixed(int64_t m, int scale) {
+    bool neg = m < 0;
+    uint64_t magnitude = neg ? 0 - static_cast<uint64_t>(m) : static_cast<uint64_t>(m);
+    std::string digits = std::to_string(magnitude);
+    if (scale > 0) {
+        if (static_cast<int>(digits.size()) <= scale) digits.insert(0, scale + 1 - digits.size(), '0');
+        digits.insert(digits.size() - scale, ".");
+    }
+    if (neg && digits.find_first_not_of("0.") != std::string::npos) digits.insert(0, "-");
+    return digits;
+}
+
+
 // Splits "-12.50" into sign, integer digits and fraction digits.
 struct Decimal {
     bool negative = false;
@@ -77,26 +118,38 @@ JValue JValue::boolean(bool b) {
     return v;
 }
 
-JValue JValue::integer(int64_t i) {
+JValue JValue::integer(int64_t i) { return fixed(i, 0); }
+
+JValue JValue::fixed(int64_t mantissa, int scale) {
     JValue v;
     v.kind_ = Kind::number;
-    v.is_int_ = true;
-    v.int_ = i;
-    v.text_ = std::to_string(i);
+    v.fixed_ = true;
+    v.int_ = mantissa;
+    v.scale_ = scale;
     return v;
 }
 
 JValue JValue::number(std::string_view decimal) {
+    int64_t m = 0;
+    int scale = 0;
+    std::string text(decimal);
+    if (fixed_point(text, &m, &scale)) return fixed(m, scale);
     JValue v;
     v.kind_ = Kind::number;
-    v.text_ = std::string(decimal);
-    int64_t i = 0;
-    auto [ptr, ec] = std::from_chars(decimal.data(), decimal.data() + decimal.size(), i);
-    if (ec == std::errc() && ptr == decimal.data() + decimal.size()) {
-        v.is_int_ = true;
-        v.int_ = i;
-    }
+    v.text_ = std::move(text);
     return v;
+}
+
+const std::string& JValue::text() const {
+    if (kind_ == Kind::number && fixed_ && text_.empty()) text_ = format_fixed(int_, scale_);
+    return text_;
+}
+
+bool JValue::as_fixed(int64_t* mantissa, int* scale) const {
+    if (kind_ != Kind::number || !fixed_) return false;
+    *mantissa = int_;
+    *scale = scale_;
+    return true;
 }
 
 JValue JValue::string(std::string s) {
@@ -119,7 +172,7 @@ JValue JValue::object() {
 }
 
 std::optional<int64_t> JValue::as_int() const {
-    if (kind_ == Kind::number && is_int_) return int_;
+    if (kind_ == Kind::number && fixed_ && scale_ == 0) return int_;
     return std::nullopt;
 }
 
@@ -159,16 +212,15 @@ bool JValue::operator==(const JValue& o) const {
         case Kind::boolean:
             return bool_ == o.bool_;
         case Kind::number: {
-            if (is_int_ && o.is_int_) return int_ == o.int_;
-            // Equal values may differ in trailing fraction zeros.
-            JValue neg = o;
-            if (!neg.text_.empty() && neg.text_[0] == '-')
-                neg.text_.erase(0, 1);
+            // Equal values may differ in trailing fraction zeros: compare
+            // the sign of the difference.
+            std::string negated = o.text();
+            if (!negated.empty() && negated[0] == '-')
+                negated.erase(0, 1);
             else
-                neg.text_.insert(0, "-");
-            neg.is_int_ = false;
-            JValue diff = add_numbers(*this, neg);
-            return diff.text_.find_first_not_of("-0.") == std::string::npos;
+                negated.insert(0, "-");
+            JValue diff = add_numbers(*this, JValue::number(negated));
+            return diff.text().find_first_not_of("-0.") == std::string::npos;
         }
         case Kind::string:
             return text_ == o.text_;
@@ -186,12 +238,18 @@ bool JValue::operator==(const JValue& o) const {
     return false;
 }
 
+
 JValue add_numbers(const JValue& a, const JValue& b) {
-    if (auto x = a.as_int()) {
-        if (auto y = b.as_int()) {
-            int64_t sum = 0;
-            if (!__builtin_add_overflow(*x, *y, &sum)) return JValue::integer(sum);
-        }
+    // Fixed point in 64 bits when both fit (money-like values).
+    int64_t fa = 0, fb = 0;
+    int sa = 0, sb = 0;
+    if (a.as_fixed(&fa, &sa) && b.as_fixed(&fb, &sb)) {
+        int scale = std::max(sa, sb);
+        bool ok = true;
+        for (int i = sa; i < scale && ok; ++i) ok = !__builtin_mul_overflow(fa, 10, &fa);
+        for (int i = sb; i < scale && ok; ++i) ok = !__builtin_mul_overflow(fb, 10, &fb);
+        int64_t sum = 0;
+        if (ok && !__builtin_add_overflow(fa, fb, &sum)) return JValue::fixed(sum, scale);
     }
     Decimal da = Decimal::parse(a.text());
     Decimal db = Decimal::parse(b.text());

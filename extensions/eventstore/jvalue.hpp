@@ -2,9 +2,10 @@
 // upcasters. Pure C++ (unit-tested without a server); jsonb_bridge.cpp
 // converts to and from PostgreSQL's jsonb.
 //
-// Numbers keep their exact decimal text; integers that fit in 64 bits are
-// also kept as int64 so that counters add without text arithmetic. Adding
-// two numbers is exact (decimal addition), never floating point.
+// Numbers are exact decimals: kept as a 64-bit fixed-point value (mantissa
+// and scale) when they fit, which covers counters and money, or as decimal
+// text otherwise. Adding two numbers is exact (fixed point, or decimal text
+// arithmetic), never floating point.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,8 @@ public:
     JValue() = default;
     static JValue boolean(bool b);
     static JValue integer(int64_t v);
+    // mantissa * 10^-scale, e.g. (1999, 2) = 19.99.
+    static JValue fixed(int64_t mantissa, int scale);
     // Decimal text as numeric_out writes it: -?digits(.digits)?
     static JValue number(std::string_view decimal);
     static JValue string(std::string s);
@@ -33,8 +36,10 @@ public:
     Kind kind() const { return kind_; }
     bool is_null() const { return kind_ == Kind::null; }
     bool as_bool() const { return bool_; }
-    const std::string& text() const { return text_; }  // string value, or a number's decimal text
-    std::optional<int64_t> as_int() const;              // a number that is an int64
+    const std::string& text() const;       // string value, or a number's decimal text
+    std::optional<int64_t> as_int() const;  // a number that is an int64
+    // A number in fixed point: false when it only exists as text.
+    bool as_fixed(int64_t* mantissa, int* scale) const;
 
     std::vector<JValue>& items() { return items_; }
     const std::vector<JValue>& items() const { return items_; }
@@ -53,9 +58,10 @@ public:
 private:
     Kind kind_ = Kind::null;
     bool bool_ = false;
-    bool is_int_ = false;
+    bool fixed_ = false;  // number held as int_ * 10^-scale_
+    int scale_ = 0;
     int64_t int_ = 0;
-    std::string text_;
+    mutable std::string text_;  // strings; numbers' text (computed on demand when fixed)
     std::vector<JValue> items_;
     std::vector<Member> members_;
 };

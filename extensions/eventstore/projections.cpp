@@ -8,6 +8,7 @@
 #include "catalog_cache.hpp"
 #include "errcodes.hpp"
 #include "event_record.hpp"
+#include "event_scan.hpp"
 #include "global_order.hpp"
 #include "json_program.hpp"
 #include "jsonb_bridge.hpp"
@@ -30,7 +31,6 @@ namespace casebook::eventstore::projections {
 namespace {
 
 constexpr uint16_t kProjectionLockSpace = 0x4554;
-constexpr long kBatch = 1000;
 constexpr std::size_t kMaxStatesInMemory = 10000;
 
 // ---------------------------------------------------------------------------
@@ -171,12 +171,15 @@ struct State {
 
 class Folder {
 public:
-    Folder(spi::Connection& conn, const Definition& def)
-        : conn_(conn), def_(def), pipeline_(Pipeline::current(conn)),
+    Folder(spi::Connection& conn, const Definition& def, bool write_snapshots = true)
+        : conn_(conn), def_(def), pipeline_(Pipeline::current(conn)), write_snapshots_(write_snapshots),
           event_type_(def.reducer ? InvalidOid : event_type_oid()) {
         MemoryContext parent = CurrentMemoryContext;
         states_cxt_ = pg::guard([&] {
             return AllocSetContextCreate(parent, "eventstore projection states", ALLOCSET_DEFAULT_SIZES);
+        });
+        scratch_cxt_ = pg::guard([&] {
+            return AllocSetContextCreate(parent, "eventstore fold scratch", ALLOCSET_DEFAULT_SIZES);
         });
     }
     ~Folder() = default;  // the contexts go with the SPI procedure context
@@ -208,17 +211,44 @@ public:
         return s;
     }
 
+    // Reducers read type, data, version, position and stream; apply
+    // functions and upcaster functions get the whole event.
+    bool needs_full_events() const { return !def_.reducer || def_.reducer->uses_created_at() || !pipeline_.empty(); }
+
     Datum state_datum(const State& s) { return def_.reducer ? to_jsonb(s.json) : s.datum; }
 
     // Folds one event (already read from the table or being appended).
+    // Everything allocated for it (upcast data, composite, snapshot jsonb)
+    // lives in a scratch context reset every 256 events: memory stays flat
+    // over long replays. ev.data may point into it until then.
     void apply(State& s, EventRecord& ev) {
+        MemoryContext scratch = scratch_cxt_;
+        bool reset = ++applied_ % 256 == 0;  // a few KB per event at most
+        if (reset) pg::guard([&] { MemoryContextReset(scratch); });
+        // Switching contexts is an assignment: it cannot raise.
+        MemoryContext saved = MemoryContextSwitchTo(scratch);
+        try {
+            apply_in_scratch(s, ev);
+        } catch (...) {
+            MemoryContextSwitchTo(saved);
+            throw;
+        }
+        MemoryContextSwitchTo(saved);
+    }
+
+private:
+    void apply_in_scratch(State& s, EventRecord& ev) {
         pipeline_.upcast(ev);
         if (def_.reducer) {
-            if (def_.reducer->handles(ev.type)) {
-                JValue data = to_jvalue(ev.data);
+            if (const Reducer::Compiled* compiled = def_.reducer->for_type(ev.type)) {
+                const auto& needs = compiled->needs;
+                JValue data;
+                if (needs.whole) data = to_jvalue(ev.data);
+                else extract_paths(ev.data, needs.paths, slots_);
                 std::string created = def_.reducer->uses_created_at() ? ev.created_at_text() : std::string();
-                EventView view{ev.type, &data, ev.version, ev.position, ev.stream, created};
-                def_.reducer->apply(s.json, view);
+                EventView view{ev.type, &data, needs.whole ? nullptr : &slots_, ev.version, ev.position,
+                               ev.stream, created};
+                Reducer::apply(*compiled, s.json, view);
             }
         } else {
             Datum composite = ev.to_composite(event_type_);
@@ -235,8 +265,11 @@ public:
         }
         s.version = ev.version;
         s.position = ev.position;
-        if (def_.snapshot_every > 0 && ev.version % def_.snapshot_every == 0) snapshot(s, ev.stream);
+        if (write_snapshots_ && def_.snapshot_every > 0 && ev.version % def_.snapshot_every == 0)
+            snapshot(s, ev.stream);
     }
+
+public:
 
     // Brings a stored state up to `version` from the table (a projection
     // created after the stream's first events, for example).
@@ -276,84 +309,48 @@ private:
     spi::Connection& conn_;
     const Definition& def_;
     const Pipeline& pipeline_;
+    bool write_snapshots_;
     Oid event_type_;
     MemoryContext states_cxt_;
+    MemoryContext scratch_cxt_;
+    uint64_t applied_ = 0;
+    std::vector<std::optional<JValue>> slots_;  // reused per event
 };
 
-// A memory context reset after every batch of a long replay.
-class BatchContext {
-public:
-    BatchContext() {
-        MemoryContext parent = CurrentMemoryContext;
-        cxt_ = pg::guard([&] {
-            return AllocSetContextCreate(parent, "eventstore replay batch", ALLOCSET_DEFAULT_SIZES);
-        });
-    }
-    void enter() {
-        MemoryContext c = cxt_;
-        saved_ = pg::guard([&] { return MemoryContextSwitchTo(c); });
-    }
-    void leave_and_reset() {
-        MemoryContext c = cxt_, s = saved_;
-        pg::guard([&] {
-            MemoryContextSwitchTo(s);
-            MemoryContextReset(c);
-        });
-    }
 
-private:
-    MemoryContext cxt_;
-    MemoryContext saved_ = nullptr;
-};
-
-// Folds every row of a cursor; states are kept per stream in memory and
+// Folds every event of a scan; states are kept per stream in memory and
 // flushed when there are many (and at the end).
-int64_t fold_cursor(spi::Connection& conn, Folder& folder, Portal portal) {
+int64_t fold_scan(Folder& folder, EventScan& scan) {
     std::unordered_map<std::string, State> states;
     int64_t applied = 0;
-    BatchContext batch;
     auto flush = [&] {
         for (auto& [stream, s] : states) folder.save(stream, s);
         states.clear();
     };
-    for (;;) {
-        pg::check_interrupts();
-        spi::Rows rows = conn.fetch(portal, kBatch);
-        if (rows.empty()) break;
-        batch.enter();
-        for (uint64_t r = 0; r < rows.size(); ++r) {
-            EventRecord ev = EventRecord::from_row(rows, r);
+    EventRecord ev;
+    State* current = nullptr;  // consecutive events of one stream skip the lookup
+    std::string current_stream;
+    while (scan.next(ev)) {
+        if ((applied & 1023) == 0) pg::check_interrupts();
+        if (current == nullptr || ev.stream != current_stream) {
             auto it = states.find(ev.stream);
             if (it == states.end()) {
                 if (states.size() >= kMaxStatesInMemory) flush();
                 it = states.emplace(ev.stream, folder.load(ev.stream)).first;
             }
-            folder.apply(it->second, ev);
-            ++applied;
+            current = &it->second;  // node-based map: stable until erased (flush)
+            current_stream = ev.stream;
         }
-        batch.leave_and_reset();
-        conn.release(rows);
+        folder.apply(*current, ev);
+        ++applied;
     }
-    conn.close(portal);
+    scan.close();
     flush();
     return applied;
 }
 
-spi::Statement kAllBelow{
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category FROM eventstore.events WHERE position < $1 ORDER BY position",
-    {INT8OID}};
 
-spi::Statement kCategoryBelow{
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category FROM eventstore.events WHERE category = $2 AND position < $1 "
-    "ORDER BY position",
-    {INT8OID, TEXTOID}};
 
-spi::Statement kStreamAll{
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category FROM eventstore.events WHERE stream_id = $1 ORDER BY version",
-    {TEXTOID}};
 
 spi::Statement kDeleteStates{"DELETE FROM eventstore.projection_state WHERE projection = $1", {TEXTOID}};
 spi::Statement kDeleteSnapshots{"DELETE FROM eventstore.snapshots WHERE projection = $1", {TEXTOID}};
@@ -417,18 +414,17 @@ int64_t rebuild_locked(spi::Connection& conn, const Definition& def, const std::
     if (stream) {
         conn.execute(kDeleteStreamState, {spi::text_param(def.name), spi::text_param(*stream)});
         conn.execute(kDeleteStreamSnapshots, {spi::text_param(def.name), spi::text_param(*stream)});
-        Portal p = conn.open_cursor_latest(kStreamAll, {spi::text_param(*stream)});
-        return fold_cursor(conn, folder, p);
+        EventScan scan(EventScan::Mode::stream, *stream, 0, folder.needs_full_events());
+        return fold_scan(folder, scan);
     }
     conn.execute(kDeleteStates, {spi::text_param(def.name)});
     conn.execute(kDeleteSnapshots, {spi::text_param(def.name)});
     // Everything below the horizon is settled; later events fold on top
     // (inline: after our lock; async: from the checkpoint set below).
     int64_t horizon = global_order::horizon(conn);
-    Portal p = def.category
-                   ? conn.open_cursor_latest(kCategoryBelow, {spi::int8_param(horizon), spi::text_param(*def.category)})
-                   : conn.open_cursor_latest(kAllBelow, {spi::int8_param(horizon)});
-    int64_t n = fold_cursor(conn, folder, p);
+    EventScan scan(def.category ? EventScan::Mode::category_below : EventScan::Mode::all_below,
+                   def.category.value_or(""), horizon, folder.needs_full_events());
+    int64_t n = fold_scan(folder, scan);
     if (!def.inline_mode)
         conn.execute(kSetCheckpoint, {spi::text_param(def.subscription()), spi::int8_param(horizon - 1)});
     return n;
@@ -639,9 +635,7 @@ Datum state_at(spi::Connection& conn, const std::string& stream, int64_t version
     spi::Rows rows = conn.execute(kStreamEventsBetween,
                                   {spi::text_param(stream), spi::int8_param(s.version), spi::int8_param(version)}, true);
     // Replay without writing snapshots: state_at only reads.
-    Definition readonly = *def;
-    readonly.snapshot_every = 0;
-    Folder replay(conn, readonly);
+    Folder replay(conn, *def, false);
     for (uint64_t r = 0; r < rows.size(); ++r) {
         EventRecord ev = EventRecord::from_row(rows, r);
         replay.apply(s, ev);

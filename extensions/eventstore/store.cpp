@@ -1,6 +1,7 @@
 // eventstore: append (see store.hpp).
 #include "store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <map>
@@ -41,6 +42,19 @@ void lock_stream(const std::string& stream) {
     });
 }
 
+// Serializes appends of the same client-supplied event id (field 4 of the
+// tag: another space than the stream locks).
+void lock_event_id(const Uuid& u) {
+    const unsigned char* data = u.data();
+    pg::guard([&] {
+        uint64 h = hash_bytes_extended(data, 16, 0x45564944);
+        LOCKTAG tag;
+        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(h >> 32), static_cast<uint32>(h),
+                             kStreamLockSpace + 1);
+        (void)LockAcquire(&tag, ExclusiveLock, false, false);
+    });
+}
+
 Uuid7Generator& uuid_generator() {
     static Uuid7Generator gen;
     return gen;
@@ -76,7 +90,8 @@ spi::Statement kHead{
     {TEXTOID}};
 
 spi::Statement kKnownIds{
-    "SELECT event_id, stream_id, version FROM eventstore.events WHERE event_id = ANY ($1)",
+    "SELECT event_id, stream_id, version, event_type, event_data FROM eventstore.events "
+    "WHERE event_id = ANY ($1)",
     {UUIDARRAYOID}};
 
 spi::Statement kInsert{
@@ -94,8 +109,11 @@ struct Head {
 };
 
 Head read_head(spi::Connection& conn, const std::string& stream, bool latest) {
+    // read_only = false: a new snapshot in READ COMMITTED, taken after the
+    // stream lock was granted (read_only = true would reuse the calling
+    // statement's snapshot, older than the previous writer's commit).
     spi::Rows rows = latest ? conn.execute_latest(kHead, {spi::text_param(stream)})
-                            : conn.execute(kHead, {spi::text_param(stream)}, true);
+                            : conn.execute(kHead, {spi::text_param(stream)}, false);
     Head h;
     if (!rows.empty()) {
         h.version = rows.int8_at(0, 1);
@@ -139,6 +157,10 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
     }
 
     std::string category = req.category ? *req.category : category_of(req.stream);
+    if (category.empty())
+        throw Error(errcodes::invalid_parameter_value,
+                    "stream \"" + req.stream + "\" starts with '-': its category would be empty", "",
+                    "Pass category explicitly, or name the stream category-id.");
     if (head.category) {
         if (req.category && *head.category != *req.category)
             throw Error(errcodes::stream_category_mismatch,
@@ -149,13 +171,24 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
     }
 
     // Idempotent retries: ids already stored in this stream are skipped.
+    // Given ids are locked first (in id order, so two appends cannot
+    // deadlock on them): a concurrent append of the same id to another
+    // stream is then seen committed, and reported as KB203.
     std::vector<Datum> given;
-    for (auto& ev : req.events)
-        if (ev.id_given) given.push_back(uuid_datum(ev.id));
+    std::vector<Uuid> given_ids;
+    std::map<Uuid, const EventInput*> by_id;
+    for (auto& ev : req.events) {
+        if (!ev.id_given) continue;
+        given.push_back(uuid_datum(ev.id));
+        given_ids.push_back(ev.id);
+        by_id[ev.id] = &ev;
+    }
+    std::sort(given_ids.begin(), given_ids.end());
+    for (const Uuid& u : given_ids) lock_event_id(u);
     std::map<Uuid, int64_t> stored;
     if (!given.empty()) {
         Datum ids = make_array(given, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
-        spi::Rows rows = conn.execute(kKnownIds, {spi::datum_param(ids)}, true);
+        spi::Rows rows = conn.execute(kKnownIds, {spi::datum_param(ids)}, false);
         for (uint64_t r = 0; r < rows.size(); ++r) {
             Uuid u{};
             auto* p = DatumGetUUIDP(*rows.datum(r, 1));
@@ -165,6 +198,20 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
                 throw Error(errcodes::event_id_conflict,
                             "event id " + format_uuid(u) + " is already stored in stream \"" + owner + "\"",
                             "", "Event ids are unique across the store; generate a new id for a new event.");
+            // A retry carries the same event; the same id on a different
+            // event is a client bug, not a retry.
+            const EventInput* mine = by_id[u];
+            Datum stored_data = *rows.datum(r, 5);
+            Datum my_data = mine->data;
+            bool same = rows.text(r, 4).value_or("") == mine->type &&
+                        pg::guard([&] {
+                            return DatumGetBool(DirectFunctionCall2(jsonb_eq, stored_data, my_data));
+                        });
+            if (!same)
+                throw Error(errcodes::event_id_conflict,
+                            "event id " + format_uuid(u) + " is already stored in stream \"" + owner +
+                                "\" with a different type or data",
+                            "", "A retry must resend the same event; a new event needs a new id.");
             stored[u] = rows.int8_at(r, 3);
         }
     }

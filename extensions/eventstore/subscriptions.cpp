@@ -103,6 +103,11 @@ void subscribe(spi::Connection& conn, const std::string& name, const std::option
     if (start_after < 0)
         throw Error(errcodes::invalid_parameter_value,
                     "start_after must not be negative, got " + std::to_string(start_after));
+    int64_t head = head_position(conn);
+    if (start_after > head)
+        throw Error(errcodes::invalid_parameter_value,
+                    "start_after " + std::to_string(start_after) + " is beyond the last readable position " +
+                        std::to_string(head));
     spi::Rows created = conn.execute(kCreate, {spi::text_param(name), spi::optional_text_param(category),
                                                spi::int4_param(members)});
     if (created.empty()) {

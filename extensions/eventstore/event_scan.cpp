@@ -1,0 +1,159 @@
+// eventstore: native index scans of the events table (see event_scan.hpp).
+#include "event_scan.hpp"
+
+#include "errcodes.hpp"
+#include "store.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "executor/tuptable.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+}
+
+namespace casebook::eventstore {
+
+struct EventScan::State {
+    Relation heap;
+    Relation index;
+    IndexScanDesc scan;
+    TupleTableSlot* slot;
+    Snapshot snapshot;
+    ScanKeyData keys[2];
+    int nkeys;
+    int natts;  // columns to deform
+    bool open;
+};
+
+namespace {
+
+struct OpenArgs {
+    EventScan::Mode mode;
+    const char* key;
+    int key_len;
+    int64_t below;
+    bool full;
+};
+
+// Plain C under one guard: opens relations, snapshot and scan.
+EventScan::State* open_scan(const OpenArgs* a) {
+    auto* s = static_cast<EventScan::State*>(palloc0(sizeof(EventScan::State)));
+    Oid ns = get_namespace_oid("eventstore", false);
+    Oid heap_oid = get_relname_relid("events", ns);
+    const char* index_name = a->mode == EventScan::Mode::stream           ? "events_stream_version_key"
+                             : a->mode == EventScan::Mode::category_below ? "events_category_position_idx"
+                                                                          : "events_pkey";
+    Oid index_oid = get_relname_relid(index_name, ns);
+    if (!OidIsValid(heap_oid) || !OidIsValid(index_oid))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("eventstore.events or its index %s is missing", index_name)));
+    s->heap = table_open(heap_oid, AccessShareLock);
+    s->index = index_open(index_oid, AccessShareLock);
+    s->snapshot = RegisterSnapshot(GetLatestSnapshot());
+    Oid collation = s->index->rd_indcollation[0];
+    switch (a->mode) {
+        case EventScan::Mode::stream:
+            ScanKeyEntryInitialize(&s->keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid, collation, F_TEXTEQ,
+                                   PointerGetDatum(cstring_to_text_with_len(a->key, a->key_len)));
+            s->nkeys = 1;
+            break;
+        case EventScan::Mode::category_below:
+            ScanKeyEntryInitialize(&s->keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid, collation, F_TEXTEQ,
+                                   PointerGetDatum(cstring_to_text_with_len(a->key, a->key_len)));
+            ScanKeyInit(&s->keys[1], 2, BTLessStrategyNumber, F_INT8LT, Int64GetDatum(a->below));
+            s->nkeys = 2;
+            break;
+        case EventScan::Mode::all_below:
+            ScanKeyInit(&s->keys[0], 1, BTLessStrategyNumber, F_INT8LT, Int64GetDatum(a->below));
+            s->nkeys = 1;
+            break;
+    }
+    s->scan = index_beginscan(s->heap, s->index, s->snapshot, s->nkeys, 0);
+    index_rescan(s->scan, s->keys, s->nkeys, nullptr, 0);
+    s->slot = table_slot_create(s->heap, nullptr);
+    s->natts = a->full ? kEventColumnCount : 7;  // through event_data
+    s->open = true;
+    return s;
+}
+
+// The plain values of one event: pointers into the current buffer.
+struct RawEvent {
+    bool found;
+    Datum values[kEventColumnCount];
+    bool nulls[kEventColumnCount];
+    const char* str[3];  // stream, type, category
+    int len[3];
+};
+
+void next_raw(EventScan::State* s, RawEvent* out) {
+    out->found = index_getnext_slot(s->scan, ForwardScanDirection, s->slot);
+    if (!out->found) return;
+    slot_getsomeattrs(s->slot, s->natts);
+    for (int i = 0; i < kEventColumnCount; ++i) {
+        out->values[i] = i < s->natts ? s->slot->tts_values[i] : 0;
+        out->nulls[i] = i < s->natts ? s->slot->tts_isnull[i] : false;
+    }
+    const int cols[3] = {1, 4, 9};
+    for (int i = 0; i < (s->natts == kEventColumnCount ? 3 : 2); ++i) {
+        text* t = DatumGetTextPP(out->values[cols[i]]);
+        out->str[i] = VARDATA_ANY(t);
+        out->len[i] = static_cast<int>(VARSIZE_ANY_EXHDR(t));
+    }
+}
+
+void close_scan(EventScan::State* s) {
+    if (!s->open) return;
+    s->open = false;
+    ExecDropSingleTupleTableSlot(s->slot);
+    index_endscan(s->scan);
+    UnregisterSnapshot(s->snapshot);
+    index_close(s->index, AccessShareLock);
+    table_close(s->heap, AccessShareLock);
+}
+
+}  // namespace
+
+EventScan::EventScan(Mode mode, const std::string& key, int64_t below, bool full) {
+    OpenArgs a{mode, key.data(), static_cast<int>(key.size()), below, full};
+    const OpenArgs* ap = &a;
+    state_ = pg::guard([&] { return open_scan(ap); });
+    if (state_->heap->rd_att->natts != kEventColumnCount)
+        throw Error(errcodes::extension_not_ready, "eventstore.events does not have the expected columns");
+}
+
+bool EventScan::next(EventRecord& e) {
+    RawEvent raw;
+    RawEvent* rp = &raw;
+    State* s = state_;
+    pg::guard([&] { next_raw(s, rp); });
+    if (!raw.found) return false;
+    for (bool n : raw.nulls)
+        if (n) throw Error(errcodes::internal_error, "eventstore: an event row has a NULL column");
+    e.position = DatumGetInt64(raw.values[0]);
+    e.stream.assign(raw.str[0], static_cast<std::size_t>(raw.len[0]));
+    e.version = DatumGetInt64(raw.values[2]);
+    e.event_id = raw.values[3];
+    e.type.assign(raw.str[1], static_cast<std::size_t>(raw.len[1]));
+    e.schema_version = DatumGetInt32(raw.values[5]);
+    e.data = raw.values[6];
+    if (state_->natts == kEventColumnCount) {
+        e.metadata = raw.values[7];
+        e.created_at = DatumGetTimestampTz(raw.values[8]);
+        e.category.assign(raw.str[2], static_cast<std::size_t>(raw.len[2]));
+    }
+    return true;
+}
+
+void EventScan::close() {
+    State* s = state_;
+    pg::guard([&] { close_scan(s); });
+}
+
+}  // namespace casebook::eventstore

@@ -1,0 +1,41 @@
+// eventstore: a native scan of eventstore.events in index order, for
+// replays (rebuild). No executor and no tuple copies: each event is read
+// from its buffer and handed to the caller before the next one is fetched.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "event_record.hpp"
+
+namespace casebook::eventstore {
+
+class EventScan {
+public:
+    enum class Mode {
+        stream,          // one stream, version order (events_stream_version_key)
+        category_below,  // one category, position < below, position order
+        all_below,       // every event with position < below, position order
+    };
+    // Opens the scan under a snapshot taken now (after the caller's locks).
+    // full = false reads only position..event_data (what a reducer needs):
+    // metadata, created_at and category are left empty.
+    EventScan(Mode mode, const std::string& key, int64_t below, bool full = true);
+    EventScan(const EventScan&) = delete;
+    EventScan& operator=(const EventScan&) = delete;
+    // Resources are owned by the transaction's resource owner: an error
+    // unwinding past the scan releases them at abort.
+    ~EventScan() = default;
+
+    // The next event, or false at the end. The record's data/metadata point
+    // into the current buffer: valid until the next call.
+    bool next(EventRecord& out);
+    void close();
+
+    struct State;  // palloc'd, plain C (defined in event_scan.cpp)
+
+private:
+    State* state_;
+};
+
+}  // namespace casebook::eventstore
