@@ -44,7 +44,7 @@ PG_CXXFLAGS := -std=c++20 -fPIC -Wall -Wextra -Wno-missing-field-initializers \
 ifeq ($(WERROR),1)
 PG_CXXFLAGS += -Werror
 endif
-SHLIB_LINK := -lstdc++
+SHLIB_LINK := -lstdc++ -lcrypto
 EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(eventstore_OBJS) $(casebook_selftest_OBJS) \
 	$(shell find extensions test/selftest -name '*.d' 2>/dev/null) output_iso build/demo
 

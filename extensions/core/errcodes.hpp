@@ -65,6 +65,7 @@ inline constexpr SqlState invalid_projection_spec{"KB210"};
 inline constexpr SqlState projection_failed{"KB211"};
 inline constexpr SqlState unknown_projection{"KB212"};
 inline constexpr SqlState projection_exists{"KB213"};
+inline constexpr SqlState personal_subject_missing{"KB214"};
 
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
@@ -101,6 +102,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB211", "projection_failed", "applying an event failed (a reducer increment of a non-number, an apply function returning NULL or raising)"},
     {"KB212", "unknown_projection", "the projection name does not exist"},
     {"KB213", "projection_exists", "create_projection names an existing projection"},
+    {"KB214", "personal_subject_missing", "an event of a type with personal fields has no subject value at the subject path"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

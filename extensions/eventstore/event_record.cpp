@@ -4,6 +4,7 @@
 #include "catalog_cache.hpp"
 #include "errcodes.hpp"
 #include "jsonb_bridge.hpp"
+#include "personal.hpp"
 #include "store.hpp"
 
 extern "C" {
@@ -126,8 +127,8 @@ namespace {
 
 // The text columns as plain bytes: one guarded region per row.
 struct RowView {
-    Datum values[kEventColumnCount];
-    bool nulls[kEventColumnCount];
+    Datum values[kEventColumnCount + 1];
+    bool nulls[kEventColumnCount + 1];
     const char* str[3];  // stream, type, category
     int len[3];
 };
@@ -149,11 +150,11 @@ EventRecord EventRecord::from_row(const spi::Rows& rows, uint64_t r) {
     RowView* vp = &view;
     HeapTuple tup = rows.tuple(r);
     TupleDesc desc = rows.desc();
-    if (desc->natts != kEventColumnCount)
+    if (desc->natts != kEventColumnCount + 1)
         throw Error(errcodes::internal_error, "eventstore: an event row has the wrong number of columns");
     pg::guard([&] { deform_row(tup, desc, vp); });
-    for (bool n : view.nulls)
-        if (n) throw Error(errcodes::internal_error, "eventstore: an event row has a NULL column");
+    for (int i = 0; i < kEventColumnCount; ++i)
+        if (view.nulls[i]) throw Error(errcodes::internal_error, "eventstore: an event row has a NULL column");
     EventRecord e;
     e.position = DatumGetInt64(view.values[0]);
     e.stream.assign(view.str[0], static_cast<std::size_t>(view.len[0]));
@@ -165,6 +166,7 @@ EventRecord EventRecord::from_row(const spi::Rows& rows, uint64_t r) {
     e.metadata = view.values[7];
     e.created_at = DatumGetTimestampTz(view.values[8]);
     e.category.assign(view.str[2], static_cast<std::size_t>(view.len[2]));
+    e.personal = view.nulls[kEventColumnCount] ? 0 : view.values[kEventColumnCount];
     return e;
 }
 
@@ -219,6 +221,15 @@ const Pipeline& Pipeline::current(spi::Connection& conn) {
     fresh.generation_ = gen;
     cached = std::move(fresh);
     return cached;
+}
+
+bool Pipeline::present(EventRecord& ev, personal::KeyRing& keys) const {
+    bool changed = false;
+    if (ev.personal != 0) {
+        ev.data = personal::reveal(keys, ev.data, ev.personal, ev.event_id);
+        changed = true;
+    }
+    return upcast(ev) || changed;
 }
 
 bool Pipeline::upcast(EventRecord& ev) const {

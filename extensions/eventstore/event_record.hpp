@@ -16,6 +16,10 @@
 
 namespace casebook::eventstore {
 
+namespace personal {
+class KeyRing;
+}
+
 struct EventRecord {
     int64_t position = 0;
     std::string stream;
@@ -27,8 +31,9 @@ struct EventRecord {
     Datum metadata = 0;  // jsonb
     TimestampTz created_at = 0;
     std::string category;
+    Datum personal = 0;  // jsonb {"subject", "fields"} when fields are sealed, else 0
 
-    // From a row with the columns of kEventColumns.
+    // From a row with the columns of kEventColumns followed by personal.
     static EventRecord from_row(const spi::Rows& rows, uint64_t row);
     // The composite eventstore.event (for apply functions).
     Datum to_composite(Oid event_type) const;
@@ -44,8 +49,10 @@ public:
     static const Pipeline& current(spi::Connection& conn);
 
     bool empty() const { return steps_.empty(); }
-    // Rewrites data and schema_version in place when an upcaster applies;
-    // returns whether anything changed.
+    // The event as readers see it: sealed personal fields opened (NULL once
+    // forgotten), then upcast to the latest schema version. Rewrites data
+    // and schema_version in place; returns whether anything changed.
+    bool present(EventRecord& ev, personal::KeyRing& keys) const;
     bool upcast(EventRecord& ev) const;
 
 private:

@@ -35,6 +35,12 @@ struct EventScan::State {
 
 namespace {
 
+// Table columns (attribute numbers - 1): position 0, stream_id 1, version 2,
+// event_id 3, event_type 4, schema_version 5, event_data 6, personal 7,
+// metadata 8, created_at 9, category 10.
+constexpr int kTableColumns = 11;
+constexpr int kPartialColumns = 8;  // through personal
+
 struct OpenArgs {
     EventScan::Mode mode;
     const char* key;
@@ -78,7 +84,7 @@ EventScan::State* open_scan(const OpenArgs* a) {
     s->scan = index_beginscan(s->heap, s->index, s->snapshot, s->nkeys, 0);
     index_rescan(s->scan, s->keys, s->nkeys, nullptr, 0);
     s->slot = table_slot_create(s->heap, nullptr);
-    s->natts = a->full ? kEventColumnCount : 7;  // through event_data
+    s->natts = a->full ? kTableColumns : kPartialColumns;
     s->open = true;
     return s;
 }
@@ -86,8 +92,8 @@ EventScan::State* open_scan(const OpenArgs* a) {
 // The plain values of one event: pointers into the current buffer.
 struct RawEvent {
     bool found;
-    Datum values[kEventColumnCount];
-    bool nulls[kEventColumnCount];
+    Datum values[kTableColumns];
+    bool nulls[kTableColumns];
     const char* str[3];  // stream, type, category
     int len[3];
 };
@@ -96,12 +102,12 @@ void next_raw(EventScan::State* s, RawEvent* out) {
     out->found = index_getnext_slot(s->scan, ForwardScanDirection, s->slot);
     if (!out->found) return;
     slot_getsomeattrs(s->slot, s->natts);
-    for (int i = 0; i < kEventColumnCount; ++i) {
+    for (int i = 0; i < kTableColumns; ++i) {
         out->values[i] = i < s->natts ? s->slot->tts_values[i] : 0;
         out->nulls[i] = i < s->natts ? s->slot->tts_isnull[i] : false;
     }
-    const int cols[3] = {1, 4, 9};
-    for (int i = 0; i < (s->natts == kEventColumnCount ? 3 : 2); ++i) {
+    const int cols[3] = {1, 4, 10};
+    for (int i = 0; i < (s->natts == kTableColumns ? 3 : 2); ++i) {
         text* t = DatumGetTextPP(out->values[cols[i]]);
         out->str[i] = VARDATA_ANY(t);
         out->len[i] = static_cast<int>(VARSIZE_ANY_EXHDR(t));
@@ -124,7 +130,7 @@ EventScan::EventScan(Mode mode, const std::string& key, int64_t below, bool full
     OpenArgs a{mode, key.data(), static_cast<int>(key.size()), below, full};
     const OpenArgs* ap = &a;
     state_ = pg::guard([&] { return open_scan(ap); });
-    if (state_->heap->rd_att->natts != kEventColumnCount)
+    if (state_->heap->rd_att->natts != kTableColumns)
         throw Error(errcodes::extension_not_ready, "eventstore.events does not have the expected columns");
 }
 
@@ -134,8 +140,8 @@ bool EventScan::next(EventRecord& e) {
     State* s = state_;
     pg::guard([&] { next_raw(s, rp); });
     if (!raw.found) return false;
-    for (bool n : raw.nulls)
-        if (n) throw Error(errcodes::internal_error, "eventstore: an event row has a NULL column");
+    for (int i = 0; i < kTableColumns; ++i)
+        if (raw.nulls[i] && i != 7) throw Error(errcodes::internal_error, "eventstore: an event row has a NULL column");
     e.position = DatumGetInt64(raw.values[0]);
     e.stream.assign(raw.str[0], static_cast<std::size_t>(raw.len[0]));
     e.version = DatumGetInt64(raw.values[2]);
@@ -143,9 +149,10 @@ bool EventScan::next(EventRecord& e) {
     e.type.assign(raw.str[1], static_cast<std::size_t>(raw.len[1]));
     e.schema_version = DatumGetInt32(raw.values[5]);
     e.data = raw.values[6];
-    if (state_->natts == kEventColumnCount) {
-        e.metadata = raw.values[7];
-        e.created_at = DatumGetTimestampTz(raw.values[8]);
+    e.personal = raw.nulls[7] ? 0 : raw.values[7];
+    if (state_->natts == kTableColumns) {
+        e.metadata = raw.values[8];
+        e.created_at = DatumGetTimestampTz(raw.values[9]);
         e.category.assign(raw.str[2], static_cast<std::size_t>(raw.len[2]));
     }
     return true;

@@ -18,7 +18,7 @@ public:
         all_below,       // every event with position < below, position order
     };
     // Opens the scan under a snapshot taken now (after the caller's locks).
-    // full = false reads only position..event_data (what a reducer needs):
+    // full = false reads only position..personal (what a reducer needs):
     // metadata, created_at and category are left empty.
     EventScan(Mode mode, const std::string& key, int64_t below, bool full = true);
     EventScan(const EventScan&) = delete;

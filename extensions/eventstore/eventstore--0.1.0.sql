@@ -26,6 +26,9 @@ CREATE TABLE @extschema@.events (
     event_type     text        NOT NULL,
     schema_version integer     NOT NULL DEFAULT 1,
     event_data     jsonb       NOT NULL,
+    -- {"subject": ..., "fields": [...]} when personal fields are sealed
+    -- (crypto-shredding); NULL otherwise.
+    personal       jsonb,
     metadata       jsonb       NOT NULL DEFAULT '{}',
     created_at     timestamptz NOT NULL DEFAULT now(),
     category       text        NOT NULL,
@@ -295,6 +298,45 @@ SELECT p.name, p.mode, p.category,
  CROSS JOIN (SELECT @extschema@.head() AS head) h;
 
 -- ---------------------------------------------------------------------------
+-- Personal data (GDPR crypto-shredding): fields sealed with AES-256-GCM under
+-- one key per subject; forget(subject) destroys the key.
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.personal_fields (
+    event_type   text   PRIMARY KEY,
+    subject_path text   NOT NULL,
+    fields       text[] NOT NULL
+);
+CREATE TRIGGER personal_fields_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON @extschema@.personal_fields FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._invalidate();
+
+-- The keys, in their own table (only the extension's functions read it).
+CREATE TABLE @extschema@.subject_keys (
+    subject    text        PRIMARY KEY,
+    key        bytea       NOT NULL CHECK (length(key) = 32),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Which streams hold a subject's sealed fields (forget rebuilds them).
+CREATE TABLE @extschema@.subject_streams (
+    subject   text NOT NULL,
+    stream_id text NOT NULL,
+    PRIMARY KEY (subject, stream_id)
+);
+
+CREATE FUNCTION @extschema@.set_personal_fields(event_type text, subject_path text, fields text[])
+    RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_set_personal_fields';
+COMMENT ON FUNCTION @extschema@.set_personal_fields(text, text, text[]) IS
+    'Marks fields (paths) of an event type as personal, sealed per subject (the value at subject_path). NULL subject_path removes the definition.';
+
+CREATE FUNCTION @extschema@.forget(subject text) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_forget';
+COMMENT ON FUNCTION @extschema@.forget(text) IS
+    'Destroys the subject''s key: its personal fields read as NULL from now on; projections of its streams are rebuilt. Returns whether a key existed.';
+
+-- ---------------------------------------------------------------------------
 -- Privileges: nothing for PUBLIC; the owner grants what each role needs
 -- (docs/eventstore.md lists the grants for writers, readers, consumers).
 -- ---------------------------------------------------------------------------
@@ -311,3 +353,6 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.upcasters', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.projections', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.projection_state', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.snapshots', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.personal_fields', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.subject_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.subject_streams', '');

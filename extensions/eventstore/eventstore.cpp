@@ -8,6 +8,7 @@
 #include "catalog_cache.hpp"
 #include "event_record.hpp"
 #include "global_order.hpp"
+#include "personal.hpp"
 #include "projections.hpp"
 #include "pg_boundary.hpp"
 #include "reads.hpp"
@@ -17,6 +18,7 @@
 
 extern "C" {
 #include "commands/trigger.h"
+#include "utils/array.h"
 #include "utils/inval.h"
 
 PG_MODULE_MAGIC;
@@ -280,4 +282,39 @@ CASEBOOK_FUNCTION(eventstore_register_upcaster) {
     es::register_upcaster(conn, type, from_version, spec, function);
     conn.finish();
     PG_RETURN_VOID();
+}
+
+CASEBOOK_FUNCTION(eventstore_set_personal_fields) {
+    std::string type = args::string(fcinfo, 0, "event_type");
+    auto subject_path = args::optional_string(fcinfo, 1);
+    std::vector<std::string> fields;
+    if (subject_path) {
+        Datum arr = args::datum(fcinfo, 2, "fields");
+        Datum* elems = nullptr;
+        bool* nulls = nullptr;
+        int n = 0;
+        casebook::pg::guard([&] {
+            ArrayType* a = DatumGetArrayTypeP(arr);
+            if (ARR_NDIM(a) > 1)
+                ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("fields must be a one-dimensional array")));
+            deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+        });
+        for (int i = 0; i < n; ++i) {
+            if (nulls[i]) throw Error(errcodes::null_value_not_allowed, "fields must not contain NULL");
+            char* s = casebook::pg::guard([&] { return text_to_cstring(DatumGetTextPP(elems[i])); });
+            fields.emplace_back(s);
+        }
+    }
+    spi::Connection conn;
+    es::personal::set_fields(conn, type, subject_path, fields);
+    conn.finish();
+    PG_RETURN_VOID();
+}
+
+CASEBOOK_FUNCTION(eventstore_forget) {
+    std::string subject = args::string(fcinfo, 0, "subject");
+    spi::Connection conn;
+    bool had = es::personal::forget(conn, subject);
+    conn.finish();
+    PG_RETURN_BOOL(had);
 }

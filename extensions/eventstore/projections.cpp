@@ -12,6 +12,7 @@
 #include "global_order.hpp"
 #include "json_program.hpp"
 #include "jsonb_bridge.hpp"
+#include "personal.hpp"
 #include "store.hpp"
 
 extern "C" {
@@ -157,7 +158,7 @@ spi::Statement kSaveSnapshot{
 
 spi::Statement kStreamEventsBetween{
     "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category FROM eventstore.events "
+    "metadata, created_at, category, personal FROM eventstore.events "
     "WHERE stream_id = $1 AND version > $2 AND version <= $3 ORDER BY version",
     {TEXTOID, INT8OID, INT8OID}};
 
@@ -172,7 +173,7 @@ struct State {
 class Folder {
 public:
     Folder(spi::Connection& conn, const Definition& def, bool write_snapshots = true)
-        : conn_(conn), def_(def), pipeline_(Pipeline::current(conn)), write_snapshots_(write_snapshots),
+        : conn_(conn), def_(def), pipeline_(Pipeline::current(conn)), keys_(conn), write_snapshots_(write_snapshots),
           event_type_(def.reducer ? InvalidOid : event_type_oid()) {
         MemoryContext parent = CurrentMemoryContext;
         states_cxt_ = pg::guard([&] {
@@ -211,9 +212,10 @@ public:
         return s;
     }
 
-    // Reducers read type, data, version, position and stream; apply
-    // functions and upcaster functions get the whole event.
-    bool needs_full_events() const { return !def_.reducer || def_.reducer->uses_created_at() || !pipeline_.empty(); }
+    // Reducers (and upcasters, and opening personal fields) read type,
+    // data, version, position, stream, event id and personal; apply
+    // functions get the whole event.
+    bool needs_full_events() const { return !def_.reducer || def_.reducer->uses_created_at(); }
 
     Datum state_datum(const State& s) { return def_.reducer ? to_jsonb(s.json) : s.datum; }
 
@@ -238,7 +240,7 @@ public:
 
 private:
     void apply_in_scratch(State& s, EventRecord& ev) {
-        pipeline_.upcast(ev);
+        pipeline_.present(ev, keys_);
         if (def_.reducer) {
             if (const Reducer::Compiled* compiled = def_.reducer->for_type(ev.type)) {
                 const auto& needs = compiled->needs;
@@ -309,6 +311,7 @@ private:
     spi::Connection& conn_;
     const Definition& def_;
     const Pipeline& pipeline_;
+    personal::KeyRing keys_;
     bool write_snapshots_;
     Oid event_type_;
     MemoryContext states_cxt_;
@@ -493,6 +496,19 @@ int64_t rebuild(spi::Connection& conn, const std::string& name, const std::optio
     return rebuild_locked(conn, def, stream);
 }
 
+void refresh_stream(spi::Connection& conn, const std::string& stream) {
+    spi::Rows rows = conn.execute(kStreamCategory, {spi::text_param(stream)}, false);
+    if (rows.empty()) return;
+    std::string category = rows.text(0, 1).value_or("");
+    std::vector<std::string> names;
+    for (const Definition* d : Registry::current(conn).for_category(category)) names.push_back(d->name);
+    for (const auto& n : names) {
+        const Definition& def = Registry::current(conn).get(n);
+        lock_projection(def.name, ExclusiveLock);
+        rebuild_locked(conn, def, stream);
+    }
+}
+
 namespace {
 
 spi::Statement kClaimCheckpoint{
@@ -501,12 +517,12 @@ spi::Statement kClaimCheckpoint{
     {TEXTOID}};
 spi::Statement kAsyncAll{
     "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category FROM eventstore.events WHERE position > $1 AND position < $2 "
+    "metadata, created_at, category, personal FROM eventstore.events WHERE position > $1 AND position < $2 "
     "ORDER BY position LIMIT $3",
     {INT8OID, INT8OID, INT4OID}};
 spi::Statement kAsyncCategory{
     "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category FROM eventstore.events WHERE category = $4 AND position > $1 "
+    "metadata, created_at, category, personal FROM eventstore.events WHERE category = $4 AND position > $1 "
     "AND position < $2 ORDER BY position LIMIT $3",
     {INT8OID, INT8OID, INT4OID, TEXTOID}};
 spi::Statement kAdvance{

@@ -48,6 +48,10 @@ Datum state_at(spi::Connection& conn, const std::string& stream, int64_t version
 // The last version of stream created at or before `at` (0 if none).
 int64_t version_at(spi::Connection& conn, const std::string& stream, TimestampTz at);
 
+// Rebuilds one stream in every projection that applies to it (after
+// forget: the states must not keep what can no longer be read).
+void refresh_stream(spi::Connection& conn, const std::string& stream);
+
 // Called by append after the insert: folds the new events into every inline
 // projection of the category. first_position/first_version belong to the
 // first event; created_at is the events' created_at.

@@ -6,6 +6,7 @@
 #include "errcodes.hpp"
 #include "event_record.hpp"
 #include "global_order.hpp"
+#include "personal.hpp"
 #include "store.hpp"
 
 extern "C" {
@@ -17,25 +18,25 @@ namespace {
 
 spi::Statement kStreamForward{
     "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category FROM eventstore.events "
+    "metadata, created_at, category, personal FROM eventstore.events "
     "WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3",
     {TEXTOID, INT8OID, INT4OID}};
 
 spi::Statement kStreamBackward{
     "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category FROM eventstore.events "
+    "metadata, created_at, category, personal FROM eventstore.events "
     "WHERE stream_id = $1 AND version <= $2 ORDER BY version DESC LIMIT $3",
     {TEXTOID, INT8OID, INT4OID}};
 
 spi::Statement kAll{
     "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category FROM eventstore.events "
+    "metadata, created_at, category, personal FROM eventstore.events "
     "WHERE position > $1 AND position < $2 ORDER BY position LIMIT $3",
     {INT8OID, INT8OID, INT4OID}};
 
 spi::Statement kCategory{
     "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category FROM eventstore.events "
+    "metadata, created_at, category, personal FROM eventstore.events "
     "WHERE category = $4 AND position > $1 AND position < $2 ORDER BY position LIMIT $3",
     {INT8OID, INT8OID, INT4OID, TEXTOID}};
 
@@ -48,14 +49,16 @@ ResultSink::ResultSink(FunctionCallInfo fcinfo) {
 
 void ResultSink::put_events(spi::Connection& conn, const spi::Rows& rows, int32_t member) {
     const Pipeline& pipeline = Pipeline::current(conn);
+    personal::KeyRing keys(conn);
     TupleDesc src = rows.desc();
     ReturnSetInfo* rs = rsinfo_;
     int offset = member >= 0 ? 1 : 0;
-    if (rs->setDesc->natts != kEventColumnCount + offset || src->natts != kEventColumnCount)
+    // The rows carry the event columns and then `personal`.
+    if (rs->setDesc->natts != kEventColumnCount + offset || src->natts != kEventColumnCount + 1)
         throw Error(errcodes::internal_error, "eventstore: result type does not match the event columns");
     for (uint64_t r = 0; r < rows.size(); ++r) {
-        Datum values[kEventColumnCount + 1];
-        bool nulls[kEventColumnCount + 1];
+        Datum values[kEventColumnCount + 2];
+        bool nulls[kEventColumnCount + 2];
         HeapTuple tup = rows.tuple(r);
         Datum* vp = values + offset;
         bool* np = nulls + offset;
@@ -66,9 +69,9 @@ void ResultSink::put_events(spi::Connection& conn, const spi::Rows& rows, int32_
         Datum* all_values = values;
         bool* all_nulls = nulls;
         pg::guard([&] { heap_deform_tuple(tup, src, vp, np); });
-        if (!pipeline.empty()) {
+        if (!np[kEventColumnCount] || !pipeline.empty()) {
             EventRecord ev = EventRecord::from_row(rows, r);
-            if (pipeline.upcast(ev)) {
+            if (pipeline.present(ev, keys)) {
                 vp[5] = Int32GetDatum(ev.schema_version);
                 vp[6] = ev.data;
             }

@@ -5,9 +5,11 @@
 #include <array>
 #include <cstring>
 #include <map>
+#include <memory>
 
 #include "errcodes.hpp"
 #include "global_order.hpp"
+#include "personal.hpp"
 #include "projections.hpp"
 
 extern "C" {
@@ -84,24 +86,38 @@ Datum make_array(std::vector<Datum>& values, Oid type, int16 len, bool byval, ch
     return pg::guard([&] { return PointerGetDatum(construct_array(d, n, type, len, byval, align)); });
 }
 
+// A varlena array that may hold NULLs (construct_array cannot).
+Datum make_array_with_nulls(std::vector<Datum>& values, const std::vector<bool>& is_null, Oid type) {
+    std::unique_ptr<bool[]> nulls(new bool[values.size()]);
+    for (std::size_t i = 0; i < values.size(); ++i) nulls[i] = is_null[i];
+    Datum* d = values.data();
+    bool* np = nulls.get();
+    int n = static_cast<int>(values.size());
+    return pg::guard([&] {
+        int dims[1] = {n};
+        int lbs[1] = {1};
+        return PointerGetDatum(construct_md_array(d, np, 1, dims, lbs, type, -1, false, TYPALIGN_INT));
+    });
+}
+
 spi::Statement kHead{
     "SELECT version, category FROM eventstore.events WHERE stream_id = $1 "
     "ORDER BY version DESC LIMIT 1",
     {TEXTOID}};
 
 spi::Statement kKnownIds{
-    "SELECT event_id, stream_id, version, event_type, event_data FROM eventstore.events "
+    "SELECT event_id, stream_id, version, event_type, event_data, personal FROM eventstore.events "
     "WHERE event_id = ANY ($1)",
     {UUIDARRAYOID}};
 
 spi::Statement kInsert{
     "INSERT INTO eventstore.events (position, stream_id, version, event_id, event_type, "
-    "schema_version, event_data, metadata, category) "
-    "SELECT $1 + u.i - 1, $2, $3 + u.i, u.id, u.t, u.sv, u.d, u.m, $4 "
-    "FROM unnest($5::uuid[], $6::text[], $7::int4[], $8::jsonb[], $9::jsonb[]) "
-    "WITH ORDINALITY AS u(id, t, sv, d, m, i)",
+    "schema_version, event_data, personal, metadata, category) "
+    "SELECT $1 + u.i - 1, $2, $3 + u.i, u.id, u.t, u.sv, u.d, u.p, u.m, $4 "
+    "FROM unnest($5::uuid[], $6::text[], $7::int4[], $8::jsonb[], $10::jsonb[], $9::jsonb[]) "
+    "WITH ORDINALITY AS u(id, t, sv, d, p, m, i)",
     {INT8OID, TEXTOID, INT8OID, TEXTOID, UUIDARRAYOID, TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID,
-     JSONBARRAYOID}};
+     JSONBARRAYOID, JSONBARRAYOID}};
 
 struct Head {
     int64_t version = 0;
@@ -184,6 +200,7 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
         by_id[ev.id] = &ev;
     }
     std::sort(given_ids.begin(), given_ids.end());
+    personal::KeyRing keys(conn);
     for (const Uuid& u : given_ids) lock_event_id(u);
     std::map<Uuid, int64_t> stored;
     if (!given.empty()) {
@@ -202,6 +219,8 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
             // event is a client bug, not a retry.
             const EventInput* mine = by_id[u];
             Datum stored_data = *rows.datum(r, 5);
+            if (auto sealed = rows.datum(r, 6))  // compare what was appended, not the ciphertext
+                stored_data = personal::reveal(keys, stored_data, *sealed, *rows.datum(r, 1));
             Datum my_data = mine->data;
             bool same = rows.text(r, 4).value_or("") == mine->type &&
                         pg::guard([&] {
@@ -235,13 +254,17 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
                         ", actual version: " + std::to_string(head.version),
                     "Reload the stream, re-apply the command and append again.");
 
-    std::vector<Datum> ids, types, versions, data, metadata;
+    std::vector<Datum> ids, types, versions, data, metadata, sealed;
+    std::vector<bool> sealed_null;
     for (EventInput* ev : fresh) {
         if (!ev->id_given) ev->id = new_event_id();
         ids.push_back(uuid_datum(ev->id));
         types.push_back(PointerGetDatum(pg::make_text(ev->type)));
         versions.push_back(Int32GetDatum(ev->schema_version));
-        data.push_back(ev->data);
+        Datum personal_meta = 0;
+        data.push_back(personal::protect(conn, keys, req.stream, *ev, ids.back(), &personal_meta));
+        sealed.push_back(personal_meta);
+        sealed_null.push_back(personal_meta == 0);
         metadata.push_back(ev->metadata);
     }
     Datum id_array = make_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
@@ -249,12 +272,13 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
     Datum sv_array = make_array(versions, INT4OID, 4, true, TYPALIGN_INT);
     Datum data_array = make_array(data, JSONBOID, -1, false, TYPALIGN_INT);
     Datum meta_array = make_array(metadata, JSONBOID, -1, false, TYPALIGN_INT);
+    Datum sealed_array = make_array_with_nulls(sealed, sealed_null, JSONBOID);
 
     int64_t first = global_order::allocate(conn, static_cast<int64_t>(fresh.size()));
     conn.execute(kInsert, {spi::int8_param(first), spi::text_param(req.stream), spi::int8_param(head.version),
                            spi::text_param(category), spi::datum_param(id_array), spi::datum_param(type_array),
                            spi::datum_param(sv_array), spi::datum_param(data_array),
-                           spi::datum_param(meta_array)});
+                           spi::datum_param(meta_array), spi::datum_param(sealed_array)});
 
     projections::fold_inline(conn, projections::Appended{req.stream, category, fresh, first, head.version + 1, ids});
 

@@ -37,7 +37,7 @@ SELECT sequences_are('eventstore', ARRAY[]::name[],
 -- events
 SELECT columns_are('eventstore', 'events',
     ARRAY['position', 'stream_id', 'version', 'event_id', 'event_type', 'schema_version', 'event_data',
-          'metadata', 'created_at', 'category'],
+          'personal', 'metadata', 'created_at', 'category'],
     'events has exactly the designed columns');
 SELECT results_eq(
     $$SELECT a.attname::text COLLATE "default", pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
@@ -46,7 +46,7 @@ SELECT results_eq(
        ORDER BY a.attnum$$,
     $$VALUES ('position', 'bigint', true), ('stream_id', 'text', true), ('version', 'bigint', true),
              ('event_id', 'uuid', true), ('event_type', 'text', true), ('schema_version', 'integer', true),
-             ('event_data', 'jsonb', true), ('metadata', 'jsonb', true),
+             ('event_data', 'jsonb', true), ('personal', 'jsonb', false), ('metadata', 'jsonb', true),
              ('created_at', 'timestamp with time zone', true), ('category', 'text', true)$$,
     'events: column order, types, every column NOT NULL');
 SELECT col_type_is('eventstore', 'events', 'position', 'bigint', 'events.position is bigint');
@@ -157,7 +157,8 @@ SELECT results_eq(
     'subscription_status column types');
 
 -------------------------------------------------------------------------------
--- Types: event is exactly the events row; delivery is the member, then it.
+-- Types: event is the events row without the internal `personal` column
+-- (sealed-field bookkeeping); delivery is the member, then the event.
 -------------------------------------------------------------------------------
 SELECT has_composite('eventstore', 'event', 'composite type eventstore.event exists');
 SELECT has_composite('eventstore', 'delivery', 'composite type eventstore.delivery exists');
@@ -166,11 +167,12 @@ SELECT results_eq(
         FROM pg_catalog.pg_attribute a
        WHERE a.attrelid = 'eventstore.event'::regclass AND a.attnum > 0
        ORDER BY a.attnum$$,
-    $$SELECT a.attnum::int, a.attname::text COLLATE "default", a.atttypid
+    $$SELECT (row_number() OVER (ORDER BY a.attnum))::int, a.attname::text COLLATE "default", a.atttypid
         FROM pg_catalog.pg_attribute a
        WHERE a.attrelid = 'eventstore.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+         AND a.attname <> 'personal'
        ORDER BY a.attnum$$,
-    'type event has the columns of events, same names, types and order');
+    'type event has the columns of events but personal, same names, types and order');
 SELECT results_eq(
     $$SELECT a.attnum::int, a.attname::text COLLATE "default", a.atttypid
         FROM pg_catalog.pg_attribute a
@@ -178,11 +180,12 @@ SELECT results_eq(
        ORDER BY a.attnum$$,
     $$SELECT 1, 'member', 'integer'::regtype::oid
       UNION ALL
-      SELECT a.attnum::int + 1, a.attname::text COLLATE "default", a.atttypid
+      SELECT (row_number() OVER (ORDER BY a.attnum))::int + 1, a.attname::text COLLATE "default", a.atttypid
         FROM pg_catalog.pg_attribute a
        WHERE a.attrelid = 'eventstore.events'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+         AND a.attname <> 'personal'
       ORDER BY 1$$,
-    'type delivery is member integer followed by the columns of events');
+    'type delivery is member integer followed by the columns of eventstore.event');
 
 -------------------------------------------------------------------------------
 -- Triggers: append-only, statement level, fired ALWAYS (also in replica mode)
