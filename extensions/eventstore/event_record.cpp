@@ -1,6 +1,9 @@
 // eventstore: event records and the read pipeline (see event_record.hpp).
 #include "event_record.hpp"
 
+#include <cstdio>
+#include <limits>
+
 #include "catalog_cache.hpp"
 #include "errcodes.hpp"
 #include "jsonb_bridge.hpp"
@@ -12,6 +15,8 @@ extern "C" {
 #include "catalog/pg_proc.h"
 #include "utils/acl.h"
 #include "utils/syscache.h"
+#include "utils/datetime.h"
+#include "utils/jsonb.h"
 #include "utils/typcache.h"
 }
 
@@ -74,9 +79,9 @@ spi::Statement kRegisterUpcaster{
 void register_upcaster(spi::Connection& conn, const std::string& type, int32_t from_version,
                        std::optional<Datum> spec, std::optional<Oid> function) {
     check_name(type, "event type");
-    if (from_version < 1)
+    if (from_version < 1 || from_version == std::numeric_limits<int32_t>::max())
         throw Error(errcodes::invalid_parameter_value,
-                    "from_version must be positive, got " + std::to_string(from_version));
+                    "from_version must be between 1 and 2147483646, got " + std::to_string(from_version));
     if (spec.has_value() == function.has_value())
         throw Error(errcodes::invalid_projection_spec, "give exactly one of spec and function");
     if (spec) (void)parse_operations(to_jvalue(*spec), "upcaster " + type + " v" + std::to_string(from_version), true);
@@ -194,16 +199,25 @@ Datum EventRecord::to_composite(Oid event_type) const {
 }
 
 std::string EventRecord::created_at_text() const {
+    // ISO 8601 in UTC, whatever the session's DateStyle and TimeZone: a
+    // replay must compute the same state in any session.
+    struct pg_tm tm;
+    fsec_t fsec = 0;
     TimestampTz ts = created_at;
-    char* s = pg::guard([&] { return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(ts))); });
-    return std::string(s);
+    int rc = pg::guard([&] { return timestamp2tm(ts, nullptr, &tm, &fsec, nullptr, nullptr); });
+    if (rc != 0) throw Error(errcodes::internal_error, "eventstore: created_at out of range");
+    char buf[64];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year, tm.tm_mon, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(fsec));
+    return buf;
 }
 
-const Pipeline& Pipeline::current(spi::Connection& conn) {
-    static Pipeline cached;
+std::shared_ptr<const Pipeline> Pipeline::current(spi::Connection& conn) {
+    static std::shared_ptr<const Pipeline> cached;
     uint64_t gen = catalog::generation();
-    if (cached.generation_ == gen) return cached;
-    Pipeline fresh;
+    if (cached && cached->generation_ == gen) return cached;
+    auto fresh_ptr = std::make_shared<Pipeline>();
+    Pipeline& fresh = *fresh_ptr;
     spi::Rows rows = conn.execute(kUpcasters, {}, false);  // sees this transaction's own changes
     for (uint64_t r = 0; r < rows.size(); ++r) {
         std::string type = rows.text(r, 1).value_or("");
@@ -219,8 +233,32 @@ const Pipeline& Pipeline::current(spi::Connection& conn) {
         fresh.steps_.emplace(std::make_pair(type, from), std::move(step));
     }
     fresh.generation_ = gen;
-    cached = std::move(fresh);
+    cached = std::move(fresh_ptr);
     return cached;
+}
+
+void Pipeline::check_upcaster_function(const Step& step, const EventRecord& ev) {
+    struct Result {
+        bool function_exists;
+        bool role_exists;
+        AclResult acl;
+    } r{};
+    Result* rp = &r;
+    Oid fn = step.function, owner = step.owner;
+    pg::guard([&] {
+        rp->function_exists = SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(fn));
+        rp->role_exists = SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner));
+        rp->acl = rp->function_exists && rp->role_exists ? pg_proc_aclcheck(fn, owner, ACL_EXECUTE) : ACLCHECK_OK;
+    });
+    std::string which = "the upcaster of " + ev.type + " v" + std::to_string(ev.schema_version);
+    if (!r.function_exists)
+        throw Error(errcodes::projection_failed, which + ": its function no longer exists", "",
+                    "Register the upcaster again with eventstore.register_upcaster().");
+    if (!r.role_exists)
+        throw Error(errcodes::projection_failed, which + ": the role that registered it no longer exists", "",
+                    "Register the upcaster again with eventstore.register_upcaster().");
+    if (r.acl != ACLCHECK_OK)
+        throw Error(errcodes::insufficient_privilege, which + ": its registrant may no longer execute its function");
 }
 
 bool Pipeline::present(EventRecord& ev, personal::KeyRing& keys) const {
@@ -246,12 +284,17 @@ bool Pipeline::upcast(EventRecord& ev) const {
                 ev.data = to_jsonb(doc);
                 have_doc = false;
             }
+            check_upcaster_function(step, ev);
             bool isnull = false;
             Datum out = call_as(step.owner, step.function, ev.data, &isnull);
-            if (isnull)
+            bool object = !isnull && pg::guard([&] {
+                Jsonb* jb = DatumGetJsonbP(out);
+                return JB_ROOT_IS_OBJECT(jb) != 0;
+            });
+            if (!object)
                 throw Error(errcodes::projection_failed,
                             "upcaster function for " + ev.type + " v" + std::to_string(ev.schema_version) +
-                                " returned NULL",
+                                (isnull ? " returned NULL" : " returned something that is not a JSON object"),
                             "stream " + ev.stream + ", version " + std::to_string(ev.version));
             ev.data = out;
         } else {
@@ -259,7 +302,7 @@ bool Pipeline::upcast(EventRecord& ev) const {
                 doc = to_jvalue(ev.data);
                 have_doc = true;
             }
-            std::string created = "";
+            std::string created = ev.created_at != 0 ? ev.created_at_text() : std::string();
             EventView view{ev.type, &doc, nullptr, ev.version, ev.position, ev.stream, created};
             run_operations(step.ops, doc, view, true);
         }

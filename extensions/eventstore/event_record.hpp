@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -45,8 +46,9 @@ struct EventRecord {
 // Stored events never change.
 class Pipeline {
 public:
-    // The backend's pipeline, reloaded when the definitions changed.
-    static const Pipeline& current(spi::Connection& conn);
+    // The backend's pipeline, reloaded when the definitions changed. Hold
+    // the pointer while using it: a reload never frees it under a caller.
+    static std::shared_ptr<const Pipeline> current(spi::Connection& conn);
 
     bool empty() const { return steps_.empty(); }
     // The event as readers see it: sealed personal fields opened (NULL once
@@ -63,6 +65,9 @@ private:
     };
     std::map<std::pair<std::string, int32_t>, Step, std::less<>> steps_;
     std::set<std::string, std::less<>> types_;  // types with any upcaster
+    // A function upcaster runs as its registrant: function, role and right
+    // must still exist (checked at each use).
+    static void check_upcaster_function(const Step& step, const EventRecord& ev);
     uint64_t generation_ = 0;
 };
 

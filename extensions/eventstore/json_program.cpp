@@ -156,6 +156,8 @@ std::vector<Operation> parse_operations(const JValue& list, const std::string& c
                     out.constant = *by;
                 } else {
                     parse_source(op, out, where, true);
+                    if (out.source == Operation::Source::constant && out.constant.kind() != JValue::Kind::number)
+                        bad_spec(where, "\"increment\" by a \"value\" that is not a number");
                 }
                 break;
             }

@@ -43,13 +43,17 @@ struct Spec {
     std::vector<std::string> dotted;
 };
 
-// The personal field definitions, cached per backend.
-const std::map<std::string, Spec>& specs(spi::Connection& conn) {
-    static std::map<std::string, Spec> cached;
+using Specs = std::map<std::string, Spec>;
+
+// The personal field definitions, cached per backend (held by the caller
+// while used: a reload never frees them under it).
+std::shared_ptr<const Specs> specs(spi::Connection& conn) {
+    static std::shared_ptr<const Specs> cached;
     static uint64_t generation = 0;
     uint64_t gen = catalog::generation();
-    if (gen == generation) return cached;
-    std::map<std::string, Spec> fresh;
+    if (cached && gen == generation) return cached;
+    auto fresh_ptr = std::make_shared<Specs>();
+    Specs& fresh = *fresh_ptr;
     spi::Rows rows = conn.execute(kSpecs, {}, false);
     for (uint64_t r = 0; r < rows.size(); ++r) {
         Spec s;
@@ -69,7 +73,7 @@ const std::map<std::string, Spec>& specs(spi::Connection& conn) {
         }
         fresh.emplace(rows.text(r, 1).value_or(""), std::move(s));
     }
-    cached = std::move(fresh);
+    cached = std::move(fresh_ptr);
     generation = gen;
     return cached;
 }
@@ -139,9 +143,9 @@ aead::Key KeyRing::find_or_create(const std::string& subject) {
 Datum protect(spi::Connection& conn, KeyRing& keys, const std::string& stream, const EventInput& ev,
               Datum event_id, Datum* personal) {
     *personal = 0;
-    const auto& all = specs(conn);
-    auto it = all.find(ev.type);
-    if (it == all.end()) return ev.data;
+    auto all = specs(conn);
+    auto it = all->find(ev.type);
+    if (it == all->end()) return ev.data;
     const Spec& spec = it->second;
     JValue doc = to_jvalue(ev.data);
     const JValue* subject_value = get_path(doc, spec.subject);

@@ -1,6 +1,7 @@
 // eventstore: projections (see projections.hpp).
 #include "projections.hpp"
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include "jsonb_bridge.hpp"
 #include "personal.hpp"
 #include "store.hpp"
+#include "subscriptions.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -52,6 +54,8 @@ struct Definition {
     std::string subscription() const { return "projection:" + name; }
 };
 
+using DefPtr = std::shared_ptr<const Definition>;
+
 spi::Statement kDefinitions{
     "SELECT name, category, reducer, apply_function::oid, owner::oid, initial_state, mode, "
     "coalesce(snapshot_every, 0) FROM eventstore.projections",
@@ -66,7 +70,7 @@ public:
         Registry fresh;
         spi::Rows rows = conn.execute(kDefinitions, {}, false);  // sees this transaction's own changes
         for (uint64_t r = 0; r < rows.size(); ++r) {
-            auto def = std::make_unique<Definition>();
+            auto def = std::make_shared<Definition>();
             def->name = rows.text(r, 1).value_or("");
             def->category = rows.text(r, 2);
             if (auto spec = rows.datum(r, 3)) def->reducer = Reducer::parse(to_jvalue(*spec));
@@ -82,34 +86,36 @@ public:
         return cached;
     }
 
-    const Definition& get(const std::string& name) const {
+    // Callers hold the shared pointer while they fold: a reload (an apply
+    // function that changes definitions, say) cannot free it under them.
+    DefPtr get(const std::string& name) const {
         auto it = defs_.find(name);
         if (it == defs_.end())
             throw Error(errcodes::unknown_projection, "projection \"" + name + "\" does not exist", "",
                         "Create it with eventstore.create_projection().");
-        return *it->second;
+        return it->second;
     }
-    std::vector<const Definition*> inline_for(const std::string& category) const {
-        std::vector<const Definition*> out;
+    std::vector<DefPtr> inline_for(const std::string& category) const {
+        std::vector<DefPtr> out;
         for (const auto& [_, d] : defs_)
-            if (d->inline_mode && d->applies_to(category)) out.push_back(d.get());
+            if (d->inline_mode && d->applies_to(category)) out.push_back(d);
         return out;
     }
-    std::vector<const Definition*> async_all() const {
-        std::vector<const Definition*> out;
+    std::vector<DefPtr> async_all() const {
+        std::vector<DefPtr> out;
         for (const auto& [_, d] : defs_)
-            if (!d->inline_mode) out.push_back(d.get());
+            if (!d->inline_mode) out.push_back(d);
         return out;
     }
-    std::vector<const Definition*> for_category(const std::string& category) const {
-        std::vector<const Definition*> out;
+    std::vector<DefPtr> for_category(const std::string& category) const {
+        std::vector<DefPtr> out;
         for (const auto& [_, d] : defs_)
-            if (d->applies_to(category)) out.push_back(d.get());
+            if (d->applies_to(category)) out.push_back(d);
         return out;
     }
 
 private:
-    std::map<std::string, std::unique_ptr<Definition>> defs_;
+    std::map<std::string, DefPtr> defs_;
     uint64_t generation_ = 0;
 };
 
@@ -170,11 +176,40 @@ struct State {
     bool loaded_from_table = false;
 };
 
+// An apply function is called as the projection's creator: the function,
+// the role and the right to execute must all still exist at every fold.
+void check_function_usable(const Definition& def) {
+    struct Result {
+        bool function_exists;
+        bool role_exists;
+        AclResult acl;
+    } r{};
+    Result* rp = &r;
+    Oid fn = def.function, owner = def.owner;
+    pg::guard([&] {
+        rp->function_exists = SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(fn));
+        rp->role_exists = SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner));
+        rp->acl = rp->function_exists && rp->role_exists ? pg_proc_aclcheck(fn, owner, ACL_EXECUTE) : ACLCHECK_OK;
+    });
+    if (!r.function_exists)
+        throw Error(errcodes::projection_failed, "the apply function of projection \"" + def.name + "\" no longer exists",
+                    "", "Drop the projection and create it again with an existing function.");
+    if (!r.role_exists)
+        throw Error(errcodes::projection_failed, "the role that created projection \"" + def.name + "\" no longer exists",
+                    "", "Drop the projection and create it again as an existing role.");
+    if (r.acl != ACLCHECK_OK)
+        throw Error(errcodes::insufficient_privilege,
+                    "the creator of projection \"" + def.name + "\" may no longer execute its apply function",
+                    "The apply function runs as the role that created the projection.");
+}
+
 class Folder {
 public:
-    Folder(spi::Connection& conn, const Definition& def, bool write_snapshots = true)
-        : conn_(conn), def_(def), pipeline_(Pipeline::current(conn)), keys_(conn), write_snapshots_(write_snapshots),
-          event_type_(def.reducer ? InvalidOid : event_type_oid()) {
+    Folder(spi::Connection& conn, DefPtr def, bool write_snapshots = true)
+        : conn_(conn), def_holder_(std::move(def)), def_(*def_holder_), pipeline_holder_(Pipeline::current(conn)),
+          pipeline_(*pipeline_holder_), keys_(conn), write_snapshots_(write_snapshots),
+          event_type_(def_.reducer ? InvalidOid : event_type_oid()) {
+        if (!def_.reducer) check_function_usable(def_);
         MemoryContext parent = CurrentMemoryContext;
         states_cxt_ = pg::guard([&] {
             return AllocSetContextCreate(parent, "eventstore projection states", ALLOCSET_DEFAULT_SIZES);
@@ -309,7 +344,9 @@ private:
     }
 
     spi::Connection& conn_;
+    DefPtr def_holder_;
     const Definition& def_;
+    std::shared_ptr<const Pipeline> pipeline_holder_;
     const Pipeline& pipeline_;
     personal::KeyRing keys_;
     bool write_snapshots_;
@@ -374,9 +411,6 @@ spi::Statement kInsertDefinition{
     "ON CONFLICT (name) DO NOTHING RETURNING name",
     {TEXTOID, TEXTOID, JSONBOID, OIDOID, OIDOID, JSONBOID, TEXTOID, INT4OID}};
 
-spi::Statement kSubscribe{
-    "SELECT eventstore.subscribe($1, $2, 1, 0)", {TEXTOID, TEXTOID}};
-spi::Statement kUnsubscribe{"SELECT eventstore.unsubscribe($1)", {TEXTOID}};
 spi::Statement kSchedule{"SELECT eventstore._schedule_async_projections()", {}};
 spi::Statement kDropDefinition{"DELETE FROM eventstore.projections WHERE name = $1", {TEXTOID}};
 
@@ -412,8 +446,9 @@ void check_apply_function(Oid fn, Oid owner) {
                     "The projection's apply function runs as the role that creates the projection.");
 }
 
-int64_t rebuild_locked(spi::Connection& conn, const Definition& def, const std::optional<std::string>& stream) {
-    Folder folder(conn, def);
+int64_t rebuild_locked(spi::Connection& conn, const DefPtr& def_ptr, const std::optional<std::string>& stream) {
+    const Definition& def = *def_ptr;
+    Folder folder(conn, def_ptr);
     if (stream) {
         conn.execute(kDeleteStreamState, {spi::text_param(def.name), spi::text_param(*stream)});
         conn.execute(kDeleteStreamSnapshots, {spi::text_param(def.name), spi::text_param(*stream)});
@@ -422,11 +457,14 @@ int64_t rebuild_locked(spi::Connection& conn, const Definition& def, const std::
     }
     conn.execute(kDeleteStates, {spi::text_param(def.name)});
     conn.execute(kDeleteSnapshots, {spi::text_param(def.name)});
-    // Everything below the horizon is settled; later events fold on top
-    // (inline: after our lock; async: from the checkpoint set below).
+    // Inline: every committed event has been folded by its append (or waits
+    // for our lock and folds on top), so replay everything committed. Async:
+    // replay below the horizon (every position there is settled) and move
+    // the checkpoint there; the runner folds the rest.
     int64_t horizon = global_order::horizon(conn);
+    int64_t bound = def.inline_mode ? std::numeric_limits<int64_t>::max() : horizon;
     EventScan scan(def.category ? EventScan::Mode::category_below : EventScan::Mode::all_below,
-                   def.category.value_or(""), horizon, folder.needs_full_events());
+                   def.category.value_or(""), bound, folder.needs_full_events());
     int64_t n = fold_scan(folder, scan);
     if (!def.inline_mode)
         conn.execute(kSetCheckpoint, {spi::text_param(def.subscription()), spi::int8_param(horizon - 1)});
@@ -465,11 +503,11 @@ int64_t create(spi::Connection& conn, const CreateRequest& req) {
     // Make the new definition visible to this backend's cache now.
     pg::guard([] { CommandCounterIncrement(); });
     if (req.mode == "async") {
-        conn.execute(kSubscribe, {spi::text_param("projection:" + req.name), spi::optional_text_param(req.category)});
+        subscriptions::subscribe(conn, "projection:" + req.name, req.category, 1, 0, true);
         conn.execute(kSchedule, {});
     }
-    const Definition& def = Registry::current(conn).get(req.name);
-    lock_projection(def.name, ExclusiveLock);
+    DefPtr def = Registry::current(conn).get(req.name);
+    lock_projection(def->name, ExclusiveLock);
     return rebuild_locked(conn, def, std::nullopt);
 }
 
@@ -477,22 +515,22 @@ bool drop(spi::Connection& conn, const std::string& name) {
     check_name(name, "projection name");
     lock_projection(name, ExclusiveLock);
     bool dropped = conn.execute(kDropDefinition, {spi::text_param(name)}).size() > 0;
-    if (dropped) conn.execute(kUnsubscribe, {spi::text_param("projection:" + name)});
+    if (dropped) subscriptions::unsubscribe(conn, "projection:" + name, true);
     return dropped;
 }
 
 int64_t rebuild(spi::Connection& conn, const std::string& name, const std::optional<std::string>& stream) {
     check_name(name, "projection name");
     if (stream) check_name(*stream, "stream");
-    const Definition& def = Registry::current(conn).get(name);
-    if (stream && def.category) {
+    DefPtr def = Registry::current(conn).get(name);
+    if (stream && def->category) {
         spi::Rows rows = conn.execute(kStreamCategory, {spi::text_param(*stream)}, true);
-        if (!rows.empty() && rows.text(0, 1).value_or("") != *def.category)
+        if (!rows.empty() && rows.text(0, 1).value_or("") != *def->category)
             throw Error(errcodes::invalid_parameter_value,
-                        "stream \"" + *stream + "\" is not in category \"" + *def.category + "\" of projection \"" +
+                        "stream \"" + *stream + "\" is not in category \"" + *def->category + "\" of projection \"" +
                             name + "\"");
     }
-    lock_projection(def.name, ExclusiveLock);
+    lock_projection(def->name, ExclusiveLock);
     return rebuild_locked(conn, def, stream);
 }
 
@@ -500,11 +538,8 @@ void refresh_stream(spi::Connection& conn, const std::string& stream) {
     spi::Rows rows = conn.execute(kStreamCategory, {spi::text_param(stream)}, false);
     if (rows.empty()) return;
     std::string category = rows.text(0, 1).value_or("");
-    std::vector<std::string> names;
-    for (const Definition* d : Registry::current(conn).for_category(category)) names.push_back(d->name);
-    for (const auto& n : names) {
-        const Definition& def = Registry::current(conn).get(n);
-        lock_projection(def.name, ExclusiveLock);
+    for (const DefPtr& def : Registry::current(conn).for_category(category)) {
+        lock_projection(def->name, ExclusiveLock);
         rebuild_locked(conn, def, stream);
     }
 }
@@ -530,7 +565,8 @@ spi::Statement kAdvance{
     "WHERE subscription = $1 AND member = 0",
     {TEXTOID, INT8OID}};
 
-int64_t run_one(spi::Connection& conn, const Definition& def, int32_t max) {
+int64_t run_one(spi::Connection& conn, const DefPtr& def_ptr, int32_t max) {
+    const Definition& def = *def_ptr;
     if (def.inline_mode)
         throw Error(errcodes::invalid_parameter_value,
                     "projection \"" + def.name + "\" is inline: it folds in the append's transaction");
@@ -543,11 +579,18 @@ int64_t run_one(spi::Connection& conn, const Definition& def, int32_t max) {
         ? conn.execute_latest(kAsyncCategory, {spi::int8_param(after), spi::int8_param(horizon), spi::int4_param(max),
                                                spi::text_param(*def.category)})
         : conn.execute_latest(kAsyncAll, {spi::int8_param(after), spi::int8_param(horizon), spi::int4_param(max)});
-    if (rows.empty()) return 0;
+    // Fewer than max rows: everything of this category below the horizon is
+    // in hand, so the checkpoint may move to the horizon (events of other
+    // categories above the last one must not hold it back).
+    int64_t settled = static_cast<int64_t>(rows.size()) < max ? horizon - 1 : -1;
+    if (rows.empty()) {
+        if (settled > after) conn.execute(kAdvance, {spi::text_param(def.subscription()), spi::int8_param(settled)});
+        return 0;
+    }
     std::vector<EventRecord> events;
     events.reserve(rows.size());
     for (uint64_t r = 0; r < rows.size(); ++r) events.push_back(EventRecord::from_row(rows, r));
-    Folder folder(conn, def);
+    Folder folder(conn, def_ptr);
     std::map<std::string, State> states;
     int64_t last = after;
     for (auto& ev : events) {
@@ -560,7 +603,7 @@ int64_t run_one(spi::Connection& conn, const Definition& def, int32_t max) {
         last = ev.position;
     }
     for (auto& [stream, s] : states) folder.save(stream, s);
-    conn.execute(kAdvance, {spi::text_param(def.subscription()), spi::int8_param(last)});
+    conn.execute(kAdvance, {spi::text_param(def.subscription()), spi::int8_param(std::max(last, settled))});
     return static_cast<int64_t>(events.size());
 }
 
@@ -577,9 +620,7 @@ int64_t run_all(spi::Connection& conn, int32_t max) {
     if (max < 1 || max > 100000)
         throw Error(errcodes::invalid_parameter_value, "max must be between 1 and 100000, got " + std::to_string(max));
     int64_t total = 0;
-    std::vector<std::string> names;
-    for (const Definition* d : Registry::current(conn).async_all()) names.push_back(d->name);
-    for (const auto& n : names) total += run_one(conn, Registry::current(conn).get(n), max);
+    for (const DefPtr& def : Registry::current(conn).async_all()) total += run_one(conn, def, max);
     return total;
 }
 
@@ -617,9 +658,9 @@ Datum state_at(spi::Connection& conn, const std::string& stream, int64_t version
                     "stream \"" + stream + "\" has " + std::to_string(last) + " event(s), version " +
                         std::to_string(version) + " does not exist yet");
     const Registry& reg = Registry::current(conn);
-    const Definition* def = nullptr;
+    DefPtr def;
     if (projection) {
-        def = &reg.get(*projection);
+        def = reg.get(*projection);
     } else {
         auto candidates = reg.for_category(category);
         if (candidates.size() != 1)
@@ -631,7 +672,7 @@ Datum state_at(spi::Connection& conn, const std::string& stream, int64_t version
     if (!def->applies_to(category))
         throw Error(errcodes::invalid_parameter_value,
                     "projection \"" + def->name + "\" does not apply to category \"" + category + "\"");
-    Folder folder(conn, *def);
+    Folder folder(conn, def);
     State s = folder.initial();
     spi::Rows snap =
         conn.execute(kNearestSnapshot, {spi::text_param(def->name), spi::text_param(stream), spi::int8_param(version)}, true);
@@ -651,7 +692,7 @@ Datum state_at(spi::Connection& conn, const std::string& stream, int64_t version
     spi::Rows rows = conn.execute(kStreamEventsBetween,
                                   {spi::text_param(stream), spi::int8_param(s.version), spi::int8_param(version)}, true);
     // Replay without writing snapshots: state_at only reads.
-    Folder replay(conn, *def, false);
+    Folder replay(conn, def, false);
     for (uint64_t r = 0; r < rows.size(); ++r) {
         EventRecord ev = EventRecord::from_row(rows, r);
         replay.apply(s, ev);
@@ -660,13 +701,12 @@ Datum state_at(spi::Connection& conn, const std::string& stream, int64_t version
 }
 
 void fold_inline(spi::Connection& conn, const Appended& a) {
-    const Registry& reg = Registry::current(conn);
-    auto defs = reg.inline_for(a.category);
+    auto defs = Registry::current(conn).inline_for(a.category);
     if (defs.empty()) return;
     TimestampTz now = pg::guard([] { return GetCurrentTransactionStartTimestamp(); });
-    for (const Definition* def : defs) {
+    for (const DefPtr& def : defs) {
         lock_projection(def->name, ShareLock);
-        Folder folder(conn, *def);
+        Folder folder(conn, def);
         State s = folder.load(a.stream);
         folder.catch_up(s, a.stream, a.first_version - 1);
         for (std::size_t i = 0; i < a.events.size(); ++i) {

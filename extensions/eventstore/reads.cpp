@@ -48,7 +48,7 @@ ResultSink::ResultSink(FunctionCallInfo fcinfo) {
 }
 
 void ResultSink::put_events(spi::Connection& conn, const spi::Rows& rows, int32_t member) {
-    const Pipeline& pipeline = Pipeline::current(conn);
+    auto pipeline = Pipeline::current(conn);
     personal::KeyRing keys(conn);
     TupleDesc src = rows.desc();
     ReturnSetInfo* rs = rsinfo_;
@@ -69,9 +69,9 @@ void ResultSink::put_events(spi::Connection& conn, const spi::Rows& rows, int32_
         Datum* all_values = values;
         bool* all_nulls = nulls;
         pg::guard([&] { heap_deform_tuple(tup, src, vp, np); });
-        if (!np[kEventColumnCount] || !pipeline.empty()) {
+        if (!np[kEventColumnCount] || !pipeline->empty()) {
             EventRecord ev = EventRecord::from_row(rows, r);
-            if (pipeline.present(ev, keys)) {
+            if (pipeline->present(ev, keys)) {
                 vp[5] = Int32GetDatum(ev.schema_version);
                 vp[6] = ev.data;
             }

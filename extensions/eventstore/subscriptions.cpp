@@ -83,6 +83,13 @@ Subscription find(spi::Connection& conn, const std::string& name) {
     return Subscription{rows.text(0, 1), rows.int4_at(0, 2)};
 }
 
+void check_not_reserved(const std::string& name, bool internal) {
+    if (!internal && name.rfind("projection:", 0) == 0)
+        throw Error(errcodes::invalid_parameter_value,
+                    "subscription names starting with \"projection:\" belong to async projections", "",
+                    "Use create_projection/drop_projection, or another name.");
+}
+
 void check_member(int32_t member, int32_t members) {
     if (member < 0 || member >= members)
         throw Error(errcodes::invalid_member,
@@ -93,8 +100,9 @@ void check_member(int32_t member, int32_t members) {
 }  // namespace
 
 void subscribe(spi::Connection& conn, const std::string& name, const std::optional<std::string>& category,
-               int32_t members, int64_t start_after) {
+               int32_t members, int64_t start_after, bool internal) {
     check_name(name, "subscription name");
+    check_not_reserved(name, internal);
     if (category) check_name(*category, "category");
     if (members < 1 || members > kMaxMembers)
         throw Error(errcodes::invalid_parameter_value,
@@ -125,8 +133,9 @@ void subscribe(spi::Connection& conn, const std::string& name, const std::option
                  {spi::text_param(name), spi::int4_param(members), spi::int8_param(start_after)});
 }
 
-bool unsubscribe(spi::Connection& conn, const std::string& name) {
+bool unsubscribe(spi::Connection& conn, const std::string& name, bool internal) {
     check_name(name, "subscription name");
+    check_not_reserved(name, internal);
     return conn.execute(kDrop, {spi::text_param(name)}).size() > 0;
 }
 

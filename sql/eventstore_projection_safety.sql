@@ -1,0 +1,111 @@
+-- eventstore: projections and upcasters whose functions, roles or rights go
+-- away, re-entrant definition changes, reserved subscription names, and
+-- replays that must not depend on the session.
+\i sql/include/try.psql
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS eventstore;
+DROP ROLE IF EXISTS es_safety_owner;
+RESET client_min_messages;
+
+-- An apply function created and used by a role that later loses things.
+CREATE ROLE es_safety_owner;
+GRANT USAGE ON SCHEMA eventstore TO es_safety_owner;
+GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb)
+   TO es_safety_owner;
+CREATE FUNCTION public.safety_apply(state jsonb, e eventstore.event) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT state || jsonb_build_object('n', coalesce((state->>'n')::int, 0) + 1, 'by', current_user) $$;
+ALTER FUNCTION public.safety_apply(jsonb, eventstore.event) OWNER TO es_safety_owner;
+SET ROLE es_safety_owner;
+SELECT eventstore.create_projection('safety_counts', 'safety', apply_function => 'public.safety_apply(jsonb, eventstore.event)');
+RESET ROLE;
+SELECT eventstore.append('safety-1', '[{"type": "A", "data": {}}]');
+SELECT state FROM eventstore.projection_state WHERE projection = 'safety_counts';
+
+-- The creator loses EXECUTE: folding stops with 42501, nothing appended.
+REVOKE EXECUTE ON FUNCTION public.safety_apply(jsonb, eventstore.event) FROM PUBLIC, es_safety_owner;
+SELECT pg_temp.try($$SELECT eventstore.append('safety-1', '[{"type": "A", "data": {}}]')$$);
+GRANT EXECUTE ON FUNCTION public.safety_apply(jsonb, eventstore.event) TO es_safety_owner;
+SELECT eventstore.append('safety-1', '[{"type": "A", "data": {}}]') AS appended_again;
+
+-- The function is dropped: KB211 naming the projection, not "cache lookup failed".
+ALTER FUNCTION public.safety_apply(jsonb, eventstore.event) OWNER TO CURRENT_USER;
+DROP FUNCTION public.safety_apply(jsonb, eventstore.event);
+SELECT pg_temp.try($$SELECT eventstore.append('safety-1', '[{"type": "A", "data": {}}]')$$);
+SELECT pg_temp.try($$SELECT eventstore.rebuild('safety_counts')$$);
+SELECT count(*) AS events FROM eventstore.events WHERE category = 'safety';
+
+-- The creator role is dropped: KB211 as well.
+SELECT eventstore.drop_projection('safety_counts');
+CREATE FUNCTION public.safety_apply(state jsonb, e eventstore.event) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT state $$;
+SET ROLE es_safety_owner;
+SELECT eventstore.create_projection('safety_counts', 'safety', apply_function => 'public.safety_apply(jsonb, eventstore.event)');
+RESET ROLE;
+REVOKE ALL ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb) FROM es_safety_owner;
+REVOKE ALL ON SCHEMA eventstore FROM es_safety_owner;
+DROP ROLE es_safety_owner;
+SELECT pg_temp.try($$SELECT eventstore.append('safety-1', '[{"type": "A", "data": {}}]')$$);
+SELECT count(*) AS events FROM eventstore.events WHERE category = 'safety';
+SELECT eventstore.drop_projection('safety_counts');
+SELECT eventstore.append('safety-1', '[{"type": "A", "data": {}}]') AS appends_once_dropped;
+DROP FUNCTION public.safety_apply(jsonb, eventstore.event);
+
+-- Re-entrancy: an apply function that changes the definitions while it is
+-- being folded (creates another projection) does not pull them from under
+-- the fold.
+CREATE FUNCTION public.reentrant_apply(state jsonb, e eventstore.event) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM eventstore.create_projection('reentrant_child_' || e.version, 'reentrant-other',
+                                         reducer => '{"X": [{"set": "x", "value": 1}]}');
+    RETURN state || jsonb_build_object('seen', e.version);
+END $$;
+SELECT eventstore.create_projection('reentrant', 'reentrant', apply_function => 'public.reentrant_apply(jsonb, eventstore.event)');
+SELECT eventstore.append('reentrant-1', '[{"type": "A", "data": {}}, {"type": "A", "data": {}}]');
+SELECT state FROM eventstore.projection_state WHERE projection = 'reentrant';
+SELECT name FROM eventstore.projections WHERE name LIKE 'reentrant%' ORDER BY 1;
+SELECT eventstore.drop_projection(name) FROM eventstore.projections WHERE name LIKE 'reentrant%' ORDER BY name;
+
+-- A reducer increment by a "value" that is not a number is a spec error.
+SELECT pg_temp.try($$SELECT eventstore.create_projection('bad_inc', 'x', reducer => '{"T": [{"increment": "n", "value": "1"}]}')$$);
+SELECT pg_temp.try($$SELECT eventstore.create_projection('bad_inc', 'x', reducer => '{"T": [{"increment": "n", "value": null}]}')$$);
+
+-- $created_at is ISO 8601 UTC, whatever the session's DateStyle and
+-- TimeZone: an incremental fold and a rebuild agree.
+SELECT eventstore.create_projection('stamps', 'stamp', reducer => '{"S": [{"set": "at", "from": "$created_at"}]}');
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'Asia/Tokyo';
+SELECT eventstore.append('stamp-1', '[{"type": "S", "data": {}}]');
+RESET DateStyle;
+RESET TimeZone;
+SELECT state AS incremental FROM eventstore.projection_state WHERE projection = 'stamps' \gset
+SELECT eventstore.rebuild('stamps');
+SELECT (SELECT state FROM eventstore.projection_state WHERE projection = 'stamps') = :'incremental'::jsonb AS same_after_rebuild,
+       (SELECT state->>'at' FROM eventstore.projection_state WHERE projection = 'stamps') ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$' AS iso_utc,
+       (SELECT (state->>'at')::timestamptz = e.created_at FROM eventstore.projection_state, eventstore.events e
+         WHERE projection = 'stamps' AND e.stream_id = 'stamp-1') AS same_instant;
+SELECT eventstore.drop_projection('stamps');
+
+-- Upcasters: the last schema version cannot be upcast further; a function
+-- that returns something other than an object is KB211.
+SELECT pg_temp.try($$SELECT eventstore.register_upcaster('U', 2147483647, '[]')$$);
+CREATE FUNCTION public.array_upcaster(data jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT '[1]'::jsonb $$;
+SELECT eventstore.register_upcaster('ArrayUp', 1, function => 'public.array_upcaster(jsonb)');
+SELECT eventstore.append('arrayup-1', '[{"type": "ArrayUp", "data": {"a": 1}}]');
+SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_stream('arrayup-1')$$);
+DELETE FROM eventstore.upcasters WHERE event_type = 'ArrayUp';
+SELECT event_data FROM eventstore.read_stream('arrayup-1');
+
+-- The subscriptions of async projections are reserved.
+SELECT eventstore.create_projection('async_one', 'asyncone', reducer => '{"E": [{"increment": "n", "by": 1}]}', mode => 'async');
+SELECT pg_temp.try($$SELECT eventstore.unsubscribe('projection:async_one')$$);
+SELECT pg_temp.try($$SELECT eventstore.subscribe('projection:mine')$$);
+-- An async projection's checkpoint reaches the head even when the newest
+-- events belong to other categories.
+SELECT eventstore.append('asyncone-1', '[{"type": "E", "data": {}}]');
+SELECT eventstore.append('elsewhere-1', '[{"type": "E", "data": {}}, {"type": "E", "data": {}}]');
+SELECT eventstore.run_projection('async_one') AS folded;
+SELECT eventstore.run_projection('async_one') AS folded_again;
+SELECT positions_behind FROM eventstore.projection_status WHERE name = 'async_one';
+SELECT state FROM eventstore.projection_state WHERE projection = 'async_one';
+SELECT eventstore.drop_projection('async_one');
