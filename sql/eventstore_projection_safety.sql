@@ -72,19 +72,19 @@ SELECT pg_temp.try($$SELECT eventstore.create_projection('bad_inc', 'x', reducer
 
 -- $created_at is ISO 8601 UTC, whatever the session's DateStyle and
 -- TimeZone: an incremental fold and a rebuild agree.
-SELECT eventstore.create_projection('stamps', 'stamp', reducer => '{"S": [{"set": "at", "from": "$created_at"}]}');
+SELECT eventstore.create_projection('tz_stamps', 'tzstamp', reducer => '{"S": [{"set": "at", "from": "$created_at"}]}');
 SET DateStyle = 'SQL, DMY';
 SET TimeZone = 'Asia/Tokyo';
-SELECT eventstore.append('stamp-1', '[{"type": "S", "data": {}}]');
+SELECT eventstore.append('tzstamp-1', '[{"type": "S", "data": {}}]');
 RESET DateStyle;
 RESET TimeZone;
-SELECT state AS incremental FROM eventstore.projection_state WHERE projection = 'stamps' \gset
-SELECT eventstore.rebuild('stamps');
-SELECT (SELECT state FROM eventstore.projection_state WHERE projection = 'stamps') = :'incremental'::jsonb AS same_after_rebuild,
-       (SELECT state->>'at' FROM eventstore.projection_state WHERE projection = 'stamps') ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$' AS iso_utc,
+SELECT state AS incremental FROM eventstore.projection_state WHERE projection = 'tz_stamps' \gset
+SELECT eventstore.rebuild('tz_stamps');
+SELECT (SELECT state FROM eventstore.projection_state WHERE projection = 'tz_stamps') = :'incremental'::jsonb AS same_after_rebuild,
+       (SELECT state->>'at' FROM eventstore.projection_state WHERE projection = 'tz_stamps') ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$' AS iso_utc,
        (SELECT (state->>'at')::timestamptz = e.created_at FROM eventstore.projection_state, eventstore.events e
-         WHERE projection = 'stamps' AND e.stream_id = 'stamp-1') AS same_instant;
-SELECT eventstore.drop_projection('stamps');
+         WHERE projection = 'tz_stamps' AND e.stream_id = 'tzstamp-1') AS same_instant;
+SELECT eventstore.drop_projection('tz_stamps');
 
 -- Upcasters: the last schema version cannot be upcast further; a function
 -- that returns something other than an object is KB211.
