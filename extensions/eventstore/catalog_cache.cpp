@@ -14,11 +14,11 @@ uint64_t g_generation = 1;
 
 // Any relcache invalidation may concern a definition table (a full reset
 // passes InvalidOid): reload on next use. They are rare in steady state.
-extern "C" void on_relcache(Datum, Oid) { ++g_generation; }
+extern "C" void eventstore_on_relcache(Datum, Oid) { ++g_generation; }
 
 }  // namespace
 
-void install() { CacheRegisterRelcacheCallback(on_relcache, 0); }
+void install() { CacheRegisterRelcacheCallback(eventstore_on_relcache, 0); }
 
 uint64_t generation() {
     // Deliver pending invalidations first (a commit by another backend).

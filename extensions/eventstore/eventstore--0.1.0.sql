@@ -20,10 +20,12 @@ CREATE FUNCTION @extschema@._next_position() RETURNS bigint
 
 CREATE TABLE @extschema@.events (
     position       bigint      NOT NULL DEFAULT @extschema@._next_position(),
-    stream_id      text        NOT NULL,
+    -- Names compare bytewise (COLLATE "C"): they are identifiers, and the
+    -- index inserts of every append then compare with memcmp, not strcoll.
+    stream_id      text        COLLATE "C" NOT NULL,
     version        bigint      NOT NULL CHECK (version > 0),
     event_id       uuid        NOT NULL,
-    event_type     text        NOT NULL,
+    event_type     text        COLLATE "C" NOT NULL,
     schema_version integer     NOT NULL DEFAULT 1,
     event_data     jsonb       NOT NULL,
     -- {"subject": ..., "fields": [...]} when personal fields are sealed
@@ -31,7 +33,7 @@ CREATE TABLE @extschema@.events (
     personal       jsonb,
     metadata       jsonb       NOT NULL DEFAULT '{}',
     created_at     timestamptz NOT NULL DEFAULT now(),
-    category       text        NOT NULL,
+    category       text        COLLATE "C" NOT NULL,
     CONSTRAINT events_pkey PRIMARY KEY (position),
     -- Stream replay; also the optimistic-concurrency backstop.
     CONSTRAINT events_stream_version_key UNIQUE (stream_id, version),

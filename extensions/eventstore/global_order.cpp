@@ -3,6 +3,7 @@
 
 #include "errcodes.hpp"
 #include "horizon.hpp"
+#include "notifier.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -28,13 +29,13 @@ shmem_startup_hook_type g_prev_startup = nullptr;
 
 uint32_t slot_count() { return static_cast<uint32_t>(MaxBackends); }
 
-extern "C" void request_shmem(void) {
+extern "C" void global_order_request_shmem(void) {
     if (g_prev_request) g_prev_request();
     RequestAddinShmemSpace(HorizonTable::bytes(kDatabases, slot_count()));
     RequestNamedLWLockTranche("casebook_eventstore", 1);
 }
 
-extern "C" void startup_shmem(void) {
+extern "C" void global_order_startup_shmem(void) {
     if (g_prev_startup) g_prev_startup();
     LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
     bool found = false;
@@ -54,7 +55,7 @@ void release_slot() {
 }
 
 // Plain C: runs inside PostgreSQL's transaction machinery, no C++ objects.
-extern "C" void on_xact(XactEvent event, void*) {
+extern "C" void global_order_on_xact(XactEvent event, void*) {
     switch (event) {
         case XACT_EVENT_PRE_PREPARE:
             // The prepared transaction would outlive this backend's slot, and
@@ -66,19 +67,24 @@ extern "C" void on_xact(XactEvent event, void*) {
             break;
         case XACT_EVENT_COMMIT:
         case XACT_EVENT_PARALLEL_COMMIT:
+            // Called after ProcArrayEndTransaction: the events are visible to
+            // every snapshot taken from now on. Release the slot (readers may
+            // pass our positions), then wake listeners.
+            release_slot();
+            notifier::at_commit();
+            break;
         case XACT_EVENT_ABORT:
         case XACT_EVENT_PARALLEL_ABORT:
         case XACT_EVENT_PREPARE:
-            // COMMIT: called after ProcArrayEndTransaction, so the events are
-            // visible to every snapshot taken from now on.
             release_slot();
+            notifier::at_abort();
             break;
         default:
             break;
     }
 }
 
-extern "C" void on_exit_release(int, Datum) { release_slot(); }
+extern "C" void global_order_on_exit(int, Datum) { release_slot(); }
 
 // Loads this database's counter from max(position) of the events table.
 void load(spi::Connection& conn) {
@@ -115,10 +121,11 @@ void install() {
     if (!process_shared_preload_libraries_in_progress) return;
     g_preloaded = true;
     g_prev_request = shmem_request_hook;
-    shmem_request_hook = request_shmem;
+    shmem_request_hook = global_order_request_shmem;
     g_prev_startup = shmem_startup_hook;
-    shmem_startup_hook = startup_shmem;
-    RegisterXactCallback(on_xact, nullptr);
+    shmem_startup_hook = global_order_startup_shmem;
+    RegisterXactCallback(global_order_on_xact, nullptr);
+    notifier::install();
 }
 
 void require_preloaded() {
@@ -135,7 +142,7 @@ int64_t allocate(spi::Connection& conn, int64_t n) {
         throw Error(errcodes::extension_not_ready, "eventstore: this process cannot append events");
     static bool exit_hook = false;
     if (!exit_hook) {
-        pg::guard([] { before_shmem_exit(on_exit_release, 0); });
+        pg::guard([] { before_shmem_exit(global_order_on_exit, 0); });
         exit_hook = true;
     }
     for (int attempt = 0; attempt < 3; ++attempt) {

@@ -9,6 +9,7 @@
 
 #include "errcodes.hpp"
 #include "global_order.hpp"
+#include "notifier.hpp"
 #include "personal.hpp"
 #include "projections.hpp"
 
@@ -282,10 +283,9 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
 
     projections::fold_inline(conn, projections::Appended{req.stream, category, fresh, first, head.version + 1, ids});
 
-    // A wake-up for LISTENers (payload: the category). Readers never depend
-    // on it: polling alone is correct.
-    const char* cat = category.c_str();
-    pg::guard([&] { Async_Notify("eventstore", cat); });
+    // A wake-up for LISTENers, sent after commit by the database's notifier
+    // worker (notifier.hpp). Readers never depend on it.
+    notifier::request_wakeup();
     return head.version + static_cast<int64_t>(fresh.size());
 }
 
