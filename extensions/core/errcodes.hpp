@@ -99,7 +99,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB208", "append_in_prepared_transaction", "PREPARE TRANSACTION after an append in the same transaction"},
     {"KB209", "invalid_member", "a subscription member number is missing or outside 0..members-1"},
     {"KB210", "invalid_projection_spec", "a reducer or upcaster spec is malformed, or an apply function has the wrong signature"},
-    {"KB211", "projection_failed", "applying an event failed (a reducer increment of a non-number, an apply function returning NULL or raising)"},
+    {"KB211", "projection_failed", "folding or upcasting an event failed (increment of a non-number, NULL or non-object function result, function or its role gone)"},
     {"KB212", "unknown_projection", "the projection name does not exist"},
     {"KB213", "projection_exists", "create_projection names an existing projection"},
     {"KB214", "personal_subject_missing", "an event of a type with personal fields has no subject value at the subject path"},
