@@ -16,6 +16,7 @@ extern "C" {
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 PGDLLEXPORT void eventstore_notifier_main(Datum main_arg);
@@ -32,9 +33,14 @@ enum State : uint32_t { kNone = 0, kStarting = 1, kRunning = 2 };
 struct Entry {
     Oid db;
     uint32_t state;
-    uint32_t pending;  // commits since the last NOTIFY
-    Latch* latch;      // the worker's, while running
+    uint32_t pending;          // commits since the last NOTIFY
+    Latch* latch;              // the worker's, while running
+    TimestampTz starting_since;  // when state became kStarting
 };
+
+// A worker registered but not running after this long is presumed lost
+// (it could not start, or its database went away): start another.
+constexpr long kStartTimeoutMs = 10000;
 
 struct Shared {
     slock_t mutex;
@@ -71,7 +77,7 @@ Entry* entry_for(Oid db, bool claim) {
         if (free_entry == nullptr && e.db == InvalidOid) free_entry = &e;
     }
     if (!claim || free_entry == nullptr) return nullptr;
-    *free_entry = Entry{db, kNone, 0, nullptr};
+    *free_entry = Entry{db, kNone, 0, nullptr, 0};
     return free_entry;
 }
 
@@ -89,13 +95,13 @@ bool start_worker(Oid db) {
     return RegisterDynamicBackgroundWorker(&w, nullptr);
 }
 
+// The entry is freed: a database that was dropped does not keep one, and
+// the next append in this database claims a fresh one and starts a worker.
 extern "C" void notifier_worker_exit(int, Datum arg) {
     Oid db = DatumGetObjectId(arg);
     SpinLockAcquire(&g_shared->mutex);
-    if (Entry* e = entry_for(db, false)) {
-        e->state = kNone;
-        e->latch = nullptr;
-    }
+    Entry* e = entry_for(db, false);
+    if (e != nullptr && e->latch == MyLatch) *e = Entry{InvalidOid, kNone, 0, nullptr, 0};
     SpinLockRelease(&g_shared->mutex);
 }
 
@@ -113,11 +119,15 @@ void request_wakeup() {
     Oid db = MyDatabaseId;
     bool start = false;
     bool have_entry = false;
+    TimestampTz now = GetCurrentTimestamp();
     SpinLockAcquire(&g_shared->mutex);
     if (Entry* e = entry_for(db, true)) {
         have_entry = true;
-        if (e->state == kNone) {
+        bool lost = e->state == kStarting &&
+                    TimestampDifferenceExceeds(e->starting_since, now, static_cast<int>(kStartTimeoutMs));
+        if (e->state == kNone || lost) {
             e->state = kStarting;
+            e->starting_since = now;
             start = true;
         }
     }
@@ -177,9 +187,13 @@ void eventstore_notifier_main(Datum main_arg) {
     int rc = 0;  // the first round handles commits made while we started
     for (;;) {
         SpinLockAcquire(&g_shared->mutex);
-        uint32_t pending = entry->pending;
-        entry->pending = 0;
+        // Another worker took over this database (we were presumed lost):
+        // leave it to that one.
+        bool mine = entry->db == db && entry->latch == MyLatch;
+        uint32_t pending = mine ? entry->pending : 0;
+        if (mine) entry->pending = 0;
         SpinLockRelease(&g_shared->mutex);
+        if (!mine) proc_exit(0);
         if (pending) {
             idle_ms = 0;
             SetCurrentStatementStartTimestamp();

@@ -174,18 +174,18 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
     }
 
     std::string category = req.category ? *req.category : category_of(req.stream);
-    if (category.empty())
-        throw Error(errcodes::invalid_parameter_value,
-                    "stream \"" + req.stream + "\" starts with '-': its category would be empty", "",
-                    "Pass category explicitly, or name the stream category-id.");
     if (head.category) {
         if (req.category && *head.category != *req.category)
             throw Error(errcodes::stream_category_mismatch,
                         "stream \"" + req.stream + "\" is in category \"" + *head.category +
                             "\", not \"" + *req.category + "\"",
                         "", "Omit category, or pass the stream's own.");
-        category = *head.category;
+        category = *head.category;  // an existing stream keeps the category it was created with
     }
+    if (category.empty())
+        throw Error(errcodes::invalid_parameter_value,
+                    "stream \"" + req.stream + "\" starts with '-': its category would be empty", "",
+                    "Pass category explicitly, or name the stream category-id.");
 
     // Idempotent retries: ids already stored in this stream are skipped.
     // Given ids are locked first (in id order, so two appends cannot

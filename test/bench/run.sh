@@ -214,7 +214,7 @@ make_chart() {
   ymax=$(awk -F'\t' 'NR > 1 && $7 > m { m = $7 } END { print (m > 0 ? m * 1.22 : 1) }' "$summary")
   {
     if gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1; then
-      echo 'set terminal pngcairo size 1100,560 font "sans,10"'
+      echo 'set terminal pngcairo size 1100,560 font "sans,10" noenhanced'
     else
       echo 'set terminal png size 1100,560'
     fi
