@@ -449,7 +449,7 @@ SELECT results_eq(
     $$SELECT events, content, states, snapshots, upcasters FROM before_attacks$$,
     'after the attacks: the same events, states, snapshots and upcasters');
 SELECT results_eq(
-    $$SELECT version::int, event_type FROM eventstore.events WHERE stream_id LIKE 'tapvictim-%' ORDER BY position$$,
+    $$SELECT version::int, event_type COLLATE "default" FROM eventstore.events WHERE stream_id LIKE 'tapvictim-%' ORDER BY position$$,
     $$VALUES (1, 'Harmless')$$,
     'of the attacker''s stream only the harmless event was stored');
 SELECT is_empty($$SELECT 1 FROM eventstore.events WHERE event_type = 'Forged'$$, 'no forged event exists');

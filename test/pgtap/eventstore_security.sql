@@ -78,7 +78,8 @@ SELECT results_eq(
     $$VALUES (3, '2'), (4, '1'), (5, '3'), (6, '2'), (7, '2')$$,
     'under the hostile search_path append returns the right versions, and a retried id its stored version');
 SELECT results_eq(
-    $$SELECT stream_id, version, event_type, event_data, category FROM eventstore.events
+    $$SELECT stream_id COLLATE "default", version, event_type COLLATE "default", event_data,
+             category COLLATE "default" FROM eventstore.events
        WHERE stream_id LIKE 'tap-hostile-%' ORDER BY position$$,
     $$VALUES ('tap-hostile-1', 1::bigint, 'Opened', '{"n": 1}'::jsonb, 'tap'),
              ('tap-hostile-1', 2::bigint, 'Noted', '{"n": 2}'::jsonb, 'tap'),
@@ -286,7 +287,7 @@ SELECT throws_ok($$SELECT * FROM eventstore.poll('tap_security_sub')$$, '42501',
 RESET ROLE;
 
 SELECT results_eq(
-    $$SELECT stream_id, version, event_type, event_data FROM eventstore.events
+    $$SELECT stream_id COLLATE "default", version, event_type COLLATE "default", event_data FROM eventstore.events
        WHERE stream_id LIKE 'tap-secure-%' ORDER BY position$$,
     $$VALUES ('tap-secure-1', 1::bigint, 'Opened', '{}'::jsonb),
              ('tap-secure-1', 2::bigint, 'Noted', '{"by": "writer"}'::jsonb),
