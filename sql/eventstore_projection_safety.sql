@@ -109,3 +109,21 @@ SELECT eventstore.run_projection('async_one') AS folded_again;
 SELECT positions_behind FROM eventstore.projection_status WHERE name = 'async_one';
 SELECT state FROM eventstore.projection_state WHERE projection = 'async_one';
 SELECT eventstore.drop_projection('async_one');
+
+-- The owner's own INSERT trigger on the events table (an outbox, say) runs:
+-- append then writes through SQL instead of its direct path.
+CREATE TABLE public.es_outbox (stream_id text, version bigint);
+CREATE FUNCTION public.es_outbox_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.es_outbox VALUES (NEW.stream_id, NEW.version);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER es_outbox AFTER INSERT ON eventstore.events FOR EACH ROW EXECUTE FUNCTION public.es_outbox_copy();
+SELECT eventstore.append('outbox-1', '[{"type": "A", "data": {}}, {"type": "B", "data": {}}]');
+SELECT stream_id, version FROM public.es_outbox ORDER BY version;
+DROP TRIGGER es_outbox ON eventstore.events;
+SELECT eventstore.append('outbox-1', '[{"type": "C", "data": {}}]') AS direct_again;
+SELECT count(*) AS outbox_rows, (SELECT count(*) FROM eventstore.events WHERE stream_id = 'outbox-1') AS events
+  FROM public.es_outbox;
+DROP TABLE public.es_outbox;
+DROP FUNCTION public.es_outbox_copy();

@@ -26,7 +26,10 @@ namespace casebook::eventstore::notifier {
 namespace {
 
 constexpr int kEntries = 64;
-constexpr long kIdleExitMs = 10L * 60 * 1000;  // a quiet database's worker exits; the next append restarts it
+// A quiet database's worker exits after this long; the next append starts a
+// new one. Short, because a connected worker blocks DROP DATABASE (which
+// waits up to 5 s for other sessions to leave).
+constexpr long kIdleExitMs = 2000;
 
 enum State : uint32_t { kNone = 0, kStarting = 1, kRunning = 2 };
 
@@ -202,7 +205,7 @@ void eventstore_notifier_main(Datum main_arg) {
             CommitTransactionCommand();
             pgstat_report_stat(false);
         } else if (rc & WL_TIMEOUT) {
-            idle_ms += 1000;
+            idle_ms += 500;
             if (idle_ms >= kIdleExitMs) {
                 // Quiet: give the worker slot back. An append arriving now
                 // sees state kNone only after notifier_worker_exit ran, and starts a
@@ -211,7 +214,7 @@ void eventstore_notifier_main(Datum main_arg) {
                 proc_exit(0);
             }
         }
-        rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
+        rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 500, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();
     }

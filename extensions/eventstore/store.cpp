@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "errcodes.hpp"
+#include "event_writer.hpp"
 #include "global_order.hpp"
 #include "notifier.hpp"
 #include "personal.hpp"
@@ -15,6 +16,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "utils/timestamp.h"
 #include "commands/async.h"
 #include "common/hashfn.h"
 #include "storage/lmgr.h"
@@ -268,18 +270,25 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
         sealed_null.push_back(personal_meta == 0);
         metadata.push_back(ev->metadata);
     }
-    Datum id_array = make_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
-    Datum type_array = make_array(types, TEXTOID, -1, false, TYPALIGN_INT);
-    Datum sv_array = make_array(versions, INT4OID, 4, true, TYPALIGN_INT);
-    Datum data_array = make_array(data, JSONBOID, -1, false, TYPALIGN_INT);
-    Datum meta_array = make_array(metadata, JSONBOID, -1, false, TYPALIGN_INT);
-    Datum sealed_array = make_array_with_nulls(sealed, sealed_null, JSONBOID);
-
     int64_t first = global_order::allocate(conn, static_cast<int64_t>(fresh.size()));
-    conn.execute(kInsert, {spi::int8_param(first), spi::text_param(req.stream), spi::int8_param(head.version),
-                           spi::text_param(category), spi::datum_param(id_array), spi::datum_param(type_array),
-                           spi::datum_param(sv_array), spi::datum_param(data_array),
-                           spi::datum_param(meta_array), spi::datum_param(sealed_array)});
+    TimestampTz now = pg::guard([] { return GetCurrentTransactionStartTimestamp(); });
+    EventRows rows{static_cast<int>(fresh.size()), first, head.version + 1,
+                   PointerGetDatum(pg::make_text(req.stream)), PointerGetDatum(pg::make_text(category)),
+                   ids.data(), types.data(), versions.data(), data.data(), sealed.data(), metadata.data(), now};
+    if (!write_events(rows)) {
+        // The owner put INSERT triggers, rules or row security on the table:
+        // insert through SQL so that they run.
+        Datum id_array = make_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+        Datum type_array = make_array(types, TEXTOID, -1, false, TYPALIGN_INT);
+        Datum sv_array = make_array(versions, INT4OID, 4, true, TYPALIGN_INT);
+        Datum data_array = make_array(data, JSONBOID, -1, false, TYPALIGN_INT);
+        Datum meta_array = make_array(metadata, JSONBOID, -1, false, TYPALIGN_INT);
+        Datum sealed_array = make_array_with_nulls(sealed, sealed_null, JSONBOID);
+        conn.execute(kInsert, {spi::int8_param(first), spi::text_param(req.stream), spi::int8_param(head.version),
+                               spi::text_param(category), spi::datum_param(id_array), spi::datum_param(type_array),
+                               spi::datum_param(sv_array), spi::datum_param(data_array),
+                               spi::datum_param(meta_array), spi::datum_param(sealed_array)});
+    }
 
     projections::fold_inline(conn, projections::Appended{req.stream, category, fresh, first, head.version + 1, ids});
 

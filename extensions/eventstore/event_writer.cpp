@@ -1,0 +1,117 @@
+// eventstore: the direct write path (see event_writer.hpp).
+#include "event_writer.hpp"
+
+#include <cstring>
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "tcop/utility.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+}
+
+namespace casebook::eventstore {
+namespace {
+
+// Anything that must see each inserted row through the executor.
+bool needs_executor(Relation rel) {
+    if (rel->rd_rules != nullptr || rel->rd_rel->relrowsecurity) return true;
+    TriggerDesc* t = rel->trigdesc;
+    return t != nullptr && (t->trig_insert_before_row || t->trig_insert_after_row || t->trig_insert_instead_row ||
+                            t->trig_insert_before_statement || t->trig_insert_after_statement ||
+                            t->trig_insert_new_table);
+}
+
+int attnum_of(TupleDesc desc, const char* name) {
+    for (int i = 0; i < desc->natts; i++) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        if (!att->attisdropped && std::strcmp(NameStr(att->attname), name) == 0) return i + 1;
+    }
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN), errmsg("eventstore.events has no column \"%s\"", name)));
+    return 0;
+}
+
+// Plain C under one guard.
+bool write(const EventRows* r) {
+    // What the executor would check first (25006 in a read-only transaction
+    // or on a standby).
+    PreventCommandIfReadOnly("INSERT");
+    PreventCommandIfParallelMode("INSERT");
+    Oid nsp = get_namespace_oid("eventstore", false);
+    Oid relid = get_relname_relid("events", nsp);
+    if (!OidIsValid(relid))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation eventstore.events does not exist")));
+    Relation rel = table_open(relid, RowExclusiveLock);
+    if (needs_executor(rel)) {
+        table_close(rel, RowExclusiveLock);
+        return false;
+    }
+    TupleDesc desc = RelationGetDescr(rel);
+    const int a_position = attnum_of(desc, "position"), a_stream = attnum_of(desc, "stream_id"),
+              a_version = attnum_of(desc, "version"), a_id = attnum_of(desc, "event_id"),
+              a_type = attnum_of(desc, "event_type"), a_sv = attnum_of(desc, "schema_version"),
+              a_data = attnum_of(desc, "event_data"), a_personal = attnum_of(desc, "personal"),
+              a_meta = attnum_of(desc, "metadata"), a_created = attnum_of(desc, "created_at"),
+              a_category = attnum_of(desc, "category");
+
+    EState* estate = CreateExecutorState();
+    estate->es_output_cid = GetCurrentCommandId(true);
+    ResultRelInfo* rri = makeNode(ResultRelInfo);
+    InitResultRelInfo(rri, rel, 1, nullptr, 0);
+    ExecOpenIndices(rri, false);
+
+    TupleTableSlot** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * r->count));
+    for (int i = 0; i < r->count; i++) {
+        TupleTableSlot* s = ExecInitExtraTupleSlot(estate, desc, table_slot_callbacks(rel));
+        ExecClearTuple(s);
+        for (int a = 0; a < desc->natts; a++) s->tts_isnull[a] = true;  // dropped columns stay NULL
+        auto put = [&](int att, Datum v) {
+            s->tts_values[att - 1] = v;
+            s->tts_isnull[att - 1] = false;
+        };
+        put(a_position, Int64GetDatum(r->first_position + i));
+        put(a_stream, r->stream);
+        put(a_version, Int64GetDatum(r->first_version + i));
+        put(a_id, r->ids[i]);
+        put(a_type, r->types[i]);
+        put(a_sv, r->schema_versions[i]);
+        put(a_data, r->data[i]);
+        if (r->personal[i] != 0) put(a_personal, r->personal[i]);
+        put(a_meta, r->metadata[i]);
+        put(a_created, TimestampTzGetDatum(r->created_at));
+        put(a_category, r->category);
+        ExecStoreVirtualTuple(s);
+        if (rel->rd_att->constr != nullptr) ExecConstraints(rri, s, estate);  // NOT NULL and CHECKs
+        slots[i] = s;
+    }
+    BulkInsertState bistate = GetBulkInsertState();
+    table_multi_insert(rel, slots, r->count, estate->es_output_cid, 0, bistate);
+    FreeBulkInsertState(bistate);
+    for (int i = 0; i < r->count; i++) {
+        List* recheck = ExecInsertIndexTuples(rri, slots[i], estate, false, false, nullptr, NIL);
+        list_free(recheck);
+    }
+    ExecCloseIndices(rri);
+    ExecResetTupleTable(estate->es_tupleTable, false);
+    FreeExecutorState(estate);
+    table_close(rel, NoLock);  // keep the lock to the end of the transaction, as the executor does
+    CommandCounterIncrement();  // later statements of this call see the rows
+    return true;
+}
+
+}  // namespace
+
+bool write_events(const EventRows& rows) {
+    const EventRows* rp = &rows;
+    return pg::guard([&] { return write(rp); });
+}
+
+}  // namespace casebook::eventstore
