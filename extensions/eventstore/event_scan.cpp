@@ -124,7 +124,65 @@ void close_scan(EventScan::State* s) {
     table_close(s->heap, AccessShareLock);
 }
 
+struct HeadProbe {
+    const char* key;
+    int key_len;
+    bool latest;
+    bool found;
+    int64_t version;
+    char category[256];
+    int category_len;
+};
+
+void probe_head(HeadProbe* p) {
+    Oid ns = get_namespace_oid("eventstore", false);
+    Oid heap_oid = get_relname_relid("events", ns);
+    Oid index_oid = get_relname_relid("events_stream_version_key", ns);
+    if (!OidIsValid(heap_oid) || !OidIsValid(index_oid))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("eventstore.events or its stream index is missing")));
+    Relation heap = table_open(heap_oid, AccessShareLock);
+    Relation index = index_open(index_oid, AccessShareLock);
+    Snapshot snapshot = RegisterSnapshot(p->latest ? GetLatestSnapshot() : GetTransactionSnapshot());
+    ScanKeyData key;
+    ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_TEXTEQ,
+                           PointerGetDatum(cstring_to_text_with_len(p->key, p->key_len)));
+    IndexScanDesc scan = index_beginscan(heap, index, snapshot, 1, 0);
+    index_rescan(scan, &key, 1, nullptr, 0);
+    TupleTableSlot* slot = table_slot_create(heap, nullptr);
+    p->found = index_getnext_slot(scan, BackwardScanDirection, slot);
+    if (p->found) {
+        slot_getsomeattrs(slot, kTableColumns);
+        p->version = DatumGetInt64(slot->tts_values[2]);
+        text* t = DatumGetTextPP(slot->tts_values[10]);
+        int len = static_cast<int>(VARSIZE_ANY_EXHDR(t));
+        if (len > static_cast<int>(sizeof p->category)) len = sizeof p->category;
+        memcpy(p->category, VARDATA_ANY(t), len);
+        p->category_len = len;
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    index_endscan(scan);
+    UnregisterSnapshot(snapshot);
+    index_close(index, AccessShareLock);
+    table_close(heap, AccessShareLock);
+}
+
 }  // namespace
+
+StreamHead read_stream_head(const std::string& stream, bool latest) {
+    HeadProbe probe{};
+    probe.key = stream.data();
+    probe.key_len = static_cast<int>(stream.size());
+    probe.latest = latest;
+    HeadProbe* pp = &probe;
+    pg::guard([&] { probe_head(pp); });
+    StreamHead head;
+    head.found = probe.found;
+    if (probe.found) {
+        head.version = probe.version;
+        head.category.assign(probe.category, static_cast<std::size_t>(probe.category_len));
+    }
+    return head;
+}
 
 EventScan::EventScan(Mode mode, const std::string& key, int64_t below, bool full) {
     OpenArgs a{mode, key.data(), static_cast<int>(key.size()), below, full};

@@ -38,4 +38,15 @@ private:
     State* state_;
 };
 
+// The last event of a stream (its version and category) through a
+// backward probe of events_stream_version_key. latest = a snapshot taken
+// now; otherwise the transaction's (a new one per statement in READ
+// COMMITTED, the transaction's own in REPEATABLE READ and SERIALIZABLE).
+struct StreamHead {
+    bool found = false;
+    int64_t version = 0;
+    std::string category;
+};
+StreamHead read_stream_head(const std::string& stream, bool latest);
+
 }  // namespace casebook::eventstore

@@ -23,7 +23,7 @@ CREATE TABLE @extschema@.events (
     -- Names compare bytewise (COLLATE "C"): they are identifiers, and the
     -- index inserts of every append then compare with memcmp, not strcoll.
     stream_id      text        COLLATE "C" NOT NULL,
-    version        bigint      NOT NULL CHECK (version > 0),
+    version        bigint      NOT NULL CONSTRAINT events_version_check CHECK (version > 0),
     event_id       uuid        NOT NULL,
     event_type     text        COLLATE "C" NOT NULL,
     schema_version integer     NOT NULL DEFAULT 1,

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "errcodes.hpp"
+#include "event_scan.hpp"
 #include "event_writer.hpp"
 #include "global_order.hpp"
 #include "notifier.hpp"
@@ -103,10 +104,6 @@ Datum make_array_with_nulls(std::vector<Datum>& values, const std::vector<bool>&
     });
 }
 
-spi::Statement kHead{
-    "SELECT version, category FROM eventstore.events WHERE stream_id = $1 "
-    "ORDER BY version DESC LIMIT 1",
-    {TEXTOID}};
 
 spi::Statement kKnownIds{
     "SELECT event_id, stream_id, version, event_type, event_data, personal FROM eventstore.events "
@@ -127,16 +124,15 @@ struct Head {
     std::optional<std::string> category;
 };
 
-Head read_head(spi::Connection& conn, const std::string& stream, bool latest) {
-    // read_only = false: a new snapshot in READ COMMITTED, taken after the
-    // stream lock was granted (read_only = true would reuse the calling
-    // statement's snapshot, older than the previous writer's commit).
-    spi::Rows rows = latest ? conn.execute_latest(kHead, {spi::text_param(stream)})
-                            : conn.execute(kHead, {spi::text_param(stream)}, false);
+Head read_head(const std::string& stream, bool latest) {
+    // A fresh snapshot in READ COMMITTED (the transaction snapshot is
+    // re-taken per call there), taken after the stream lock was granted:
+    // it sees the previous writer's commit.
+    StreamHead sh = read_stream_head(stream, latest);
     Head h;
-    if (!rows.empty()) {
-        h.version = rows.int8_at(0, 1);
-        h.category = rows.text(0, 2);
+    if (sh.found) {
+        h.version = sh.version;
+        h.category = sh.category;
     }
     return h;
 }
@@ -160,12 +156,12 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
 
     // The stream's head, read after the lock: in READ COMMITTED every
     // statement takes a new snapshot, so it sees the previous writer's commit.
-    Head head = read_head(conn, req.stream, false);
+    Head head = read_head(req.stream, false);
     if (pg::guard([] { return IsolationUsesXactSnapshot(); })) {
         // A transaction snapshot can predate the last append: appending on
         // top of what it sees would collide; report it as the serialization
         // failure it is.
-        Head latest = read_head(conn, req.stream, true);
+        Head latest = read_head(req.stream, true);
         if (latest.version != head.version)
             throw Error(errcodes::serialization_failure,
                         "could not serialize access: stream \"" + req.stream +
