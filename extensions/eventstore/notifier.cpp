@@ -30,6 +30,8 @@ constexpr int kEntries = 64;
 // new one. Short, because a connected worker blocks DROP DATABASE (which
 // waits up to 5 s for other sessions to leave).
 constexpr long kIdleExitMs = 2000;
+// Wake-ups are coalesced to at most one NOTIFY per this many milliseconds.
+constexpr long kMinGapMs = 10;
 
 enum State : uint32_t { kNone = 0, kStarting = 1, kRunning = 2 };
 
@@ -155,8 +157,11 @@ void at_commit() {
     Latch* latch = nullptr;
     SpinLockAcquire(&g_shared->mutex);
     if (Entry* e = entry_for(MyDatabaseId, false)) {
+        // Only the first commit since the last NOTIFY wakes the worker: the
+        // others find the flag set already (a SetLatch to another process
+        // is a kill() system call).
+        if (e->pending == 0) latch = e->latch;
         e->pending = 1;
-        latch = e->latch;
     }
     SpinLockRelease(&g_shared->mutex);
     // A worker still starting picks the flag up when it begins its loop.
@@ -204,6 +209,10 @@ void eventstore_notifier_main(Datum main_arg) {
             Async_Notify("eventstore", "");
             CommitTransactionCommand();
             pgstat_report_stat(false);
+            // At most one NOTIFY per kMinGapMs: commits arriving meanwhile
+            // share the next one.
+            (void)WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kMinGapMs, PG_WAIT_EXTENSION);
+            CHECK_FOR_INTERRUPTS();
         } else if (rc & WL_TIMEOUT) {
             idle_ms += 500;
             if (idle_ms >= kIdleExitMs) {
