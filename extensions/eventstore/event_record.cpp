@@ -237,28 +237,38 @@ std::shared_ptr<const Pipeline> Pipeline::current(spi::Connection& conn) {
     return cached;
 }
 
-void Pipeline::check_upcaster_function(const Step& step, const EventRecord& ev) {
+CallProblem check_callable(Oid fn, Oid owner) {
     struct Result {
         bool function_exists;
         bool role_exists;
         AclResult acl;
     } r{};
     Result* rp = &r;
-    Oid fn = step.function, owner = step.owner;
     pg::guard([&] {
         rp->function_exists = SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(fn));
         rp->role_exists = SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner));
         rp->acl = rp->function_exists && rp->role_exists ? pg_proc_aclcheck(fn, owner, ACL_EXECUTE) : ACLCHECK_OK;
     });
+    if (!r.function_exists) return CallProblem::function_gone;
+    if (!r.role_exists) return CallProblem::role_gone;
+    if (r.acl != ACLCHECK_OK) return CallProblem::no_execute;
+    return CallProblem::none;
+}
+
+void Pipeline::check_upcaster_function(const Step& step, const EventRecord& ev) {
     std::string which = "the upcaster of " + ev.type + " v" + std::to_string(ev.schema_version);
-    if (!r.function_exists)
-        throw Error(errcodes::projection_failed, which + ": its function no longer exists", "",
-                    "Register the upcaster again with eventstore.register_upcaster().");
-    if (!r.role_exists)
-        throw Error(errcodes::projection_failed, which + ": the role that registered it no longer exists", "",
-                    "Register the upcaster again with eventstore.register_upcaster().");
-    if (r.acl != ACLCHECK_OK)
-        throw Error(errcodes::insufficient_privilege, which + ": its registrant may no longer execute its function");
+    switch (check_callable(step.function, step.owner)) {
+        case CallProblem::none:
+            return;
+        case CallProblem::function_gone:
+            throw Error(errcodes::projection_failed, which + ": its function no longer exists", "",
+                        "Register the upcaster again with eventstore.register_upcaster().");
+        case CallProblem::role_gone:
+            throw Error(errcodes::projection_failed, which + ": the role that registered it no longer exists", "",
+                        "Register the upcaster again with eventstore.register_upcaster().");
+        case CallProblem::no_execute:
+            throw Error(errcodes::insufficient_privilege, which + ": its registrant may no longer execute its function");
+    }
 }
 
 bool Pipeline::present(EventRecord& ev, personal::KeyRing& keys) const {

@@ -34,7 +34,7 @@ struct EventRecord {
     std::string category;
     Datum personal = 0;  // jsonb {"subject", "fields"} when fields are sealed, else 0
 
-    // From a row with the columns of kEventColumns followed by personal.
+    // From a row with the columns of ES_EVENT_COLUMNS.
     static EventRecord from_row(const spi::Rows& rows, uint64_t row);
     // The composite eventstore.event (for apply functions).
     Datum to_composite(Oid event_type) const;
@@ -65,8 +65,6 @@ private:
     };
     std::map<std::pair<std::string, int32_t>, Step, std::less<>> steps_;
     std::set<std::string, std::less<>> types_;  // types with any upcaster
-    // A function upcaster runs as its registrant: function, role and right
-    // must still exist (checked at each use).
     static void check_upcaster_function(const Step& step, const EventRecord& ev);
     uint64_t generation_ = 0;
 };
@@ -75,6 +73,12 @@ private:
 // of spec (jsonb list of operations) and function ((jsonb) -> jsonb).
 void register_upcaster(spi::Connection& conn, const std::string& type, int32_t from_version,
                        std::optional<Datum> spec, std::optional<Oid> function);
+
+// What is wrong with calling fn as owner now: the function or the role is
+// gone, or owner may no longer execute fn. Apply and upcaster functions are
+// checked at each use, since they run with their registrant's rights.
+enum class CallProblem { none, function_gone, role_gone, no_execute };
+CallProblem check_callable(Oid fn, Oid owner);
 
 // Calls fn(args...) as `owner` in a security-restricted operation (a
 // projection's or upcaster's function never runs with the extension's

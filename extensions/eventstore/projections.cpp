@@ -163,8 +163,7 @@ spi::Statement kSaveSnapshot{
     {TEXTOID, TEXTOID, INT8OID, INT8OID, JSONBOID}};
 
 spi::Statement kStreamEventsBetween{
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category, personal FROM eventstore.events "
+    "SELECT " ES_EVENT_COLUMNS " FROM eventstore.events "
     "WHERE stream_id = $1 AND version > $2 AND version <= $3 ORDER BY version",
     {TEXTOID, INT8OID, INT8OID}};
 
@@ -179,28 +178,22 @@ struct State {
 // An apply function is called as the projection's creator: the function,
 // the role and the right to execute must all still exist at every fold.
 void check_function_usable(const Definition& def) {
-    struct Result {
-        bool function_exists;
-        bool role_exists;
-        AclResult acl;
-    } r{};
-    Result* rp = &r;
-    Oid fn = def.function, owner = def.owner;
-    pg::guard([&] {
-        rp->function_exists = SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(fn));
-        rp->role_exists = SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner));
-        rp->acl = rp->function_exists && rp->role_exists ? pg_proc_aclcheck(fn, owner, ACL_EXECUTE) : ACLCHECK_OK;
-    });
-    if (!r.function_exists)
-        throw Error(errcodes::projection_failed, "the apply function of projection \"" + def.name + "\" no longer exists",
-                    "", "Drop the projection and create it again with an existing function.");
-    if (!r.role_exists)
-        throw Error(errcodes::projection_failed, "the role that created projection \"" + def.name + "\" no longer exists",
-                    "", "Drop the projection and create it again as an existing role.");
-    if (r.acl != ACLCHECK_OK)
-        throw Error(errcodes::insufficient_privilege,
-                    "the creator of projection \"" + def.name + "\" may no longer execute its apply function",
-                    "The apply function runs as the role that created the projection.");
+    switch (check_callable(def.function, def.owner)) {
+        case CallProblem::none:
+            return;
+        case CallProblem::function_gone:
+            throw Error(errcodes::projection_failed,
+                        "the apply function of projection \"" + def.name + "\" no longer exists", "",
+                        "Drop the projection and create it again with an existing function.");
+        case CallProblem::role_gone:
+            throw Error(errcodes::projection_failed,
+                        "the role that created projection \"" + def.name + "\" no longer exists", "",
+                        "Drop the projection and create it again as an existing role.");
+        case CallProblem::no_execute:
+            throw Error(errcodes::insufficient_privilege,
+                        "the creator of projection \"" + def.name + "\" may no longer execute its apply function",
+                        "The apply function runs as the role that created the projection.");
+    }
 }
 
 class Folder {
@@ -551,13 +544,11 @@ spi::Statement kClaimCheckpoint{
     "FOR UPDATE SKIP LOCKED",
     {TEXTOID}};
 spi::Statement kAsyncAll{
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category, personal FROM eventstore.events WHERE position > $1 AND position < $2 "
+    "SELECT " ES_EVENT_COLUMNS " FROM eventstore.events WHERE position > $1 AND position < $2 "
     "ORDER BY position LIMIT $3",
     {INT8OID, INT8OID, INT4OID}};
 spi::Statement kAsyncCategory{
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category, personal FROM eventstore.events WHERE category = $4 AND position > $1 "
+    "SELECT " ES_EVENT_COLUMNS " FROM eventstore.events WHERE category = $4 AND position > $1 "
     "AND position < $2 ORDER BY position LIMIT $3",
     {INT8OID, INT8OID, INT4OID, TEXTOID}};
 spi::Statement kAdvance{

@@ -17,26 +17,22 @@ namespace casebook::eventstore {
 namespace {
 
 spi::Statement kStreamForward{
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category, personal FROM eventstore.events "
+    "SELECT " ES_EVENT_COLUMNS " FROM eventstore.events "
     "WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3",
     {TEXTOID, INT8OID, INT4OID}};
 
 spi::Statement kStreamBackward{
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category, personal FROM eventstore.events "
+    "SELECT " ES_EVENT_COLUMNS " FROM eventstore.events "
     "WHERE stream_id = $1 AND version <= $2 ORDER BY version DESC LIMIT $3",
     {TEXTOID, INT8OID, INT4OID}};
 
 spi::Statement kAll{
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category, personal FROM eventstore.events "
+    "SELECT " ES_EVENT_COLUMNS " FROM eventstore.events "
     "WHERE position > $1 AND position < $2 ORDER BY position LIMIT $3",
     {INT8OID, INT8OID, INT4OID}};
 
 spi::Statement kCategory{
-    "SELECT position, stream_id, version, event_id, event_type, schema_version, event_data, "
-    "metadata, created_at, category, personal FROM eventstore.events "
+    "SELECT " ES_EVENT_COLUMNS " FROM eventstore.events "
     "WHERE category = $4 AND position > $1 AND position < $2 ORDER BY position LIMIT $3",
     {INT8OID, INT8OID, INT4OID, TEXTOID}};
 

@@ -14,7 +14,7 @@ namespace casebook::eventstore {
 class ResultSink {
 public:
     explicit ResultSink(FunctionCallInfo fcinfo);
-    // Appends every row of `rows` (columns in kEventColumns order) as
+    // Appends every row of `rows` (the columns of ES_EVENT_COLUMNS) as
     // readers see it: through the read pipeline (upcasters). When member >= 0
     // it is put in front as the first column.
     void put_events(spi::Connection& conn, const spi::Rows& rows, int32_t member = -1);

@@ -11,11 +11,13 @@
 
 namespace casebook::eventstore {
 
-// The columns every read returns, in the order of the type eventstore.event.
-inline constexpr const char* kEventColumns =
-    "position, stream_id, version, event_id, event_type, schema_version, event_data, metadata, "
-    "created_at, category";
-inline constexpr int kEventColumnCount = 10;
+// The columns of every event query: those of the type eventstore.event, in
+// its order, then `personal` (which fields are sealed). A macro so that the
+// statements are string literals.
+#define ES_EVENT_COLUMNS                                                                        \
+    "position, stream_id, version, event_id, event_type, schema_version, event_data, metadata, " \
+    "created_at, category, personal"
+inline constexpr int kEventColumnCount = 10;  // without personal
 
 // The part of a stream name before the first '-' (the whole name if none).
 std::string category_of(const std::string& stream);

@@ -17,9 +17,6 @@ namespace {
 
 constexpr int32_t kMaxMembers = 1024;
 
-#define ES_EVENT_COLUMNS                                                                        \
-    "position, stream_id, version, event_id, event_type, schema_version, event_data, metadata, " \
-    "created_at, category, personal"
 #define ES_MEMBER_FILTER " AND ((hashtextextended(stream_id, 0) % $5) + $5) % $5 = $6"
 
 spi::Statement kFind{
