@@ -1,6 +1,7 @@
 // eventstore: native index scans of the events table (see event_scan.hpp).
 #include "event_scan.hpp"
 
+#include "catalog_cache.hpp"
 #include "errcodes.hpp"
 #include "store.hpp"
 
@@ -20,6 +21,43 @@ extern "C" {
 }
 
 namespace casebook::eventstore {
+
+namespace {
+
+void resolve_events_table(EventsTable* t) {
+    Oid ns = get_namespace_oid("eventstore", false);
+    t->heap = get_relname_relid("events", ns);
+    t->pkey = get_relname_relid("events_pkey", ns);
+    t->stream_index = get_relname_relid("events_stream_version_key", ns);
+    t->category_index = get_relname_relid("events_category_position_idx", ns);
+    if (!OidIsValid(t->heap) || !OidIsValid(t->pkey) || !OidIsValid(t->stream_index) ||
+        !OidIsValid(t->category_index))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("eventstore.events or one of its indexes is missing")));
+    static const char* const names[11] = {"position",   "stream_id",  "version",  "event_id",
+                                          "event_type", "schema_version", "event_data", "personal",
+                                          "metadata",   "created_at", "category"};
+    for (int i = 0; i < 11; ++i) {
+        t->att[i] = get_attnum(t->heap, names[i]);
+        if (t->att[i] == InvalidAttrNumber)
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN), errmsg("eventstore.events has no column \"%s\"", names[i])));
+    }
+}
+
+}  // namespace
+
+const EventsTable& events_table() {
+    static EventsTable cached{};
+    static uint64_t generation = 0;
+    uint64_t gen = catalog::generation();
+    if (gen != generation || !OidIsValid(cached.heap)) {
+        EventsTable fresh{};
+        EventsTable* fp = &fresh;
+        pg::guard([&] { resolve_events_table(fp); });
+        cached = fresh;
+        generation = gen;
+    }
+    return cached;
+}
 
 struct EventScan::State {
     Relation heap;
@@ -47,21 +85,15 @@ struct OpenArgs {
     int key_len;
     int64_t below;
     bool full;
+    Oid heap;
+    Oid index;
 };
 
 // Plain C under one guard: opens relations, snapshot and scan.
 EventScan::State* open_scan(const OpenArgs* a) {
     auto* s = static_cast<EventScan::State*>(palloc0(sizeof(EventScan::State)));
-    Oid ns = get_namespace_oid("eventstore", false);
-    Oid heap_oid = get_relname_relid("events", ns);
-    const char* index_name = a->mode == EventScan::Mode::stream           ? "events_stream_version_key"
-                             : a->mode == EventScan::Mode::category_below ? "events_category_position_idx"
-                                                                          : "events_pkey";
-    Oid index_oid = get_relname_relid(index_name, ns);
-    if (!OidIsValid(heap_oid) || !OidIsValid(index_oid))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("eventstore.events or its index %s is missing", index_name)));
-    s->heap = table_open(heap_oid, AccessShareLock);
-    s->index = index_open(index_oid, AccessShareLock);
+    s->heap = table_open(a->heap, AccessShareLock);
+    s->index = index_open(a->index, AccessShareLock);
     s->snapshot = RegisterSnapshot(GetLatestSnapshot());
     Oid collation = s->index->rd_indcollation[0];
     switch (a->mode) {
@@ -125,6 +157,8 @@ void close_scan(EventScan::State* s) {
 }
 
 struct HeadProbe {
+    Oid heap;
+    Oid index;
     const char* key;
     int key_len;
     bool latest;
@@ -135,13 +169,8 @@ struct HeadProbe {
 };
 
 void probe_head(HeadProbe* p) {
-    Oid ns = get_namespace_oid("eventstore", false);
-    Oid heap_oid = get_relname_relid("events", ns);
-    Oid index_oid = get_relname_relid("events_stream_version_key", ns);
-    if (!OidIsValid(heap_oid) || !OidIsValid(index_oid))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("eventstore.events or its stream index is missing")));
-    Relation heap = table_open(heap_oid, AccessShareLock);
-    Relation index = index_open(index_oid, AccessShareLock);
+    Relation heap = table_open(p->heap, AccessShareLock);
+    Relation index = index_open(p->index, AccessShareLock);
     Snapshot snapshot = RegisterSnapshot(p->latest ? GetLatestSnapshot() : GetTransactionSnapshot());
     ScanKeyData key;
     ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_TEXTEQ,
@@ -169,7 +198,10 @@ void probe_head(HeadProbe* p) {
 }  // namespace
 
 StreamHead read_stream_head(const std::string& stream, bool latest) {
+    const EventsTable& t = events_table();
     HeadProbe probe{};
+    probe.heap = t.heap;
+    probe.index = t.stream_index;
     probe.key = stream.data();
     probe.key_len = static_cast<int>(stream.size());
     probe.latest = latest;
@@ -185,7 +217,9 @@ StreamHead read_stream_head(const std::string& stream, bool latest) {
 }
 
 EventScan::EventScan(Mode mode, const std::string& key, int64_t below, bool full) {
-    OpenArgs a{mode, key.data(), static_cast<int>(key.size()), below, full};
+    const EventsTable& t = events_table();
+    Oid index = mode == Mode::stream ? t.stream_index : mode == Mode::category_below ? t.category_index : t.pkey;
+    OpenArgs a{mode, key.data(), static_cast<int>(key.size()), below, full, t.heap, index};
     const OpenArgs* ap = &a;
     state_ = pg::guard([&] { return open_scan(ap); });
     if (state_->heap->rd_att->natts != kTableColumns)

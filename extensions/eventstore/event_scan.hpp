@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "pg_boundary.hpp"
+
 #include "event_record.hpp"
 
 namespace casebook::eventstore {
@@ -37,6 +39,21 @@ public:
 private:
     State* state_;
 };
+
+// The OIDs of eventstore.events and its indexes, and its column numbers,
+// resolved once per backend and again after any relcache invalidation
+// (catalog_cache.hpp): DROP and CREATE EXTENSION give new OIDs.
+struct EventsTable {
+    Oid heap;
+    Oid pkey;          // events_pkey (position)
+    Oid stream_index;  // events_stream_version_key
+    Oid category_index;
+    // attribute numbers of position, stream_id, version, event_id,
+    // event_type, schema_version, event_data, personal, metadata,
+    // created_at, category
+    int att[11];
+};
+const EventsTable& events_table();
 
 // The last event of a stream (its version and category) through a
 // backward probe of events_stream_version_key. latest = a snapshot taken

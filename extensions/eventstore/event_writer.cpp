@@ -1,6 +1,8 @@
 // eventstore: the direct write path (see event_writer.hpp).
 #include "event_writer.hpp"
 
+#include "event_scan.hpp"
+
 #include <cstring>
 
 extern "C" {
@@ -41,37 +43,22 @@ bool has_foreign_checks(Relation rel) {
     return false;
 }
 
-int attnum_of(TupleDesc desc, const char* name) {
-    for (int i = 0; i < desc->natts; i++) {
-        Form_pg_attribute att = TupleDescAttr(desc, i);
-        if (!att->attisdropped && std::strcmp(NameStr(att->attname), name) == 0) return i + 1;
-    }
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN), errmsg("eventstore.events has no column \"%s\"", name)));
-    return 0;
-}
 
 // Plain C under one guard.
-bool write(const EventRows* r) {
+bool write(const EventRows* r, const EventsTable* t) {
     // What the executor would check first (25006 in a read-only transaction
     // or on a standby).
     PreventCommandIfReadOnly("INSERT");
     PreventCommandIfParallelMode("INSERT");
-    Oid nsp = get_namespace_oid("eventstore", false);
-    Oid relid = get_relname_relid("events", nsp);
-    if (!OidIsValid(relid))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation eventstore.events does not exist")));
-    Relation rel = table_open(relid, RowExclusiveLock);
+    Relation rel = table_open(t->heap, RowExclusiveLock);
     if (needs_executor(rel)) {
         table_close(rel, RowExclusiveLock);
         return false;
     }
     TupleDesc desc = RelationGetDescr(rel);
-    const int a_position = attnum_of(desc, "position"), a_stream = attnum_of(desc, "stream_id"),
-              a_version = attnum_of(desc, "version"), a_id = attnum_of(desc, "event_id"),
-              a_type = attnum_of(desc, "event_type"), a_sv = attnum_of(desc, "schema_version"),
-              a_data = attnum_of(desc, "event_data"), a_personal = attnum_of(desc, "personal"),
-              a_meta = attnum_of(desc, "metadata"), a_created = attnum_of(desc, "created_at"),
-              a_category = attnum_of(desc, "category");
+    const int a_position = t->att[0], a_stream = t->att[1], a_version = t->att[2], a_id = t->att[3],
+              a_type = t->att[4], a_sv = t->att[5], a_data = t->att[6], a_personal = t->att[7],
+              a_meta = t->att[8], a_created = t->att[9], a_category = t->att[10];
 
     EState* estate = CreateExecutorState();
     estate->es_output_cid = GetCurrentCommandId(true);
@@ -123,7 +110,8 @@ bool write(const EventRows* r) {
 
 bool write_events(const EventRows& rows) {
     const EventRows* rp = &rows;
-    return pg::guard([&] { return write(rp); });
+    const EventsTable* tp = &events_table();
+    return pg::guard([&] { return write(rp, tp); });
 }
 
 }  // namespace casebook::eventstore
