@@ -66,16 +66,27 @@ Uuid7Generator& uuid_generator() {
     return gen;
 }
 
-Uuid new_event_id() {
-    std::array<uint8_t, 8> random{};
+// n new ids: the random bits of all of them from one pg_strong_random call
+// (one system call per append, not per event), one clock reading; the
+// generator keeps them increasing.
+std::vector<Uuid> new_event_ids(std::size_t n) {
+    std::vector<uint8_t> random(8 * n);
     uint8_t* rp = random.data();
-    bool ok = pg::guard([&] { return pg_strong_random(rp, 8); });
+    std::size_t len = random.size();
+    bool ok = pg::guard([&] { return pg_strong_random(rp, len); });
     if (!ok) throw Error(errcodes::internal_error, "eventstore: could not generate random bytes");
     TimestampTz now = pg::guard([] { return GetCurrentTimestamp(); });
     // TimestampTz counts microseconds since 2000-01-01.
     uint64_t unix_ms = static_cast<uint64_t>(now / 1000) +
                        static_cast<uint64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * 86400000ULL;
-    return uuid_generator().next(unix_ms, random);
+    std::vector<Uuid> ids;
+    ids.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        std::array<uint8_t, 8> r;
+        std::memcpy(r.data(), rp + 8 * i, 8);
+        ids.push_back(uuid_generator().next(unix_ms, r));
+    }
+    return ids;
 }
 
 Datum uuid_datum(const Uuid& u) {
@@ -253,10 +264,14 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
                         ", actual version: " + std::to_string(head.version),
                     "Reload the stream, re-apply the command and append again.");
 
+    std::size_t need_ids = 0;
+    for (EventInput* ev : fresh) need_ids += ev->id_given ? 0 : 1;
+    std::vector<Uuid> generated = need_ids ? new_event_ids(need_ids) : std::vector<Uuid>();
+    std::size_t next_generated = 0;
     std::vector<Datum> ids, types, versions, data, metadata, sealed;
     std::vector<bool> sealed_null;
     for (EventInput* ev : fresh) {
-        if (!ev->id_given) ev->id = new_event_id();
+        if (!ev->id_given) ev->id = generated[next_generated++];
         ids.push_back(uuid_datum(ev->id));
         types.push_back(PointerGetDatum(pg::make_text(ev->type)));
         versions.push_back(Int32GetDatum(ev->schema_version));
