@@ -29,7 +29,8 @@ DATA := $(addprefix control/,$(addsuffix .control,$(EXTENSIONS))) \
 # pg_regress (sql/, expected/) and isolation specs (test/isolation/).
 REGRESS := core_boundary commerce_schema commerce_stock commerce_reserve commerce_cart \
 	commerce_checkout commerce_catalog eventstore_append eventstore_reads eventstore_subscriptions \
-	eventstore_personal eventstore_projections eventstore_upcasters eventstore_projection_safety
+	eventstore_personal eventstore_projections eventstore_upcasters eventstore_projection_safety \
+	eventstore_notify
 REGRESS_OPTS := --inputdir=. --load-extension=plpgsql
 ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm commerce_buckets \
 	commerce_idempotency commerce_repeatable_read eventstore_expected_version eventstore_out_of_order \

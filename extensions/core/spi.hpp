@@ -71,7 +71,6 @@ public:
 
     TupleDesc desc() const { return table_->tupdesc; }
     HeapTuple tuple(uint64_t row) const { return table_->vals[row]; }
-    SPITupleTable* table() const { return table_; }
 
 private:
     SPITupleTable* table_;

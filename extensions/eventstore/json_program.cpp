@@ -313,11 +313,6 @@ Reducer Reducer::parse(const JValue& spec) {
     return r;
 }
 
-const Reducer::DataNeeds& Reducer::needs(std::string_view type) const {
-    auto it = compiled_.find(type);
-    return it == compiled_.end() ? any_compiled_.needs : it->second.needs;
-}
-
 const Reducer::Compiled* Reducer::for_type(std::string_view type) const {
     // Replays see long runs of a few types: remember the last answer.
     if (last_type_valid_ && type == last_type_) return last_compiled_;
@@ -329,14 +324,8 @@ const Reducer::Compiled* Reducer::for_type(std::string_view type) const {
     return found;
 }
 
-bool Reducer::handles(std::string_view type) const { return for_type(type) != nullptr; }
-
 void Reducer::apply(JValue& state, const EventView& ev) const {
     if (const Compiled* c = for_type(ev.type)) run_operations(c->ops, state, ev);
-}
-
-void Reducer::apply(const Compiled& compiled, JValue& state, const EventView& ev) {
-    run_operations(compiled.ops, state, ev);
 }
 
 }  // namespace casebook::eventstore

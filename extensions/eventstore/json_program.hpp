@@ -24,7 +24,7 @@ namespace casebook::eventstore {
 
 // What an operation may read from the event being applied. A reducer
 // replay fills `slots` with just the data paths its operations read (see
-// Reducer::needs); otherwise paths are looked up in `data`.
+// Reducer::Compiled::needs); otherwise paths are looked up in `data`.
 struct EventView {
     std::string_view type;
     const JValue* data;
@@ -79,17 +79,15 @@ public:
 
     // spec: {"EventType": [op, ...], "*": [op, ...]}
     static Reducer parse(const JValue& spec);
-    bool handles(std::string_view type) const;
     void apply(JValue& state, const EventView& event) const;
     bool uses_created_at() const { return uses_created_at_; }
 
-    // What the operations for `type` read from the event data: the whole
+    // What the operations of a type read from the event data: the whole
     // document, or only these paths, in slot order (EventView::slots).
     struct DataNeeds {
         bool whole = false;
         std::vector<Path> paths;
     };
-    const DataNeeds& needs(std::string_view type) const;
 
     // The operations of one type (the type's own, then "*"), or nullptr
     // when the reducer ignores it: one lookup per event for a replay.
@@ -98,7 +96,6 @@ public:
         DataNeeds needs;
     };
     const Compiled* for_type(std::string_view type) const;
-    static void apply(const Compiled& compiled, JValue& state, const EventView& event);
 
 private:
     static Compiled compile(std::vector<Operation> ops);

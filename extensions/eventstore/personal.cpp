@@ -18,6 +18,13 @@ extern "C" {
 }
 
 namespace casebook::eventstore::personal {
+
+struct Spec {
+    Path subject;
+    std::vector<Path> fields;
+    std::vector<std::string> dotted;
+};
+
 namespace {
 
 spi::Statement kFindKey{"SELECT key FROM eventstore.subject_keys WHERE subject = $1", {TEXTOID}};
@@ -37,17 +44,10 @@ spi::Statement kDeleteKey{"DELETE FROM eventstore.subject_keys WHERE subject = $
 spi::Statement kSubjectStreams{
     "DELETE FROM eventstore.subject_streams WHERE subject = $1 RETURNING stream_id", {TEXTOID}};
 
-struct Spec {
-    Path subject;
-    std::vector<Path> fields;
-    std::vector<std::string> dotted;
-};
-
-using Specs = std::map<std::string, Spec>;
 
 // The personal field definitions, cached per backend (held by the caller
 // while used: a reload never frees them under it).
-std::shared_ptr<const Specs> specs(spi::Connection& conn) {
+std::shared_ptr<const Specs> load_specs(spi::Connection& conn) {
     static std::shared_ptr<const Specs> cached;
     static uint64_t generation = 0;
     uint64_t gen = catalog::generation();
@@ -105,6 +105,11 @@ std::string subject_text(const JValue& v) {
 
 }  // namespace
 
+const Specs& KeyRing::specs() {
+    if (!specs_) specs_ = load_specs(conn_);
+    return *specs_;
+}
+
 std::optional<aead::Key> KeyRing::find(const std::string& subject) {
     auto it = cache_.find(subject);
     if (it != cache_.end()) return it->second;
@@ -143,9 +148,9 @@ aead::Key KeyRing::find_or_create(const std::string& subject) {
 Datum protect(spi::Connection& conn, KeyRing& keys, const std::string& stream, const EventInput& ev,
               Datum event_id, Datum* personal) {
     *personal = 0;
-    auto all = specs(conn);
-    auto it = all->find(ev.type);
-    if (it == all->end()) return ev.data;
+    const Specs& all = keys.specs();
+    auto it = all.find(ev.type);
+    if (it == all.end()) return ev.data;
     const Spec& spec = it->second;
     JValue doc = to_jvalue(ev.data);
     const JValue* subject_value = get_path(doc, spec.subject);

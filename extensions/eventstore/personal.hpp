@@ -10,6 +10,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,16 +22,22 @@
 
 namespace casebook::eventstore::personal {
 
-// Keys of subjects, loaded at most once per call.
+struct Spec;
+using Specs = std::map<std::string, Spec, std::less<>>;
+
+// Keys of subjects, loaded at most once per call, and the personal field
+// definitions, looked up once per call (not once per event).
 class KeyRing {
 public:
     explicit KeyRing(spi::Connection& conn) : conn_(conn) {}
     std::optional<aead::Key> find(const std::string& subject);
     aead::Key find_or_create(const std::string& subject);
+    const Specs& specs();
 
 private:
     spi::Connection& conn_;
     std::map<std::string, std::optional<aead::Key>> cache_;
+    std::shared_ptr<const Specs> specs_;
 };
 
 // Seals the personal fields of a fresh event (its id must be set).

@@ -172,7 +172,6 @@ struct State {
     Datum datum = 0;    // function projections: jsonb in the folder's context
     int64_t version = 0;
     int64_t position = 0;
-    bool loaded_from_table = false;
 };
 
 // An apply function is called as the projection's creator: the function,
@@ -236,7 +235,6 @@ public:
         }
         s.version = rows.int8_at(0, 2);
         s.position = rows.int8_at(0, 3);
-        s.loaded_from_table = true;
         return s;
     }
 
@@ -278,7 +276,7 @@ private:
                 std::string created = def_.reducer->uses_created_at() ? ev.created_at_text() : std::string();
                 EventView view{ev.type, &data, needs.whole ? nullptr : &slots_, ev.version, ev.position,
                                ev.stream, created};
-                Reducer::apply(*compiled, s.json, view);
+                run_operations(compiled->ops, s.json, view);
             }
         } else {
             Datum composite = ev.to_composite(event_type_);
