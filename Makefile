@@ -30,13 +30,18 @@ DATA := $(addprefix control/,$(addsuffix .control,$(EXTENSIONS))) \
 REGRESS := core_boundary commerce_schema commerce_stock commerce_reserve commerce_cart \
 	commerce_checkout commerce_catalog eventstore_append eventstore_reads eventstore_subscriptions \
 	eventstore_personal eventstore_projections eventstore_upcasters eventstore_projection_safety \
-	eventstore_notify
+	eventstore_notify eventstore_partitioned
 REGRESS_OPTS := --inputdir=. --load-extension=plpgsql
 ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm commerce_buckets \
 	commerce_idempotency commerce_repeatable_read eventstore_expected_version eventstore_out_of_order \
 	eventstore_competing_consumers eventstore_idempotent_retry eventstore_repeatable_read \
 	eventstore_rebuild_concurrent eventstore_inline_projection
 ISOLATION_OPTS := --inputdir=test/isolation --outputdir=output_iso
+# The eventstore specs again, on a range-partitioned store
+# (test/isolation/partitioned-setup.sql).
+ISOLATION_PARTITIONED := $(filter eventstore_%,$(ISOLATION))
+ISOLATION_PARTITIONED_DB := isolation_partitioned
+PSQL = $(shell $(PG_CONFIG) --bindir)/psql -X -q -v ON_ERROR_STOP=1
 
 # No LLVM bitcode: the JIT inlining files are not needed for C++ modules.
 override with_llvm := no
@@ -49,7 +54,7 @@ PG_CXXFLAGS += -Werror
 endif
 SHLIB_LINK := -lstdc++ -lcrypto
 EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(eventstore_OBJS) $(casebook_selftest_OBJS) \
-	$(shell find extensions test/selftest -name '*.d' 2>/dev/null) output_iso build/demo
+	$(shell find extensions test/selftest -name '*.d' 2>/dev/null) output_iso output_iso_partitioned build/demo
 
 include $(PGXS)
 
@@ -65,8 +70,8 @@ $(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
 # A test file that no schedule names never runs: refuse to build. Before a
 # test run, every scheduled test must also exist.
 all: check-unscheduled
-installcheck regresscheck isolationcheck: check-schedule
-.PHONY: check-unscheduled check-schedule regresscheck isolationcheck demo test stop bench unit
+installcheck regresscheck isolationcheck isolationcheck-partitioned: check-schedule
+.PHONY: check-unscheduled check-schedule regresscheck isolationcheck isolationcheck-partitioned demo test stop bench unit
 check-unscheduled:
 	@missing=""; \
 	for f in sql/*.sql; do [ -e "$$f" ] || continue; t=$$(basename $$f .sql); \
@@ -92,6 +97,12 @@ regresscheck:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 isolationcheck:
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+isolationcheck-partitioned:
+	$(PSQL) -d postgres \
+	  -c 'DROP DATABASE IF EXISTS $(ISOLATION_PARTITIONED_DB) WITH (FORCE)' -c 'CREATE DATABASE $(ISOLATION_PARTITIONED_DB)'
+	$(PSQL) -d $(ISOLATION_PARTITIONED_DB) -f test/isolation/partitioned-setup.sql
+	$(pg_isolation_regress_installcheck) --inputdir=test/isolation --outputdir=output_iso_partitioned \
+	  --use-existing --dbname=$(ISOLATION_PARTITIONED_DB) $(ISOLATION_PARTITIONED)
 
 demo:
 	bash test/harness/demo.sh

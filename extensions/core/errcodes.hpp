@@ -66,6 +66,9 @@ inline constexpr SqlState projection_failed{"KB211"};
 inline constexpr SqlState unknown_projection{"KB212"};
 inline constexpr SqlState projection_exists{"KB213"};
 inline constexpr SqlState personal_subject_missing{"KB214"};
+inline constexpr SqlState partition_missing{"KB215"};
+inline constexpr SqlState partitioning_not_configured{"KB216"};
+inline constexpr SqlState partition_layout_unsupported{"KB217"};
 
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
@@ -103,6 +106,9 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB212", "unknown_projection", "the projection name does not exist"},
     {"KB213", "projection_exists", "create_projection names an existing projection"},
     {"KB214", "personal_subject_missing", "an event of a type with personal fields has no subject value at the subject path"},
+    {"KB215", "partition_missing", "a partitioned events table has no partition for the positions an append was given (run eventstore.manage_partitions())"},
+    {"KB216", "partitioning_not_configured", "manage_partitions on an unpartitioned store, or without pg_partman"},
+    {"KB217", "partition_layout_unsupported", "the events table's partitions are not plain range partitions on position with the parent's columns (a default partition with rows, a sub-partition, other columns)"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

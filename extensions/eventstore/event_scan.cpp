@@ -3,7 +3,12 @@
 
 #include "catalog_cache.hpp"
 #include "errcodes.hpp"
+#include "global_order.hpp"
 #include "store.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
 
 extern "C" {
 #include "access/genam.h"
@@ -12,64 +17,24 @@ extern "C" {
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
 #include "executor/tuptable.h"
+#include "nodes/parsenodes.h"
+#include "nodes/primnodes.h"
+#include "partitioning/partdesc.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 }
 
 namespace casebook::eventstore {
-
-namespace {
-
-void resolve_events_table(EventsTable* t) {
-    Oid ns = get_namespace_oid("eventstore", false);
-    t->heap = get_relname_relid("events", ns);
-    t->pkey = get_relname_relid("events_pkey", ns);
-    t->stream_index = get_relname_relid("events_stream_version_key", ns);
-    t->category_index = get_relname_relid("events_category_position_idx", ns);
-    if (!OidIsValid(t->heap) || !OidIsValid(t->pkey) || !OidIsValid(t->stream_index) ||
-        !OidIsValid(t->category_index))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("eventstore.events or one of its indexes is missing")));
-    static const char* const names[11] = {"position",   "stream_id",  "version",  "event_id",
-                                          "event_type", "schema_version", "event_data", "personal",
-                                          "metadata",   "created_at", "category"};
-    for (int i = 0; i < 11; ++i) {
-        t->att[i] = get_attnum(t->heap, names[i]);
-        if (t->att[i] == InvalidAttrNumber)
-            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN), errmsg("eventstore.events has no column \"%s\"", names[i])));
-    }
-}
-
-}  // namespace
-
-const EventsTable& events_table() {
-    static EventsTable cached{};
-    static uint64_t generation = 0;
-    uint64_t gen = catalog::generation();
-    if (gen != generation || !OidIsValid(cached.heap)) {
-        EventsTable fresh{};
-        EventsTable* fp = &fresh;
-        pg::guard([&] { resolve_events_table(fp); });
-        cached = fresh;
-        generation = gen;
-    }
-    return cached;
-}
-
-struct EventScan::State {
-    Relation heap;
-    Relation index;
-    IndexScanDesc scan;
-    TupleTableSlot* slot;
-    Snapshot snapshot;
-    ScanKeyData keys[2];
-    int nkeys;
-    int natts;  // columns to deform
-    bool open;
-};
 
 namespace {
 
@@ -78,6 +43,158 @@ namespace {
 // metadata 8, created_at 9, category 10.
 constexpr int kTableColumns = 11;
 constexpr int kPartialColumns = 8;  // through personal
+const char* const kColumnNames[kTableColumns] = {"position",   "stream_id",      "version",    "event_id",
+                                                 "event_type", "schema_version", "event_data", "personal",
+                                                 "metadata",   "created_at",     "category"};
+
+// What resolve_events_table finds, in plain C memory (palloc'd leaves).
+struct Resolved {
+    Oid heap;
+    bool partitioned;
+    int nleaves;
+    EventsLeaf* leaves;
+    int att[kTableColumns];
+};
+
+void layout_error(const char* detail, Oid rel) {
+    const char* name = get_rel_name(rel);
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('K', 'B', '2', '1', '7')),
+                    errmsg("eventstore.events has a partition layout the store cannot use"),
+                    errdetail("%s: %s.", name ? name : "?", detail),
+                    errhint("Partitions must be range partitions on position created with PARTITION OF "
+                            "(eventstore.manage_partitions() makes them); see docs/eventstore.md, Storage.")));
+}
+
+int64_t bound_value(Node* n) {
+    auto* d = castNode(PartitionRangeDatum, n);
+    if (d->kind == PARTITION_RANGE_DATUM_MINVALUE) return INT64_MIN;
+    if (d->kind == PARTITION_RANGE_DATUM_MAXVALUE) return INT64_MAX;
+    return DatumGetInt64(castNode(Const, d->value)->constvalue);
+}
+
+Oid leaf_index(Relation leaf, Oid parent_index, Oid leaf_oid) {
+    Oid idx = index_get_partition(leaf, parent_index);
+    if (!OidIsValid(idx)) layout_error("a partition lacks one of the parent's indexes", leaf_oid);
+    return idx;
+}
+
+void resolve_events_table(Resolved* t) {
+    Oid ns = get_namespace_oid("eventstore", false);
+    t->heap = get_relname_relid("events", ns);
+    Oid pkey = get_relname_relid("events_pkey", ns);
+    Oid stream_index = get_relname_relid("events_stream_version_key", ns);
+    Oid category_index = get_relname_relid("events_category_position_idx", ns);
+    if (!OidIsValid(t->heap) || !OidIsValid(pkey) || !OidIsValid(stream_index) || !OidIsValid(category_index))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("eventstore.events or one of its indexes is missing")));
+    for (int i = 0; i < kTableColumns; ++i) {
+        t->att[i] = get_attnum(t->heap, kColumnNames[i]);
+        if (t->att[i] == InvalidAttrNumber)
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+                            errmsg("eventstore.events has no column \"%s\"", kColumnNames[i])));
+    }
+    Relation rel = table_open(t->heap, AccessShareLock);
+    t->partitioned = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
+    if (!t->partitioned) {
+        t->nleaves = 1;
+        t->leaves = static_cast<EventsLeaf*>(palloc(sizeof(EventsLeaf)));
+        t->leaves[0] = EventsLeaf{t->heap, pkey, stream_index, category_index, INT64_MIN, INT64_MAX};
+        table_close(rel, AccessShareLock);
+        return;
+    }
+    PartitionKey key = RelationGetPartitionKey(rel);
+    if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1 || key->partattrs[0] != t->att[0])
+        layout_error("it is not partitioned by RANGE (position)", t->heap);
+    PartitionDesc pd = RelationGetPartitionDesc(rel, true);
+    int parent_natts = RelationGetDescr(rel)->natts;
+    t->nleaves = 0;
+    t->leaves = static_cast<EventsLeaf*>(palloc(sizeof(EventsLeaf) * (pd->nparts > 0 ? pd->nparts : 1)));
+    for (int i = 0; i < pd->nparts; ++i) {
+        Oid child = pd->oids[i];
+        if (!pd->is_leaf[i]) layout_error("a partition is itself partitioned", child);
+        HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(child));
+        if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for relation %u", child);
+        bool isnull;
+        Datum d = SysCacheGetAttr(RELOID, tup, Anum_pg_class_relpartbound, &isnull);
+        if (isnull) {
+            ReleaseSysCache(tup);
+            layout_error("a partition has no bound", child);
+        }
+        auto* spec = castNode(PartitionBoundSpec, stringToNode(TextDatumGetCString(d)));
+        ReleaseSysCache(tup);
+        if (spec->is_default)
+            layout_error("a default partition would hold events outside their range; drop it "
+                         "(manage_partitions() drops an empty one)",
+                         child);
+        Relation leaf = table_open(child, AccessShareLock);
+        bool same = RelationGetDescr(leaf)->natts == parent_natts;
+        for (int c = 0; same && c < kTableColumns; ++c) same = get_attnum(child, kColumnNames[c]) == t->att[c];
+        if (!same) layout_error("a partition's columns are not the parent's, in the parent's order", child);
+        EventsLeaf& l = t->leaves[t->nleaves++];
+        l.heap = child;
+        l.pkey = leaf_index(leaf, pkey, child);
+        l.stream_index = leaf_index(leaf, stream_index, child);
+        l.category_index = leaf_index(leaf, category_index, child);
+        l.lo = bound_value(static_cast<Node*>(linitial(spec->lowerdatums)));
+        l.hi = bound_value(static_cast<Node*>(linitial(spec->upperdatums)));
+        table_close(leaf, AccessShareLock);
+    }
+    table_close(rel, AccessShareLock);
+}
+
+}  // namespace
+
+const EventsLeaf* EventsTable::leaf_for(int64_t position) const {
+    // The last leaf starting at or below position.
+    auto it = std::upper_bound(leaves.begin(), leaves.end(), position,
+                               [](int64_t p, const EventsLeaf& l) { return p < l.lo; });
+    if (it == leaves.begin()) return nullptr;
+    --it;
+    return position < it->hi ? &*it : nullptr;
+}
+
+const EventsTable& events_table() {
+    static EventsTable cached{};
+    static uint64_t generation = 0;
+    uint64_t gen = catalog::generation();
+    if (gen != generation || !OidIsValid(cached.heap)) {
+        Resolved r{};
+        Resolved* rp = &r;
+        pg::guard([&] { resolve_events_table(rp); });
+        EventsTable fresh{};
+        fresh.heap = r.heap;
+        fresh.partitioned = r.partitioned;
+        fresh.leaves.assign(r.leaves, r.leaves + r.nleaves);
+        std::sort(fresh.leaves.begin(), fresh.leaves.end(),
+                  [](const EventsLeaf& a, const EventsLeaf& b) { return a.lo < b.lo; });
+        std::memcpy(fresh.att, r.att, sizeof fresh.att);
+        pg::guard([&] { pfree(rp->leaves); });
+        cached = std::move(fresh);
+        generation = gen;
+    }
+    return cached;
+}
+
+struct EventScan::State {
+    Relation parent;
+    Relation heap;  // the open leaf
+    Relation index;
+    IndexScanDesc scan;
+    TupleTableSlot* slot;
+    Snapshot snapshot;
+    ScanKeyData keys[2];
+    int nkeys;
+    int natts;  // columns to deform
+    EventScan::Mode mode;
+    Datum key_text;
+    int64_t below;
+    int nleaves;  // the leaves to visit, in position order
+    int current;
+    EventsLeaf* leaves;
+    bool leaf_open;
+    bool open;
+};
+
+namespace {
 
 struct OpenArgs {
     EventScan::Mode mode;
@@ -85,40 +202,75 @@ struct OpenArgs {
     int key_len;
     int64_t below;
     bool full;
-    Oid heap;
-    Oid index;
+    Oid parent;
+    const EventsLeaf* leaves;
+    int nleaves;
 };
 
-// Plain C under one guard: opens relations, snapshot and scan.
+// Plain C under one guard: locks the table, takes the snapshot every leaf
+// is read under, and keeps the leaves to visit. Leaves are opened one at a
+// time as the scan reaches them.
 EventScan::State* open_scan(const OpenArgs* a) {
     auto* s = static_cast<EventScan::State*>(palloc0(sizeof(EventScan::State)));
-    s->heap = table_open(a->heap, AccessShareLock);
-    s->index = index_open(a->index, AccessShareLock);
+    s->parent = table_open(a->parent, AccessShareLock);
     s->snapshot = RegisterSnapshot(GetLatestSnapshot());
+    s->mode = a->mode;
+    s->below = a->below;
+    if (a->mode != EventScan::Mode::all_below)
+        s->key_text = PointerGetDatum(cstring_to_text_with_len(a->key, a->key_len));
+    s->leaves = static_cast<EventsLeaf*>(palloc(sizeof(EventsLeaf) * (a->nleaves > 0 ? a->nleaves : 1)));
+    for (int i = 0; i < a->nleaves; ++i) {
+        // Leaves start in position order: none after the first at or above
+        // `below` can hold a position below it.
+        if (a->mode != EventScan::Mode::stream && a->leaves[i].lo >= a->below) break;
+        s->leaves[s->nleaves++] = a->leaves[i];
+    }
+    s->natts = a->full ? kTableColumns : kPartialColumns;
+    s->open = true;
+    return s;
+}
+
+void open_leaf(EventScan::State* s) {
+    const EventsLeaf& l = s->leaves[s->current];
+    Oid index = s->mode == EventScan::Mode::stream           ? l.stream_index
+                : s->mode == EventScan::Mode::category_below ? l.category_index
+                                                             : l.pkey;
+    s->heap = table_open(l.heap, AccessShareLock);
+    s->index = index_open(index, AccessShareLock);
+    if (RelationGetDescr(s->heap)->natts != kTableColumns)
+        ereport(ERROR, (errcode(MAKE_SQLSTATE('K', 'B', '0', '0', '1')),
+                        errmsg("eventstore.events does not have the expected columns")));
     Oid collation = s->index->rd_indcollation[0];
-    switch (a->mode) {
+    switch (s->mode) {
         case EventScan::Mode::stream:
             ScanKeyEntryInitialize(&s->keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid, collation, F_TEXTEQ,
-                                   PointerGetDatum(cstring_to_text_with_len(a->key, a->key_len)));
+                                   s->key_text);
             s->nkeys = 1;
             break;
         case EventScan::Mode::category_below:
             ScanKeyEntryInitialize(&s->keys[0], 0, 1, BTEqualStrategyNumber, InvalidOid, collation, F_TEXTEQ,
-                                   PointerGetDatum(cstring_to_text_with_len(a->key, a->key_len)));
-            ScanKeyInit(&s->keys[1], 2, BTLessStrategyNumber, F_INT8LT, Int64GetDatum(a->below));
+                                   s->key_text);
+            ScanKeyInit(&s->keys[1], 2, BTLessStrategyNumber, F_INT8LT, Int64GetDatum(s->below));
             s->nkeys = 2;
             break;
         case EventScan::Mode::all_below:
-            ScanKeyInit(&s->keys[0], 1, BTLessStrategyNumber, F_INT8LT, Int64GetDatum(a->below));
+            ScanKeyInit(&s->keys[0], 1, BTLessStrategyNumber, F_INT8LT, Int64GetDatum(s->below));
             s->nkeys = 1;
             break;
     }
     s->scan = index_beginscan(s->heap, s->index, s->snapshot, s->nkeys, 0);
     index_rescan(s->scan, s->keys, s->nkeys, nullptr, 0);
     s->slot = table_slot_create(s->heap, nullptr);
-    s->natts = a->full ? kTableColumns : kPartialColumns;
-    s->open = true;
-    return s;
+    s->leaf_open = true;
+}
+
+void close_leaf(EventScan::State* s) {
+    if (!s->leaf_open) return;
+    s->leaf_open = false;
+    ExecDropSingleTupleTableSlot(s->slot);
+    index_endscan(s->scan);
+    index_close(s->index, AccessShareLock);
+    table_close(s->heap, AccessShareLock);
 }
 
 // The plain values of one event: pointers into the current buffer.
@@ -131,7 +283,16 @@ struct RawEvent {
 };
 
 void next_raw(EventScan::State* s, RawEvent* out) {
-    out->found = index_getnext_slot(s->scan, ForwardScanDirection, s->slot);
+    out->found = false;
+    while (s->current < s->nleaves) {
+        if (!s->leaf_open) open_leaf(s);
+        if (index_getnext_slot(s->scan, ForwardScanDirection, s->slot)) {
+            out->found = true;
+            break;
+        }
+        close_leaf(s);
+        s->current++;
+    }
     if (!out->found) return;
     slot_getsomeattrs(s->slot, s->natts);
     for (int i = 0; i < kTableColumns; ++i) {
@@ -149,50 +310,65 @@ void next_raw(EventScan::State* s, RawEvent* out) {
 void close_scan(EventScan::State* s) {
     if (!s->open) return;
     s->open = false;
-    ExecDropSingleTupleTableSlot(s->slot);
-    index_endscan(s->scan);
+    close_leaf(s);
     UnregisterSnapshot(s->snapshot);
-    index_close(s->index, AccessShareLock);
-    table_close(s->heap, AccessShareLock);
+    table_close(s->parent, AccessShareLock);
 }
 
 struct HeadProbe {
-    Oid heap;
-    Oid index;
+    Oid parent;
+    const EventsLeaf* leaves;
+    int nleaves;
     const char* key;
     int key_len;
     bool latest;
+    bool skip_unused;
     bool found;
     int64_t version;
     char category[256];
     int category_len;
 };
 
+// The newest leaf holding the stream has its head: probe leaves from the
+// newest down, each backward through its (stream_id, version) index.
 void probe_head(HeadProbe* p) {
-    Relation heap = table_open(p->heap, AccessShareLock);
-    Relation index = index_open(p->index, AccessShareLock);
+    Relation parent = table_open(p->parent, AccessShareLock);
     Snapshot snapshot = RegisterSnapshot(p->latest ? GetLatestSnapshot() : GetTransactionSnapshot());
-    ScanKeyData key;
-    ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_TEXTEQ,
-                           PointerGetDatum(cstring_to_text_with_len(p->key, p->key_len)));
-    IndexScanDesc scan = index_beginscan(heap, index, snapshot, 1, 0);
-    index_rescan(scan, &key, 1, nullptr, 0);
-    TupleTableSlot* slot = table_slot_create(heap, nullptr);
-    p->found = index_getnext_slot(scan, BackwardScanDirection, slot);
-    if (p->found) {
-        slot_getsomeattrs(slot, kTableColumns);
-        p->version = DatumGetInt64(slot->tts_values[2]);
-        text* t = DatumGetTextPP(slot->tts_values[10]);
-        int len = static_cast<int>(VARSIZE_ANY_EXHDR(t));
-        if (len > static_cast<int>(sizeof p->category)) len = sizeof p->category;
-        memcpy(p->category, VARDATA_ANY(t), len);
-        p->category_len = len;
+    if (p->skip_unused) {
+        // Partitions made ahead of the positions handed out hold nothing
+        // (pg_partman keeps several ahead): skip them. Read after the
+        // snapshot, so every event it shows lies below the end.
+        int64_t end = global_order::handed_out_end();
+        while (p->nleaves > 0 && p->leaves[p->nleaves - 1].lo >= end) --p->nleaves;
     }
-    ExecDropSingleTupleTableSlot(slot);
-    index_endscan(scan);
+    Datum key_text = PointerGetDatum(cstring_to_text_with_len(p->key, p->key_len));
+    p->found = false;
+    for (int i = p->nleaves - 1; i >= 0 && !p->found; --i) {
+        Relation heap = table_open(p->leaves[i].heap, AccessShareLock);
+        Relation index = index_open(p->leaves[i].stream_index, AccessShareLock);
+        ScanKeyData key;
+        ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_TEXTEQ,
+                               key_text);
+        IndexScanDesc scan = index_beginscan(heap, index, snapshot, 1, 0);
+        index_rescan(scan, &key, 1, nullptr, 0);
+        TupleTableSlot* slot = table_slot_create(heap, nullptr);
+        p->found = index_getnext_slot(scan, BackwardScanDirection, slot);
+        if (p->found) {
+            slot_getsomeattrs(slot, kTableColumns);
+            p->version = DatumGetInt64(slot->tts_values[2]);
+            text* t = DatumGetTextPP(slot->tts_values[10]);
+            int len = static_cast<int>(VARSIZE_ANY_EXHDR(t));
+            if (len > static_cast<int>(sizeof p->category)) len = sizeof p->category;
+            memcpy(p->category, VARDATA_ANY(t), len);
+            p->category_len = len;
+        }
+        ExecDropSingleTupleTableSlot(slot);
+        index_endscan(scan);
+        index_close(index, AccessShareLock);
+        table_close(heap, AccessShareLock);
+    }
     UnregisterSnapshot(snapshot);
-    index_close(index, AccessShareLock);
-    table_close(heap, AccessShareLock);
+    table_close(parent, AccessShareLock);
 }
 
 }  // namespace
@@ -200,8 +376,10 @@ void probe_head(HeadProbe* p) {
 StreamHead read_stream_head(const std::string& stream, bool latest) {
     const EventsTable& t = events_table();
     HeadProbe probe{};
-    probe.heap = t.heap;
-    probe.index = t.stream_index;
+    probe.parent = t.heap;
+    probe.leaves = t.leaves.data();
+    probe.nleaves = static_cast<int>(t.leaves.size());
+    probe.skip_unused = t.partitioned;
     probe.key = stream.data();
     probe.key_len = static_cast<int>(stream.size());
     probe.latest = latest;
@@ -218,12 +396,10 @@ StreamHead read_stream_head(const std::string& stream, bool latest) {
 
 EventScan::EventScan(Mode mode, const std::string& key, int64_t below, bool full) {
     const EventsTable& t = events_table();
-    Oid index = mode == Mode::stream ? t.stream_index : mode == Mode::category_below ? t.category_index : t.pkey;
-    OpenArgs a{mode, key.data(), static_cast<int>(key.size()), below, full, t.heap, index};
+    OpenArgs a{mode,   key.data(), static_cast<int>(key.size()),          below, full,
+               t.heap, t.leaves.data(), static_cast<int>(t.leaves.size())};
     const OpenArgs* ap = &a;
     state_ = pg::guard([&] { return open_scan(ap); });
-    if (state_->heap->rd_att->natts != kTableColumns)
-        throw Error(errcodes::extension_not_ready, "eventstore.events does not have the expected columns");
 }
 
 bool EventScan::next(EventRecord& e) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "pg_boundary.hpp"
 
@@ -40,18 +41,34 @@ private:
     State* state_;
 };
 
-// The OIDs of eventstore.events and its indexes, and its column numbers,
-// resolved once per backend and again after any relcache invalidation
-// (catalog_cache.hpp): DROP and CREATE EXTENSION give new OIDs.
+// One heap of eventstore.events with its indexes: the table itself, or one
+// range partition of it. lo..hi is the partition's position range [lo, hi)
+// (INT64_MIN..INT64_MAX for an unpartitioned table).
+struct EventsLeaf {
+    Oid heap;
+    Oid pkey;          // (position)
+    Oid stream_index;  // (stream_id, version)
+    Oid category_index;  // (category, position)
+    int64_t lo;
+    int64_t hi;
+};
+
+// The OIDs of eventstore.events, its indexes and its partitions (in
+// position order), and its column numbers, resolved once per backend and
+// again after any relcache invalidation (catalog_cache.hpp): DROP and
+// CREATE EXTENSION give new OIDs, pg_partman adds partitions. Partitions
+// must be plain range partitions on position with the parent's column
+// numbers (KB217 otherwise).
 struct EventsTable {
     Oid heap;
-    Oid pkey;          // events_pkey (position)
-    Oid stream_index;  // events_stream_version_key
-    Oid category_index;
+    bool partitioned;
+    std::vector<EventsLeaf> leaves;
     // attribute numbers of position, stream_id, version, event_id,
     // event_type, schema_version, event_data, personal, metadata,
     // created_at, category
     int att[11];
+    // The leaf holding this position, or nullptr.
+    const EventsLeaf* leaf_for(int64_t position) const;
 };
 const EventsTable& events_table();
 

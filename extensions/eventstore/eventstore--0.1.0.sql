@@ -18,7 +18,22 @@ CREATE FUNCTION @extschema@._next_position() RETURNS bigint
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_next_position';
 
-CREATE TABLE @extschema@.events (
+-- The layout is chosen once, at CREATE EXTENSION, by the setting
+-- eventstore.partition_positions: 0 (the default) = one table; n > 0 = range
+-- partitions of n positions each, created and kept ahead by pg_partman
+-- through eventstore.manage_partitions() (docs/eventstore.md, Storage).
+CREATE TABLE @extschema@.storage_layout (
+    partition_positions bigint NOT NULL CHECK (partition_positions >= 0),
+    only_row boolean NOT NULL DEFAULT true PRIMARY KEY CHECK (only_row)
+);
+INSERT INTO @extschema@.storage_layout (partition_positions)
+    VALUES (coalesce(nullif(current_setting('eventstore.partition_positions', true), ''), '0')::bigint);
+COMMENT ON TABLE @extschema@.storage_layout IS
+    'How eventstore.events is stored: 0 = one table, n = range partitions of n positions (set at CREATE EXTENSION).';
+
+DO $install$
+DECLARE
+    columns constant text := $columns$
     position       bigint      NOT NULL DEFAULT @extschema@._next_position(),
     -- Names compare bytewise (COLLATE "C"): they are identifiers, and the
     -- index inserts of every append then compare with memcmp, not strcoll.
@@ -34,11 +49,24 @@ CREATE TABLE @extschema@.events (
     metadata       jsonb       NOT NULL DEFAULT '{}',
     created_at     timestamptz NOT NULL DEFAULT now(),
     category       text        COLLATE "C" NOT NULL,
-    CONSTRAINT events_pkey PRIMARY KEY (position),
-    -- Stream replay; also the optimistic-concurrency backstop.
-    CONSTRAINT events_stream_version_key UNIQUE (stream_id, version),
-    CONSTRAINT events_event_id_key UNIQUE (event_id)
-);
+    CONSTRAINT events_pkey PRIMARY KEY (position)
+    $columns$;
+BEGIN
+    IF (SELECT partition_positions FROM @extschema@.storage_layout) = 0 THEN
+        EXECUTE 'CREATE TABLE @extschema@.events (' || columns || ',
+            -- Stream replay; also the optimistic-concurrency backstop.
+            CONSTRAINT events_stream_version_key UNIQUE (stream_id, version),
+            CONSTRAINT events_event_id_key UNIQUE (event_id))';
+    ELSE
+        -- A unique index of a partitioned table must contain the partition
+        -- key: (stream_id, version) and event_id are unique through
+        -- append's stream and event-id locks instead (docs/eventstore.md).
+        EXECUTE 'CREATE TABLE @extschema@.events (' || columns || ') PARTITION BY RANGE (position)';
+        EXECUTE 'CREATE INDEX events_stream_version_key ON @extschema@.events (stream_id, version)';
+        EXECUTE 'CREATE INDEX events_event_id_key ON @extschema@.events (event_id)';
+    END IF;
+END
+$install$;
 -- Category reads and category subscriptions, in global order.
 CREATE INDEX events_category_position_idx ON @extschema@.events (category, position);
 COMMENT ON TABLE @extschema@.events IS
@@ -83,6 +111,19 @@ CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON @extschema@.events
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._append_only();
 ALTER TABLE @extschema@.events ENABLE ALWAYS TRIGGER events_append_only;
 ALTER TABLE @extschema@.events ENABLE ALWAYS TRIGGER events_no_truncate;
+-- Partitions: statement triggers fire only for statements that name the
+-- parent. A row trigger is cloned onto every partition, present and future,
+-- so UPDATE and DELETE naming a partition are refused too; TRUNCATE of a
+-- partition is refused by a trigger that manage_partitions() puts on each.
+DO $install$
+BEGIN
+    IF (SELECT partition_positions FROM @extschema@.storage_layout) > 0 THEN
+        CREATE TRIGGER events_append_only_rows BEFORE UPDATE OR DELETE ON @extschema@.events
+            FOR EACH ROW EXECUTE FUNCTION @extschema@._append_only();
+        ALTER TABLE @extschema@.events ENABLE ALWAYS TRIGGER events_append_only_rows;
+    END IF;
+END
+$install$;
 
 CREATE FUNCTION @extschema@.append(stream text, events jsonb, expected_version bigint DEFAULT NULL,
                                    category text DEFAULT NULL) RETURNS bigint
@@ -288,6 +329,134 @@ BEGIN
 END
 $fn$;
 
+-- ---------------------------------------------------------------------------
+-- Partitions (when created with eventstore.partition_positions > 0)
+-- ---------------------------------------------------------------------------
+
+-- Registers eventstore.events with pg_partman on first call (partitions of
+-- partition_positions positions, `premake` of them ahead of the newest
+-- event), runs pg_partman's maintenance on later calls, drops an empty
+-- default partition (rows must land in their range partition: append reports
+-- a missing one as KB215 instead of filing events out of order), guards
+-- every partition against TRUNCATE, and schedules itself every 10 minutes
+-- through pg_cron when pg_cron is installed in this database (job
+-- 'eventstore-partitions'). Returns the number of partitions.
+--
+-- pg_partman's functions set search_path for the session and restore the
+-- value they found; a SET clause on the calling function would make that
+-- restored value outlive the call. So the function that calls pg_partman
+-- has no SET clause and qualifies every name; its checks and upkeep run in
+-- helpers that have one.
+CREATE FUNCTION @extschema@._partitions_check(premake integer) RETURNS name
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    per_partition bigint;
+    partman name;
+    template text;
+BEGIN
+    SELECT partition_positions INTO per_partition FROM @extschema@.storage_layout;
+    IF per_partition = 0 THEN
+        RAISE EXCEPTION 'eventstore.events is not partitioned'
+            USING ERRCODE = 'KB216',
+                  HINT = 'The layout is chosen at CREATE EXTENSION: SET eventstore.partition_positions = <n> first.';
+    END IF;
+    IF premake IS NULL OR premake < 1 OR premake > 1000 THEN
+        RAISE EXCEPTION 'premake must be 1 to 1000, got %', premake USING ERRCODE = '22023';
+    END IF;
+    SELECT n.nspname INTO partman
+      FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'pg_partman';
+    IF partman IS NULL THEN
+        RAISE EXCEPTION 'pg_partman is not installed in this database'
+            USING ERRCODE = 'KB216', HINT = 'CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman;';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent = '@extschema@.events'::regclass) THEN
+        -- A registration left over from a dropped and re-created extension.
+        EXECUTE format('SELECT template_table FROM %I.part_config WHERE parent_table = $1', partman)
+           INTO template USING '@extschema@.events';
+        IF template IS NOT NULL THEN
+            EXECUTE format('DROP TABLE IF EXISTS %s', template);
+        END IF;
+        EXECUTE format('DELETE FROM %I.part_config WHERE parent_table = $1', partman) USING '@extschema@.events';
+    END IF;
+    RETURN partman;
+END
+$fn$;
+
+CREATE FUNCTION @extschema@._partitions_upkeep() RETURNS integer
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    leaf regclass;
+    found_any boolean;
+    partitions integer := 0;
+BEGIN
+    FOR leaf IN
+        SELECT i.inhrelid::regclass FROM pg_inherits i
+         WHERE i.inhparent = '@extschema@.events'::regclass ORDER BY i.inhrelid
+    LOOP
+        IF pg_get_expr((SELECT relpartbound FROM pg_class WHERE oid = leaf), leaf) = 'DEFAULT' THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', leaf) INTO found_any;
+            IF found_any THEN
+                RAISE EXCEPTION 'the default partition % holds events', leaf
+                    USING ERRCODE = 'KB217',
+                          HINT = 'Events must lie in their range partition; see docs/eventstore.md, Storage.';
+            END IF;
+            EXECUTE format('DROP TABLE %s', leaf);
+            CONTINUE;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = leaf AND tgname = 'events_no_truncate') THEN
+            EXECUTE format('CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON %s '
+                           'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._append_only()', leaf);
+            EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER events_no_truncate', leaf);
+        END IF;
+        partitions := partitions + 1;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        -- (dynamic: cron.job does not exist without pg_cron)
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1 AND database = current_database())'
+           INTO found_any USING 'eventstore-partitions';
+        IF NOT found_any THEN
+            PERFORM cron.schedule('eventstore-partitions', '*/10 * * * *', 'SELECT eventstore.manage_partitions()');
+        END IF;
+    END IF;
+    RETURN partitions;
+END
+$fn$;
+
+CREATE FUNCTION @extschema@.manage_partitions(premake integer DEFAULT 4) RETURNS integer
+    LANGUAGE plpgsql AS $fn$
+DECLARE
+    partman name := @extschema@._partitions_check(premake);
+    per_partition bigint := (SELECT l.partition_positions FROM @extschema@.storage_layout l);
+    registered boolean;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM %I.part_config WHERE parent_table = $1)', partman)
+       INTO registered USING '@extschema@.events';
+    IF NOT registered THEN
+        EXECUTE pg_catalog.format('SELECT %I.create_parent(p_parent_table := $1, p_control := $2, p_type := $3, '
+                                  'p_interval := $4, p_premake := $5, p_jobmon := false)', partman)
+          USING '@extschema@.events', 'position', 'native', per_partition::text, premake;
+    ELSE
+        EXECUTE pg_catalog.format('UPDATE %I.part_config SET premake = $1 WHERE parent_table = $2', partman)
+          USING premake, '@extschema@.events';
+        EXECUTE pg_catalog.format('SELECT %I.run_maintenance(p_parent_table := $1, p_jobmon := false)', partman)
+          USING '@extschema@.events';
+    END IF;
+    -- pg_partman keeps partitions ahead of the newest stored event; positions
+    -- run ahead of stored events when appends roll back, so cover the
+    -- positions handed out too.
+    EXECUTE pg_catalog.format('SELECT %I.create_partition_id($1, $2, false)', partman)
+      USING '@extschema@.events',
+            ARRAY(SELECT b FROM pg_catalog.generate_series(
+                      (coalesce((SELECT max(e.position) FROM @extschema@.events e), 0) / per_partition) * per_partition,
+                      (@extschema@.head() / per_partition + premake) * per_partition,
+                      per_partition) AS b);
+    RETURN @extschema@._partitions_upkeep();
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.manage_partitions(integer) IS
+    'Creates and keeps ahead the range partitions of eventstore.events through pg_partman (partitioned layout only).';
+
 -- Lag of every projection: async ones from their checkpoint.
 CREATE VIEW @extschema@.projection_status AS
 SELECT p.name, p.mode, p.category,
@@ -348,7 +517,10 @@ REVOKE ALL ON ALL PROCEDURES IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
 -- pg_dump keeps the data of these tables (extension tables are skipped otherwise).
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.events', '');
+-- A partitioned events table has no rows of its own: its partitions are not
+-- extension members and pg_dump keeps them and their rows as usual.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.events', '')
+    WHERE (SELECT partition_positions FROM @extschema@.storage_layout) = 0;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.subscriptions', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.subscription_checkpoints', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.upcasters', '');

@@ -17,6 +17,7 @@
 #include "subscriptions.hpp"
 
 extern "C" {
+#include "utils/guc.h"
 #include "commands/trigger.h"
 #include "utils/array.h"
 #include "utils/inval.h"
@@ -32,9 +33,20 @@ namespace args = casebook::args;
 namespace spi = casebook::spi;
 namespace es = casebook::eventstore;
 
+namespace {
+int g_partition_positions = 0;  // read by the install script only
+}  // namespace
+
 void _PG_init(void) {
     es::global_order::install();
     es::catalog::install();
+    casebook::pg::guard([] {
+        DefineCustomIntVariable(
+            "eventstore.partition_positions",
+            "Positions per range partition of eventstore.events; 0 = one table. Read at CREATE EXTENSION only.",
+            "Set it before CREATE EXTENSION eventstore, then run eventstore.manage_partitions() (pg_partman).",
+            &g_partition_positions, 0, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    });
 }
 
 namespace {

@@ -175,6 +175,17 @@ int64_t horizon(spi::Connection& conn) {
     throw Error(errcodes::internal_error, "eventstore: could not read the global-order horizon");
 }
 
+int64_t handed_out_end() {
+    if (!g_preloaded || g_table == nullptr) return INT64_MAX;
+    return pg::guard([] {
+        LWLockAcquire(g_lock, LW_SHARED);
+        DbCounter* c = g_table->find(MyDatabaseId);
+        int64_t end = c != nullptr ? c->next : INT64_MAX;
+        LWLockRelease(g_lock);
+        return end;
+    });
+}
+
 bool forget_database() {
     require_preloaded();
     return pg::guard([] {

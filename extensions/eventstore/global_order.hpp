@@ -23,6 +23,12 @@ int64_t allocate(spi::Connection& conn, int64_t n);
 // settled (committed or abandoned). Take the read snapshot after this call.
 int64_t horizon(spi::Connection& conn);
 
+// The next position this database will hand out: no event lies at or above
+// it (raw INSERTs with explicit positions aside). INT64_MAX when the counter
+// is not loaded in shared memory yet. No lock is waited for beyond the
+// counter's LWLock, and nothing is loaded.
+int64_t handed_out_end();
+
 // Forgets this database's counter so the next use reloads it from the
 // events table (CREATE EXTENSION, restores). False if appends are in flight.
 bool forget_database();

@@ -215,7 +215,10 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
     std::map<Uuid, int64_t> stored;
     if (!given.empty()) {
         Datum ids = make_array(given, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
-        spi::Rows rows = conn.execute(kKnownIds, {spi::datum_param(ids)}, false);
+        // A snapshot taken now, after the id locks: it sees every committed
+        // holder of these ids, also in REPEATABLE READ. Under partitioning
+        // nothing else keeps event ids unique (docs/eventstore.md, Storage).
+        spi::Rows rows = conn.execute_latest(kKnownIds, {spi::datum_param(ids)});
         for (uint64_t r = 0; r < rows.size(); ++r) {
             Uuid u{};
             auto* p = DatumGetUUIDP(*rows.datum(r, 1));

@@ -131,17 +131,18 @@ else
 fi
 
 # ---- 5. pg_regress + isolation --------------------------------------------------
-banner "5/9 pg_regress + isolation (make -k regresscheck isolationcheck)"
+banner "5/9 pg_regress + isolation (make -k regresscheck isolationcheck isolationcheck-partitioned)"
 if [ "$cluster_up" -ne 1 ]; then
   echo "skipped: no cluster"
   record "regress+isolation" 0 0 "skipped: no cluster"
 else
   # Old diffs must not be mistaken for this run's.
-  rm -f regression.diffs regression.out output_iso/regression.diffs output_iso/regression.out
+  rm -f regression.diffs regression.out output_iso/regression.diffs output_iso/regression.out \
+    output_iso_partitioned/regression.diffs output_iso_partitioned/regression.out
   log="$LOGDIR/installcheck.log"
   rc=0
   # Two targets with -k: an isolation run still happens after a regress failure.
-  make -k regresscheck isolationcheck 2>&1 | tee "$log" || rc=$?
+  make -k regresscheck isolationcheck isolationcheck-partitioned 2>&1 | tee "$log" || rc=$?
   # "test name ... ok  12 ms" and, inside parallel groups, "     name ... ok"
   # Anything after "..." other than ok (FAILED, "failed (ignored)", or a
   # pg_regress error such as a missing expected file) counts as failed.
@@ -155,7 +156,7 @@ else
     note="no tests found"
   fi
   if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; then
-    for diffs in regression.diffs output_iso/regression.diffs; do
+    for diffs in regression.diffs output_iso/regression.diffs output_iso_partitioned/regression.diffs; do
       if [ -s "$diffs" ]; then
         echo "---------------- $diffs (first 1000 lines) ----------------"
         head -n 1000 "$diffs"

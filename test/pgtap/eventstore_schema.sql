@@ -10,7 +10,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS eventstore;
 
-SELECT plan(108);
+SELECT plan(111);
 
 -------------------------------------------------------------------------------
 -- Extension and schema
@@ -31,6 +31,15 @@ SELECT has_table('eventstore', 'events', 'table eventstore.events exists');
 SELECT has_table('eventstore', 'subscriptions', 'table eventstore.subscriptions exists');
 SELECT has_table('eventstore', 'subscription_checkpoints', 'table eventstore.subscription_checkpoints exists');
 SELECT has_view('eventstore', 'subscription_status', 'view eventstore.subscription_status exists');
+SELECT has_table('eventstore', 'storage_layout', 'table eventstore.storage_layout exists');
+SELECT results_eq(
+    $$SELECT l.partition_positions, c.relkind::text
+        FROM eventstore.storage_layout l, pg_catalog.pg_class c
+       WHERE c.oid = 'eventstore.events'::regclass$$,
+    $$VALUES (0::bigint, 'r')$$,
+    'without eventstore.partition_positions the store is one plain table (partition_positions 0)');
+SELECT throws_ok('INSERT INTO eventstore.storage_layout VALUES (5)', '23505', NULL,
+                 'storage_layout holds one row');
 SELECT sequences_are('eventstore', ARRAY[]::name[],
                      'eventstore has no sequence (positions come from the shared-memory allocator)');
 
