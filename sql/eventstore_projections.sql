@@ -661,3 +661,44 @@ DROP FUNCTION wallet_apply(jsonb, eventstore.event), audit_apply(jsonb, eventsto
     apply_text(text, eventstore.event), apply_returns_text(jsonb, eventstore.event), apply_one_arg(jsonb),
     apply_three_args(jsonb, eventstore.event, integer), apply_setof(jsonb, eventstore.event),
     apply_json(json, eventstore.event), apply_delivery(jsonb, eventstore.delivery);
+
+-------------------------------------------------------------------------------
+-- Numbers are read from stored jsonb natively (no numeric_out): every value
+-- below, of 1 to 24 digits, scales 0 to 20, either sign, folds to exactly
+-- the text SQL prints for it (set) and sums exactly as numeric does
+-- (increment). Values past 18 digits take the exact decimal-text path.
+-------------------------------------------------------------------------------
+DO $$
+BEGIN
+    PERFORM eventstore.append('dec-' || g, jsonb_build_array(jsonb_build_object('type', 'A', 'data',
+              jsonb_build_object('x', round(((g * 7919) % 100003)::numeric * (10::numeric ^ (g % 25 - 12))
+                                            * (CASE WHEN g % 3 = 0 THEN -1 ELSE 1 END), g % 21)))))
+      FROM generate_series(1, 600) g;
+    PERFORM eventstore.append('dec-' || g, jsonb_build_array(jsonb_build_object('type', 'B', 'data',
+              jsonb_build_object('x', round((g::numeric / 7) * (10::numeric ^ (g % 9)), g % 19)))))
+      FROM generate_series(1, 600) g;
+END
+$$;
+SELECT eventstore.create_projection('decimals', 'dec', $${
+    "A": [{"set": "a", "from": "x"}, {"increment": "sum", "from": "x"}],
+    "B": [{"set": "b", "from": "x"}, {"increment": "sum", "from": "x"}]
+}$$) AS folded;
+CREATE TEMP VIEW decimals_stored AS
+SELECT stream_id, max(event_data->>'x') FILTER (WHERE event_type = 'A') AS a,
+       max(event_data->>'x') FILTER (WHERE event_type = 'B') AS b, sum((event_data->>'x')::numeric) AS total
+  FROM eventstore.events WHERE category = 'dec' GROUP BY stream_id;
+SELECT count(*) AS streams,
+       count(*) FILTER (WHERE s.state->>'a' = x.a AND s.state->>'b' = x.b) AS values_exact,
+       count(*) FILTER (WHERE (s.state->>'sum')::numeric = x.total) AS sums_exact,
+       count(*) FILTER (WHERE length(translate(x.a, '-.', '')) > 18) AS a_beyond_18_digits,
+       count(*) FILTER (WHERE x.a LIKE '%.%0' OR x.b LIKE '%.%0') AS with_trailing_zeros,
+       count(*) FILTER (WHERE x.a LIKE '-%') AS negative
+  FROM eventstore.projection_state s JOIN decimals_stored x USING (stream_id)
+ WHERE s.projection = 'decimals';
+-- (none differ; shown if any did)
+SELECT stream_id, s.state->>'a' AS a, x.a AS stored_a, s.state->>'b' AS b, x.b AS stored_b
+  FROM eventstore.projection_state s JOIN decimals_stored x USING (stream_id)
+ WHERE s.projection = 'decimals' AND (s.state->>'a' IS DISTINCT FROM x.a OR s.state->>'b' IS DISTINCT FROM x.b)
+ ORDER BY stream_id LIMIT 5;
+DROP VIEW decimals_stored;
+SELECT eventstore.drop_projection('decimals');

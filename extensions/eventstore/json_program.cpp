@@ -212,7 +212,7 @@ void run_operations(const std::vector<Operation>& ops, JValue& doc, const EventV
                     set_path(doc, op.target, JValue(*by));
                 } else if (cur->kind() != JValue::Kind::number) {
                     not_a_number(op, ev, "which is not a number");
-                } else {
+                } else if (!cur->add_fixed_in_place(*by)) {
                     *cur = add_numbers(*cur, *by);
                 }
                 break;

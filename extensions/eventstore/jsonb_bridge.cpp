@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 }
 
 namespace casebook::eventstore {
@@ -61,6 +62,55 @@ bool decode_numeric(Numeric num, int64_t* mantissa, int* scale) {
         ndigits = (len - 4) / 2;
     }
     if (dscale > 18) return false;
+    int exp10_groups = ndigits == 0 ? 0 : 4 * (static_cast<int>(ndigits) - 1 - weight);
+    if (ndigits <= 4) {
+        // Up to 16 digits: 64-bit arithmetic, no 128-bit division.
+        static constexpr uint64_t kPow10[19] = {1ULL,
+                                                10ULL,
+                                                100ULL,
+                                                1000ULL,
+                                                10000ULL,
+                                                100000ULL,
+                                                1000000ULL,
+                                                10000000ULL,
+                                                100000000ULL,
+                                                1000000000ULL,
+                                                10000000000ULL,
+                                                100000000000ULL,
+                                                1000000000000ULL,
+                                                10000000000000ULL,
+                                                100000000000000ULL,
+                                                1000000000000000ULL,
+                                                10000000000000000ULL,
+                                                100000000000000000ULL,
+                                                1000000000000000000ULL};
+        constexpr uint64_t kLimit = 1000000000000000000ULL;  // 18 digits at most
+        uint64_t t = 0;
+        for (std::size_t i = 0; i < ndigits; ++i) {
+            int16_t d;
+            memcpy(&d, digits + 2 * i, 2);
+            if (d < 0 || d > 9999) return false;
+            t = t * 10000 + static_cast<uint64_t>(d);
+        }
+        int shift = dscale - exp10_groups;  // mantissa = t * 10^shift
+        if (shift > 0) {
+            if (shift > 18 || t > (kLimit - 1) / kPow10[shift]) return false;
+            t *= kPow10[shift];
+        } else if (shift < 0) {
+            // (t < 10^16, so a divisor above 10^18 leaves a remainder unless t = 0)
+            uint64_t p10 = -shift > 18 ? 0 : kPow10[-shift];
+            if (p10 == 0) {
+                if (t != 0) return false;
+                p10 = 1;
+            }
+            if (t % p10 != 0) return false;  // digits beyond the display scale: not ours to drop
+            t /= p10;
+        }
+        if (t >= kLimit) return false;
+        *mantissa = negative ? -static_cast<int64_t>(t) : static_cast<int64_t>(t);
+        *scale = dscale;
+        return true;
+    }
     // total = the digit groups read as one integer = value * 10^(4 * (ndigits - 1 - weight))
     __int128 total = 0;
     for (std::size_t i = 0; i < ndigits; ++i) {
@@ -70,8 +120,7 @@ bool decode_numeric(Numeric num, int64_t* mantissa, int* scale) {
         total = total * 10000 + d;
         if (total > static_cast<__int128>(1000000000000000000LL) * 10000) return false;
     }
-    int exp10 = ndigits == 0 ? 0 : 4 * (static_cast<int>(ndigits) - 1 - weight);
-    int shift = dscale - exp10;  // mantissa = total * 10^shift
+    int shift = dscale - exp10_groups;  // mantissa = total * 10^shift
     for (; shift > 0; --shift) {
         total *= 10;
         if (total >= 1000000000000000000LL) return false;
@@ -245,8 +294,31 @@ struct Lookup {
     int depth;
 };
 
+// A jsonb with a one-byte header (most event data stored inline) must be
+// re-headed before it can be read; PostgreSQL would palloc a copy per call.
+// The copy goes to one buffer reused by every call instead: the leaves
+// point into it only until the caller has converted them.
+Jsonb* readable_jsonb(Datum datum) {
+    auto* attr = reinterpret_cast<struct varlena*>(DatumGetPointer(datum));
+    if (!VARATT_IS_SHORT(attr)) return DatumGetJsonbP(datum);
+    static char* buffer = nullptr;
+    static Size capacity = 0;
+    Size data_size = VARSIZE_SHORT(attr) - VARHDRSZ_SHORT;
+    Size need = data_size + VARHDRSZ;
+    if (need > capacity) {
+        Size grown = Max(need, Max(capacity * 2, static_cast<Size>(1024)));
+        char* fresh = static_cast<char*>(MemoryContextAlloc(TopMemoryContext, grown));
+        if (buffer != nullptr) pfree(buffer);
+        buffer = fresh;
+        capacity = grown;
+    }
+    SET_VARSIZE(buffer, need);
+    memcpy(VARDATA(buffer), VARDATA_SHORT(attr), data_size);
+    return reinterpret_cast<Jsonb*>(buffer);
+}
+
 void lookup_all(Datum datum, const Lookup* lookups, Leaf* leaves, int n) {
-    Jsonb* jb = DatumGetJsonbP(datum);
+    Jsonb* jb = readable_jsonb(datum);
     for (int l = 0; l < n; ++l) {
         Leaf& out = leaves[l];
         out = Leaf{};

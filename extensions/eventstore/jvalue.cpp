@@ -239,6 +239,22 @@ bool JValue::operator==(const JValue& o) const {
 }
 
 
+bool JValue::add_fixed_in_place(const JValue& by) {
+    if (kind_ != Kind::number || by.kind_ != Kind::number || !fixed_ || !by.fixed_) return false;
+    int64_t fa = int_, fb = by.int_;
+    int scale = std::max(scale_, by.scale_);
+    for (int i = scale_; i < scale; ++i)
+        if (__builtin_mul_overflow(fa, 10, &fa)) return false;
+    for (int i = by.scale_; i < scale; ++i)
+        if (__builtin_mul_overflow(fb, 10, &fb)) return false;
+    int64_t sum = 0;
+    if (__builtin_add_overflow(fa, fb, &sum)) return false;
+    int_ = sum;
+    scale_ = scale;
+    text_.clear();  // the decimal text is computed again on demand
+    return true;
+}
+
 JValue add_numbers(const JValue& a, const JValue& b) {
     // Fixed point in 64 bits when both fit (money-like values).
     int64_t fa = 0, fb = 0;

@@ -55,6 +55,10 @@ public:
 
     bool operator==(const JValue& other) const;
 
+    // this += by when both are fixed-point numbers and the sum fits; false
+    // (nothing changed) otherwise: use add_numbers then.
+    bool add_fixed_in_place(const JValue& by);
+
 private:
     Kind kind_ = Kind::null;
     bool bool_ = false;

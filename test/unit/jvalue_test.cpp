@@ -37,6 +37,33 @@ TEST(Numbers, ExactDecimalAddition) {
               "-1");
 }
 
+// The in-place sum a reducer's increment uses agrees with add_numbers, keeps
+// the wider scale, and declines (changing nothing) where 64 bits overflow or
+// a value only exists as text.
+TEST(Numbers, InPlaceAdditionMatchesAddNumbers) {
+    const char* cases[][2] = {{"19.99", "0.01"}, {"0.1", "0.2"}, {"-5", "2.50"}, {"-0.5", "0.5"},
+                              {"1.000", "2"},    {"7", "-7.25"}, {"0", "0.00000001"}};
+    for (auto& c : cases) {
+        JValue a = JValue::number(c[0]);
+        ASSERT_EQ(a.text(), c[0]);  // the text cache is filled before the sum
+        EXPECT_TRUE(a.add_fixed_in_place(JValue::number(c[1]))) << c[0] << " + " << c[1];
+        EXPECT_EQ(a.text(), add_numbers(JValue::number(c[0]), JValue::number(c[1])).text()) << c[0] << " + " << c[1];
+    }
+    JValue big = JValue::integer(9223372036854775807LL);
+    EXPECT_FALSE(big.add_fixed_in_place(JValue::integer(1)));
+    EXPECT_EQ(big.text(), "9223372036854775807");
+    JValue scaled = JValue::integer(922337203685477580LL);
+    EXPECT_FALSE(scaled.add_fixed_in_place(JValue::number("0.01")));  // 10^2 alignment overflows
+    EXPECT_EQ(scaled.text(), "922337203685477580");
+    JValue wide = JValue::number("123456789012345678901234567890");
+    EXPECT_FALSE(wide.add_fixed_in_place(JValue::integer(1)));
+    JValue one = JValue::integer(1);
+    EXPECT_FALSE(one.add_fixed_in_place(wide));
+    EXPECT_EQ(one.text(), "1");
+    JValue s = JValue::string("x");
+    EXPECT_FALSE(s.add_fixed_in_place(JValue::integer(1)));
+}
+
 TEST(Numbers, EqualityIgnoresTrailingZeros) {
     EXPECT_TRUE(JValue::number("1.50") == JValue::number("1.5"));
     EXPECT_FALSE(JValue::number("1.51") == JValue::number("1.5"));
