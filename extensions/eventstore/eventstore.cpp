@@ -46,6 +46,7 @@ void _PG_init(void) {
             "Positions per range partition of eventstore.events; 0 = one table. Read at CREATE EXTENSION only.",
             "Set it before CREATE EXTENSION eventstore, then run eventstore.manage_partitions() (pg_partman).",
             &g_partition_positions, 0, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+        MarkGUCPrefixReserved("eventstore");
     });
 }
 
