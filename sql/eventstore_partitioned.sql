@@ -39,7 +39,7 @@ CREATE SCHEMA partman;
 CREATE EXTENSION pg_partman SCHEMA partman;
 RESET client_min_messages;
 SELECT pg_temp.try($$SELECT eventstore.manage_partitions(0)$$);
-SELECT pg_temp.try($$SELECT eventstore.manage_partitions(NULL)$$);
+SELECT pg_temp.try($$SELECT eventstore.manage_partitions(1001)$$);
 SELECT eventstore.manage_partitions() AS partitions;
 
 -- Partitions, their ranges and their TRUNCATE guards. No default partition.
@@ -137,6 +137,9 @@ SELECT count(*) AS events FROM eventstore.events;
 SELECT pg_temp.try($$SELECT eventstore.append('order-2', items(80, 'big'), 5)$$);
 SELECT count(*) AS events, max(version) AS order_2_version FROM eventstore.events WHERE stream_id = 'order-2';
 SELECT eventstore.manage_partitions(10) > 5 AS more_partitions;
+-- A call without premake (the scheduled one) keeps the last explicit choice.
+SELECT eventstore.manage_partitions() > 5 AS managed;
+SELECT premake FROM partman.part_config WHERE parent_table = 'eventstore.events';
 SELECT eventstore.append('order-2', items(80, 'big'), 5) AS version;
 SELECT count(*) AS events, count(DISTINCT version) AS versions, max(version) FROM eventstore.events WHERE stream_id = 'order-2';
 

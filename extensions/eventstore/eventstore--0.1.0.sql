@@ -335,7 +335,8 @@ $fn$;
 
 -- Registers eventstore.events with pg_partman on first call (partitions of
 -- partition_positions positions, `premake` of them ahead of the newest
--- event), runs pg_partman's maintenance on later calls, drops an empty
+-- event; NULL keeps the premake of the last call, 4 at first), runs
+-- pg_partman's maintenance on later calls, drops an empty
 -- default partition (rows must land in their range partition: append reports
 -- a missing one as KB215 instead of filing events out of order), guards
 -- every partition against TRUNCATE, and schedules itself every 10 minutes
@@ -360,7 +361,7 @@ BEGIN
             USING ERRCODE = 'KB216',
                   HINT = 'The layout is chosen at CREATE EXTENSION: SET eventstore.partition_positions = <n> first.';
     END IF;
-    IF premake IS NULL OR premake < 1 OR premake > 1000 THEN
+    IF premake < 1 OR premake > 1000 THEN
         RAISE EXCEPTION 'premake must be 1 to 1000, got %', premake USING ERRCODE = '22023';
     END IF;
     SELECT n.nspname INTO partman
@@ -423,7 +424,7 @@ BEGIN
 END
 $fn$;
 
-CREATE FUNCTION @extschema@.manage_partitions(premake integer DEFAULT 4) RETURNS integer
+CREATE FUNCTION @extschema@.manage_partitions(premake integer DEFAULT NULL) RETURNS integer
     LANGUAGE plpgsql AS $fn$
 DECLARE
     partman name := @extschema@._partitions_check(premake);
@@ -432,6 +433,14 @@ DECLARE
 BEGIN
     EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM %I.part_config WHERE parent_table = $1)', partman)
        INTO registered USING '@extschema@.events';
+    IF premake IS NULL THEN
+        -- The scheduled call keeps what the last explicit call chose (4 at first).
+        IF registered THEN
+            EXECUTE pg_catalog.format('SELECT premake FROM %I.part_config WHERE parent_table = $1', partman)
+               INTO premake USING '@extschema@.events';
+        END IF;
+        premake := coalesce(premake, 4);
+    END IF;
     IF NOT registered THEN
         EXECUTE pg_catalog.format('SELECT %I.create_parent(p_parent_table := $1, p_control := $2, p_type := $3, '
                                   'p_interval := $4, p_premake := $5, p_jobmon := false)', partman)
