@@ -11,12 +11,13 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 
 # Extensions: one folder each under extensions/, one control file each under control/.
-EXTENSIONS := commerce eventstore
+EXTENSIONS := commerce eventstore feed
 VERSION := 0.1.0
 
 CORE_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/core/*.cpp))
 commerce_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/commerce/*.cpp)) $(CORE_OBJS)
 eventstore_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/eventstore/*.cpp)) $(CORE_OBJS)
+feed_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/feed/*.cpp)) $(CORE_OBJS)
 # Test-only module: exercises the C++/PostgreSQL boundary (docs/architecture.md).
 casebook_selftest_OBJS := $(patsubst %.cpp,%.o,$(wildcard test/selftest/*.cpp)) $(CORE_OBJS)
 
@@ -53,7 +54,7 @@ ifeq ($(WERROR),1)
 PG_CXXFLAGS += -Werror
 endif
 SHLIB_LINK := -lstdc++ -lcrypto
-EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(eventstore_OBJS) $(casebook_selftest_OBJS) \
+EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(eventstore_OBJS) $(feed_OBJS) $(casebook_selftest_OBJS) \
 	$(shell find extensions test/selftest -name '*.d' 2>/dev/null) output_iso output_iso_partitioned build/demo
 
 include $(PGXS)

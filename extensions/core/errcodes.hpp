@@ -70,6 +70,16 @@ inline constexpr SqlState partition_missing{"KB215"};
 inline constexpr SqlState partitioning_not_configured{"KB216"};
 inline constexpr SqlState partition_layout_unsupported{"KB217"};
 
+// feed (KB3xx).
+inline constexpr SqlState unknown_user{"KB301"};
+inline constexpr SqlState self_follow{"KB302"};
+inline constexpr SqlState already_following{"KB303"};
+inline constexpr SqlState not_following{"KB304"};
+inline constexpr SqlState unknown_post{"KB305"};
+inline constexpr SqlState invalid_cursor{"KB306"};
+inline constexpr SqlState stale_cursor{"KB307"};
+inline constexpr SqlState username_taken{"KB308"};
+
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
     {"22023", "invalid_parameter_value", "an argument is out of its documented range"},
@@ -109,6 +119,14 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB215", "partition_missing", "a partitioned events table has no partition for the positions an append was given (run eventstore.manage_partitions())"},
     {"KB216", "partitioning_not_configured", "manage_partitions on an unpartitioned store, or without pg_partman"},
     {"KB217", "partition_layout_unsupported", "the events table's partitions are not plain range partitions on position with the parent's columns (a default partition with rows, a sub-partition, other columns)"},
+    {"KB301", "unknown_user", "a user id that feed.users does not hold"},
+    {"KB302", "self_follow", "follow with follower = followee"},
+    {"KB303", "already_following", "follow of a user already followed"},
+    {"KB304", "not_following", "unfollow of a user not followed"},
+    {"KB305", "unknown_post", "a post id that feed.posts does not hold"},
+    {"KB306", "invalid_cursor", "a home() cursor that is malformed, forged, sealed under a rotated key, or issued to another user"},
+    {"KB307", "stale_cursor", "a home() cursor older than feed.cursor_ttl"},
+    {"KB308", "username_taken", "create_user with a username already in use"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

@@ -1,0 +1,207 @@
+// feed: SQL entry points (declared in feed--0.1.0.sql), settings, and the
+// background fan-out worker.
+#include <climits>
+#include <string>
+
+#include "args.hpp"
+#include "errcodes.hpp"
+#include "home.hpp"
+#include "pg_boundary.hpp"
+#include "posting.hpp"
+#include "settings.hpp"
+#include "social.hpp"
+#include "spi.hpp"
+
+extern "C" {
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+#include "utils/wait_event.h"
+
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+PGDLLEXPORT void feed_fanout_main(Datum main_arg);
+}
+
+using casebook::Error;
+namespace errcodes = casebook::errcodes;
+namespace args = casebook::args;
+namespace spi = casebook::spi;
+namespace feed = casebook::feed;
+
+namespace {
+feed::Settings g_settings{10000, 800, 30 * 24 * 3600, 1000, 5000, 50, 24 * 3600};
+}  // namespace
+
+const feed::Settings& feed::settings() { return g_settings; }
+
+void _PG_init(void) {
+    casebook::pg::guard([] {
+        DefineCustomIntVariable("feed.celebrity_threshold",
+                                "Followers from which an author's posts are pulled at read time instead of fanned out.",
+                                nullptr, &g_settings.celebrity_threshold, 10000, 1, INT_MAX, PGC_SUSET, 0, nullptr,
+                                nullptr, nullptr);
+        DefineCustomIntVariable("feed.timeline_max", "Entries a materialized timeline keeps.", nullptr,
+                                &g_settings.timeline_max, 800, 1, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+        DefineCustomIntVariable("feed.inactive_after",
+                                "Fan-out skips users not seen for this long; their timeline is rebuilt on their next read.",
+                                nullptr, &g_settings.inactive_after_s, 30 * 24 * 3600, 60, INT_MAX, PGC_SUSET,
+                                GUC_UNIT_S, nullptr, nullptr, nullptr);
+        DefineCustomIntVariable("feed.fanout_sync_max",
+                                "Fan-outs to at most this many followers run in the posting transaction; larger ones in background batches.",
+                                nullptr, &g_settings.fanout_sync_max, 1000, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr,
+                                nullptr);
+        DefineCustomIntVariable("feed.fanout_batch", "Followers per background fan-out batch (one transaction each).",
+                                nullptr, &g_settings.fanout_batch, 5000, 1, 1000000, PGC_SUSET, 0, nullptr, nullptr,
+                                nullptr);
+        DefineCustomIntVariable("feed.follow_backfill",
+                                "Recent posts of the followee copied into a new follower's timeline.", nullptr,
+                                &g_settings.follow_backfill, 50, 0, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+        DefineCustomIntVariable("feed.cursor_ttl", "How long a home() cursor stays valid.", nullptr,
+                                &g_settings.cursor_ttl_s, 24 * 3600, 1, INT_MAX, PGC_SUSET, GUC_UNIT_S, nullptr,
+                                nullptr, nullptr);
+        MarkGUCPrefixReserved("feed");
+    });
+    feed::install_worker_callback();
+}
+
+CASEBOOK_FUNCTION(feed_new_key) {
+    bytea* out = static_cast<bytea*>(casebook::pg::guard([] { return palloc(VARHDRSZ + 32); }));
+    SET_VARSIZE(out, VARHDRSZ + 32);
+    if (!pg_strong_random(VARDATA(out), 32))
+        throw Error(errcodes::internal_error, "feed: could not generate random bytes for the cursor key");
+    return PointerGetDatum(out);
+}
+
+CASEBOOK_FUNCTION(feed_create_user) {
+    std::string username = args::string(fcinfo, 0, "username");
+    spi::Connection conn;
+    int64_t id = feed::create_user(conn, username);
+    conn.finish();
+    return Int64GetDatum(id);
+}
+
+CASEBOOK_FUNCTION(feed_follow) {
+    int64_t follower = args::int8(fcinfo, 0, "follower");
+    int64_t followee = args::int8(fcinfo, 1, "followee");
+    spi::Connection conn;
+    int64_t n = feed::follow(conn, follower, followee);
+    conn.finish();
+    return Int32GetDatum(static_cast<int32_t>(n));
+}
+
+CASEBOOK_FUNCTION(feed_unfollow) {
+    int64_t follower = args::int8(fcinfo, 0, "follower");
+    int64_t followee = args::int8(fcinfo, 1, "followee");
+    spi::Connection conn;
+    int64_t n = feed::unfollow(conn, follower, followee);
+    conn.finish();
+    return Int32GetDatum(static_cast<int32_t>(n));
+}
+
+CASEBOOK_FUNCTION(feed_post) {
+    int64_t author = args::int8(fcinfo, 0, "author");
+    std::string content = args::string(fcinfo, 1, "content");
+    std::optional<Datum> media;
+    if (!args::is_null(fcinfo, 2)) media = PG_GETARG_DATUM(2);
+    spi::Connection conn;
+    int64_t id = feed::post(conn, author, content, media);
+    conn.finish();
+    return Int64GetDatum(id);
+}
+
+CASEBOOK_FUNCTION(feed_delete_post) {
+    int64_t post = args::int8(fcinfo, 0, "post");
+    spi::Connection conn;
+    bool deleted = feed::delete_post(conn, post);
+    conn.finish();
+    return BoolGetDatum(deleted);
+}
+
+CASEBOOK_FUNCTION(feed_home) {
+    int64_t user = args::int8(fcinfo, 0, "user_id");
+    int32_t limit = args::int4(fcinfo, 1, "limit");
+    auto cursor = args::optional_string(fcinfo, 2);
+    casebook::pg::guard([&] { InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC); });
+    spi::Connection conn;
+    feed::home(conn, fcinfo, user, limit, cursor);
+    conn.finish();
+    return (Datum)0;
+}
+
+CASEBOOK_FUNCTION(feed_run_fanout) {
+    int32_t max_batches = args::int4(fcinfo, 0, "max_batches");
+    spi::Connection conn;
+    int64_t n = feed::run_fanout(conn, max_batches);
+    conn.finish();
+    return Int64GetDatum(n);
+}
+
+// The background fan-out worker of one database: started after a commit
+// that queued a job, it runs one batch per transaction until the queue is
+// empty, waits a little for more, and exits. A second worker for the same
+// database exits at once (session advisory lock). Plain C style: no C++
+// object is alive across PostgreSQL calls; errors end the worker (logged),
+// and the next large post starts another.
+void feed_fanout_main(Datum main_arg) {
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+    BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
+    pgstat_report_appname("feed fan-out worker");
+
+    constexpr int64 kLockKey = 0x4645454446414E4FLL;  // one worker per database
+    StartTransactionCommand();
+    bool mine = DatumGetBool(DirectFunctionCall1(pg_try_advisory_lock_int8, Int64GetDatum(kLockKey)));
+    bool installed = false;
+    if (mine) {
+        PushActiveSnapshot(GetTransactionSnapshot());
+        SPI_connect();
+        installed = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'feed'", true, 1) ==
+                        SPI_OK_SELECT &&
+                    SPI_processed == 1;
+        SPI_finish();
+        PopActiveSnapshot();
+    }
+    CommitTransactionCommand();
+    if (!mine || !installed) proc_exit(0);
+
+    constexpr long kIdleExitMs = 3000;
+    long idle_ms = 0;
+    for (;;) {
+        CHECK_FOR_INTERRUPTS();
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        PushActiveSnapshot(GetTransactionSnapshot());
+        SPI_connect();
+        pgstat_report_activity(STATE_RUNNING, "SELECT feed.run_fanout(1)");
+        int64 processed = 0;
+        if (SPI_execute("SELECT feed.run_fanout(1)", false, 1) == SPI_OK_SELECT && SPI_processed == 1) {
+            bool isnull = true;
+            Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+            processed = isnull ? 0 : DatumGetInt64(d);
+        }
+        SPI_finish();
+        PopActiveSnapshot();
+        CommitTransactionCommand();
+        pgstat_report_activity(STATE_IDLE, nullptr);
+        if (processed > 0) {
+            idle_ms = 0;
+            continue;
+        }
+        if (idle_ms >= kIdleExitMs) break;
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 250, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        idle_ms += 250;
+    }
+    proc_exit(0);
+}

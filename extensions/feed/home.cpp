@@ -1,0 +1,251 @@
+// feed: the home feed (see home.hpp and docs/feed.md).
+//
+//  1. The user: unknown is KB301. A user not seen for feed.inactive_after
+//     had no fan-out meanwhile: the timeline is rebuilt from the followees'
+//     recent posts first. last_seen_at is touched (at most once a minute).
+//  2. The cursor, if any: sealed, issued to this user, not expired.
+//  3. The followees, and among them the authors whose posts are pulled.
+//  4. Sources, newest first below the cursor: the materialized timeline and
+//     each pulled author's un-fanned posts, read a page at a time; the
+//     k-way merge (merge.hpp) takes the newest, each post once.
+//  5. Posts deleted or by authors no longer followed are skipped (and their
+//     timeline entries removed); the rest get content and a cursor.
+#include "home.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "cursor.hpp"
+#include "errcodes.hpp"
+#include "merge.hpp"
+#include "settings.hpp"
+
+extern "C" {
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+}
+
+namespace casebook::feed {
+namespace {
+
+spi::Statement kUser{
+    "SELECT last_seen_at < now() - make_interval(secs => $2), last_seen_at < now() - interval '1 minute'"
+    " FROM feed.users WHERE id = $1",
+    {INT8OID, INT4OID}};
+spi::Statement kTouch{"UPDATE feed.users SET last_seen_at = now() WHERE id = $1", {INT8OID}};
+spi::Statement kClearTimeline{"DELETE FROM feed.timelines WHERE user_id = $1", {INT8OID}};
+spi::Statement kRebuildTimeline{
+    "INSERT INTO feed.timelines (user_id, created_at, post_id, author_id)"
+    " SELECT $1, p.created_at, p.id, p.author_id FROM feed.follows f"
+    " CROSS JOIN LATERAL (SELECT created_at, id, author_id FROM feed.posts"
+    "                      WHERE author_id = f.followee_id AND fanned_out AND deleted_at IS NULL"
+    "                      ORDER BY created_at DESC, id DESC LIMIT $2) p"
+    " WHERE f.follower_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $2",
+    {INT8OID, INT8OID}};
+spi::Statement kFollowees{
+    "SELECT f.followee_id, u.pulled_since IS NOT NULL FROM feed.follows f"
+    " JOIN feed.users u ON u.id = f.followee_id WHERE f.follower_id = $1",
+    {INT8OID}};
+spi::Statement kTimelinePage{
+    "SELECT created_at, post_id, author_id FROM feed.timelines"
+    " WHERE user_id = $1 AND (created_at, post_id) < ($2, $3)"
+    " ORDER BY created_at DESC, post_id DESC LIMIT $4",
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID}};
+spi::Statement kPulledPage{
+    "SELECT created_at, id, author_id FROM feed.posts"
+    " WHERE author_id = $1 AND NOT fanned_out AND (created_at, id) < ($2, $3)"
+    " ORDER BY created_at DESC, id DESC LIMIT $4",
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID}};
+spi::Statement kPostRows{"SELECT id, content, deleted_at IS NULL FROM feed.posts WHERE id = ANY ($1)",
+                         {INT8ARRAYOID}};
+spi::Statement kDropEntries{"DELETE FROM feed.timelines WHERE user_id = $1 AND post_id = ANY ($2)",
+                            {INT8OID, INT8ARRAYOID}};
+spi::Statement kCursorKey{"SELECT key FROM feed.cursor_key", {}};
+
+// A source read a page at a time, below a moving (created_at, post_id) key.
+class PagedSource {
+public:
+    // read_only: under the calling statement's snapshot (false after this
+    // call rebuilt the timeline, whose rows that snapshot does not see).
+    PagedSource(spi::Connection& conn, spi::Statement& stmt, int64_t owner, Entry below, int64_t page,
+                bool timeline, bool read_only)
+        : conn_(conn), stmt_(stmt), owner_(owner), below_(below), page_(page), timeline_(timeline),
+          read_only_(read_only) {}
+
+    std::optional<Entry> next() {
+        if (pos_ == buffer_.size()) {
+            if (exhausted_) return std::nullopt;
+            fill();
+            if (buffer_.empty()) return std::nullopt;
+        }
+        return buffer_[pos_++];
+    }
+
+private:
+    void fill() {
+        buffer_.clear();
+        pos_ = 0;
+        spi::Rows rows = conn_.execute(stmt_, {spi::int8_param(owner_), spi::datum_param(TimestampTzGetDatum(below_.created_at)),
+                                               spi::int8_param(below_.post_id), spi::int8_param(page_)},
+                                       read_only_);
+        for (uint64_t r = 0; r < rows.size(); ++r)
+            buffer_.push_back(Entry{DatumGetTimestampTz(*rows.datum(r, 1)), rows.int8_at(r, 2), rows.int8_at(r, 3),
+                                    timeline_});
+        exhausted_ = static_cast<int64_t>(rows.size()) < page_;
+        if (!buffer_.empty()) below_ = buffer_.back();
+        // Later pages grow: the first page is sized for the request.
+        page_ = std::min<int64_t>(page_ * 4, 4096);
+    }
+
+    spi::Connection& conn_;
+    spi::Statement& stmt_;
+    int64_t owner_;
+    Entry below_;
+    int64_t page_;
+    bool timeline_;
+    bool read_only_;
+    std::vector<Entry> buffer_;
+    std::size_t pos_ = 0;
+    bool exhausted_ = false;
+};
+
+Datum int8_array(const std::vector<int64_t>& ids) {
+    std::vector<Datum> d(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) d[i] = Int64GetDatum(ids[i]);
+    Datum* dp = d.data();
+    int n = static_cast<int>(d.size());
+    return pg::guard([&] { return PointerGetDatum(construct_array(dp, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)); });
+}
+
+CursorKey cursor_key(spi::Connection& conn) {
+    spi::Rows rows = conn.execute(kCursorKey, {}, true);
+    if (rows.size() != 1) throw Error(errcodes::extension_not_ready, "feed.cursor_key must hold exactly one key");
+    Datum d = *rows.datum(0, 1);
+    CursorKey key{};
+    bool ok = pg::guard([&] {
+        bytea* b = DatumGetByteaPP(d);
+        if (VARSIZE_ANY_EXHDR(b) != key.size()) return false;
+        memcpy(key.data(), VARDATA_ANY(b), key.size());
+        return true;
+    });
+    if (!ok) throw Error(errcodes::extension_not_ready, "feed.cursor_key holds a key of the wrong length");
+    return key;
+}
+
+}  // namespace
+
+void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
+          const std::optional<std::string>& cursor_text) {
+    if (limit < 1 || limit > 1000)
+        throw Error(errcodes::invalid_parameter_value, "limit must be 1 to 1000, got " + std::to_string(limit));
+    const Settings& s = settings();
+    spi::Rows u = conn.execute(kUser, {spi::int8_param(user), spi::int4_param(s.inactive_after_s)});
+    if (u.empty()) throw Error(errcodes::unknown_user, "user " + std::to_string(user) + " does not exist");
+    bool inactive = *u.boolean(0, 1);
+    bool touch = *u.boolean(0, 2);
+
+    CursorKey key = cursor_key(conn);
+    TimestampTz now = pg::guard([] { return GetCurrentTimestamp(); });
+    Entry below{DT_NOEND, 0, 0, false};  // no cursor: from the newest
+    if (cursor_text) {
+        Cursor c;
+        switch (open_cursor(*cursor_text, key, &c)) {
+            case CursorProblem::malformed:
+                throw Error(errcodes::invalid_cursor, "cursor is not a feed.home cursor", "",
+                            "Pass the cursor column of a row home() returned, unchanged.");
+            case CursorProblem::forged:
+                throw Error(errcodes::invalid_cursor, "cursor was not issued by this database (or its key was rotated)",
+                            "", "Start again without a cursor.");
+            case CursorProblem::none:
+                break;
+        }
+        if (c.user_id != user)
+            throw Error(errcodes::invalid_cursor, "cursor was issued to another user", "",
+                        "Start again without a cursor.");
+        if (now - c.issued_at > static_cast<int64_t>(s.cursor_ttl_s) * USECS_PER_SEC)
+            throw Error(errcodes::stale_cursor,
+                        "cursor expired (older than feed.cursor_ttl = " + std::to_string(s.cursor_ttl_s) + " s)", "",
+                        "Start again without a cursor.");
+        below = Entry{c.created_at, c.post_id, 0, false};
+    }
+
+    if (inactive) {
+        // Fan-out skipped this user: rebuild the timeline before reading it.
+        conn.execute(kClearTimeline, {spi::int8_param(user)});
+        conn.execute(kRebuildTimeline, {spi::int8_param(user), spi::int8_param(s.timeline_max)});
+    }
+    if (inactive || touch) conn.execute(kTouch, {spi::int8_param(user)});
+
+    std::unordered_set<int64_t> followees;
+    std::vector<int64_t> pulled;
+    {
+        spi::Rows f = conn.execute(kFollowees, {spi::int8_param(user)}, !inactive);
+        for (uint64_t r = 0; r < f.size(); ++r) {
+            followees.insert(f.int8_at(r, 1));
+            if (*f.boolean(r, 2)) pulled.push_back(f.int8_at(r, 1));
+        }
+    }
+
+    // Sources: pages a little larger than the request, for skipped entries.
+    int64_t page = limit + 8;
+    std::vector<std::unique_ptr<PagedSource>> owned;
+    std::vector<Source> sources;
+    owned.push_back(std::make_unique<PagedSource>(conn, kTimelinePage, user, below, page, true, !inactive));
+    for (int64_t author : pulled)
+        owned.push_back(std::make_unique<PagedSource>(conn, kPulledPage, author, below, page, false, !inactive));
+    for (auto& src : owned) sources.push_back([p = src.get()] { return p->next(); });
+    Merger merger(std::move(sources));
+
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    std::vector<int64_t> dead;  // timeline entries to remove: deleted posts, unfollowed authors
+    int32_t produced = 0;
+    bool more = true;
+    while (produced < limit && more) {
+        std::vector<Entry> chunk;
+        while (static_cast<int32_t>(chunk.size()) < limit - produced) {
+            auto e = merger.next();
+            if (!e) {
+                more = false;
+                break;
+            }
+            if (e->from_timeline && !followees.count(e->author_id)) {
+                dead.push_back(e->post_id);
+                continue;
+            }
+            chunk.push_back(*e);
+        }
+        if (chunk.empty()) break;
+        std::vector<int64_t> ids;
+        for (const Entry& e : chunk) ids.push_back(e.post_id);
+        spi::Rows rows = conn.execute(kPostRows, {spi::datum_param(int8_array(ids))}, !inactive);
+        std::unordered_map<int64_t, uint64_t> row_of;
+        for (uint64_t r = 0; r < rows.size(); ++r) row_of[rows.int8_at(r, 1)] = r;
+        for (const Entry& e : chunk) {
+            auto it = row_of.find(e.post_id);
+            if (it == row_of.end() || !*rows.boolean(it->second, 3)) {
+                if (e.from_timeline) dead.push_back(e.post_id);
+                continue;
+            }
+            std::string sealed = seal_cursor(Cursor{user, e.created_at, e.post_id, now}, key);
+            Datum values[5];
+            bool nulls[5] = {false, false, false, false, false};
+            values[0] = Int64GetDatum(e.post_id);
+            values[1] = Int64GetDatum(e.author_id);
+            values[2] = *rows.datum(it->second, 2);
+            values[3] = TimestampTzGetDatum(e.created_at);
+            values[4] = PointerGetDatum(pg::make_text(sealed));
+            Datum* vp = values;
+            bool* np = nulls;
+            pg::guard([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, vp, np); });
+            ++produced;
+        }
+    }
+    if (!dead.empty()) conn.execute(kDropEntries, {spi::int8_param(user), spi::datum_param(int8_array(dead))});
+}
+
+}  // namespace casebook::feed

@@ -1,0 +1,17 @@
+// feed: the home feed (feed.home), merged natively.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "spi.hpp"
+
+namespace casebook::feed {
+
+// Writes up to `limit` rows into the function's materialized result
+// (InitMaterializedSRF done by the caller).
+void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
+          const std::optional<std::string>& cursor);
+
+}  // namespace casebook::feed

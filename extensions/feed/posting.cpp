@@ -1,0 +1,233 @@
+// feed: posting, deleting and fan-out (see posting.hpp).
+#include "posting.hpp"
+
+#include "errcodes.hpp"
+#include "settings.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "utils/array.h"
+}
+
+namespace casebook::feed {
+namespace {
+
+// The author's row is locked FOR SHARE for the whole posting transaction: a
+// concurrent follow (FOR NO KEY UPDATE on the same row) waits, so the post
+// is either in the follow's backfill or the follow is in the post's
+// fan-out; and the follower count that decides push or pull cannot change
+// under the decision.
+spi::Statement kAuthorPeek{"SELECT follower_count, pulled_since IS NOT NULL FROM feed.users WHERE id = $1",
+                           {INT8OID}};
+spi::Statement kAuthorShare{
+    "SELECT follower_count, pulled_since IS NOT NULL FROM feed.users WHERE id = $1 FOR SHARE", {INT8OID}};
+// The first pulled post marks the author (an UPDATE: taken up front so two
+// first posts of one author do not deadlock upgrading a shared lock).
+spi::Statement kAuthorUpdate{
+    "SELECT follower_count, pulled_since IS NOT NULL FROM feed.users WHERE id = $1 FOR NO KEY UPDATE", {INT8OID}};
+spi::Statement kMarkPulled{
+    "UPDATE feed.users SET pulled_since = $2 WHERE id = $1 AND pulled_since IS NULL", {INT8OID, TIMESTAMPTZOID}};
+spi::Statement kInsertPost{
+    "INSERT INTO feed.posts (author_id, content, media_urls, fanned_out) VALUES ($1, $2, $3, $4)"
+    " RETURNING id, created_at",
+    {INT8OID, TEXTOID, TEXTARRAYOID, BOOLOID}};
+
+// One batch of followers (all of them for an in-transaction fan-out), in
+// follower id order after $4: delivers to the active ones, unless the post
+// was deleted meanwhile; trims 1 in kTrimEvery of the receiving timelines.
+// Returns the followers visited, the last of them, and the deliveries.
+spi::Statement kDeliverBatch{
+    "WITH batch AS ("
+    "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4"
+    "   ORDER BY follower_id LIMIT $5),"
+    " delivered AS ("
+    "  INSERT INTO feed.timelines (user_id, created_at, post_id, author_id)"
+    "  SELECT b.follower_id, $2, $1, $3 FROM batch b JOIN feed.users u ON u.id = b.follower_id"
+    "   WHERE u.last_seen_at >= now() - make_interval(secs => $6)"
+    "     AND EXISTS (SELECT 1 FROM feed.posts p WHERE p.id = $1 AND p.deleted_at IS NULL)"
+    "  ON CONFLICT DO NOTHING RETURNING user_id),"
+    " trimmed AS ("
+    "  DELETE FROM feed.timelines t USING ("
+    "    SELECT d.user_id, k.created_at, k.post_id FROM delivered d"
+    "     CROSS JOIN LATERAL (SELECT created_at, post_id FROM feed.timelines"
+    "                          WHERE user_id = d.user_id"
+    "                          ORDER BY created_at DESC, post_id DESC OFFSET $7 LIMIT 1) k"
+    "     WHERE (d.user_id + $1) % $8 = 0) x"
+    "  WHERE t.user_id = x.user_id AND (t.created_at, t.post_id) <= (x.created_at, x.post_id))"
+    " SELECT (SELECT count(*) FROM batch), (SELECT coalesce(max(follower_id), 0) FROM batch),"
+    "        (SELECT count(*) FROM delivered)",
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT4OID, INT8OID, INT8OID}};
+spi::Statement kRetractBatch{
+    "WITH batch AS ("
+    "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4"
+    "   ORDER BY follower_id LIMIT $5),"
+    " removed AS ("
+    "  DELETE FROM feed.timelines t USING batch b"
+    "   WHERE t.user_id = b.follower_id AND t.created_at = $2 AND t.post_id = $1 RETURNING 1)"
+    " SELECT (SELECT count(*) FROM batch), (SELECT coalesce(max(follower_id), 0) FROM batch),"
+    "        (SELECT count(*) FROM removed)",
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID}};
+spi::Statement kEnqueue{
+    "INSERT INTO feed.fanout_jobs (post_id, kind, author_id, created_at, followers_total)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, INT8OID}};
+spi::Statement kNextJob{
+    "SELECT post_id, kind, author_id, created_at, after_follower FROM feed.fanout_jobs"
+    " ORDER BY enqueued_at, post_id, kind LIMIT 1 FOR UPDATE SKIP LOCKED",
+    {}};
+spi::Statement kJobAdvance{
+    "UPDATE feed.fanout_jobs SET after_follower = $3, processed = processed + $4 WHERE post_id = $1 AND kind = $2",
+    {INT8OID, TEXTOID, INT8OID, INT8OID}};
+spi::Statement kJobDone{"DELETE FROM feed.fanout_jobs WHERE post_id = $1 AND kind = $2", {INT8OID, TEXTOID}};
+spi::Statement kPostForDelete{
+    "SELECT p.author_id, p.created_at, p.fanned_out, p.deleted_at IS NOT NULL, u.follower_count"
+    " FROM feed.posts p JOIN feed.users u ON u.id = p.author_id WHERE p.id = $1 FOR UPDATE OF p",
+    {INT8OID}};
+spi::Statement kMarkDeleted{"UPDATE feed.posts SET deleted_at = now() WHERE id = $1", {INT8OID}};
+
+bool g_worker_wanted = false;
+
+struct Batch {
+    int64_t visited;
+    int64_t last_follower;
+    int64_t changed;
+};
+
+Batch deliver_batch(spi::Connection& conn, int64_t post, Datum created_at, int64_t author, int64_t after,
+                    int64_t size) {
+    const Settings& s = settings();
+    spi::Rows r = conn.execute(kDeliverBatch, {spi::int8_param(post), spi::datum_param(created_at),
+                                               spi::int8_param(author), spi::int8_param(after), spi::int8_param(size),
+                                               spi::int4_param(s.inactive_after_s), spi::int8_param(s.timeline_max),
+                                               spi::int8_param(kTrimEvery)});
+    return Batch{r.int8_at(0, 1), r.int8_at(0, 2), r.int8_at(0, 3)};
+}
+
+Batch retract_batch(spi::Connection& conn, int64_t post, Datum created_at, int64_t author, int64_t after,
+                    int64_t size) {
+    spi::Rows r = conn.execute(kRetractBatch, {spi::int8_param(post), spi::datum_param(created_at),
+                                               spi::int8_param(author), spi::int8_param(after), spi::int8_param(size)});
+    return Batch{r.int8_at(0, 1), r.int8_at(0, 2), r.int8_at(0, 3)};
+}
+
+void check_content(const std::string& content) {
+    std::size_t chars = 0;  // UTF-8 code points (the database encoding checked the bytes)
+    for (unsigned char c : content) chars += (c & 0xC0) != 0x80;
+    if (chars < 1 || chars > 10000)
+        throw Error(errcodes::invalid_parameter_value,
+                    "content must be 1 to 10000 characters, got " + std::to_string(chars));
+}
+
+extern "C" void feed_on_xact(XactEvent event, void*) {
+    if (event == XACT_EVENT_COMMIT && g_worker_wanted) {
+        g_worker_wanted = false;
+        BackgroundWorker w;
+        memset(&w, 0, sizeof w);
+        w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+        w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+        w.bgw_restart_time = BGW_NEVER_RESTART;
+        snprintf(w.bgw_library_name, BGW_MAXLEN, "feed");
+        snprintf(w.bgw_function_name, BGW_MAXLEN, "feed_fanout_main");
+        snprintf(w.bgw_name, BGW_MAXLEN, "feed fan-out worker");
+        snprintf(w.bgw_type, BGW_MAXLEN, "feed fan-out worker");
+        w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+        w.bgw_notify_pid = 0;
+        // No free worker slot: the job waits for the next large post, a
+        // scheduled run_fanout() or a manual one (docs/feed.md).
+        (void)RegisterDynamicBackgroundWorker(&w, nullptr);
+    } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
+        g_worker_wanted = false;
+    }
+}
+
+}  // namespace
+
+void request_worker() { g_worker_wanted = true; }
+
+void install_worker_callback() { RegisterXactCallback(feed_on_xact, nullptr); }
+
+int64_t post(spi::Connection& conn, int64_t author, const std::string& content, std::optional<Datum> media) {
+    check_content(content);
+    const Settings& s = settings();
+    spi::Rows peek = conn.execute(kAuthorPeek, {spi::int8_param(author)});
+    if (peek.empty()) throw Error(errcodes::unknown_user, "user " + std::to_string(author) + " does not exist");
+    bool would_mark = peek.int8_at(0, 1) >= s.celebrity_threshold && !*peek.boolean(0, 2);
+    spi::Rows locked = conn.execute(would_mark ? kAuthorUpdate : kAuthorShare, {spi::int8_param(author)});
+    if (locked.empty()) throw Error(errcodes::unknown_user, "user " + std::to_string(author) + " does not exist");
+    int64_t followers = locked.int8_at(0, 1);
+    bool marked = *locked.boolean(0, 2);
+    bool pulled = followers >= s.celebrity_threshold;
+
+    spi::Rows inserted = conn.execute(
+        kInsertPost, {spi::int8_param(author), spi::text_param(content),
+                      media ? spi::datum_param(*media) : spi::null_param(), spi::datum_param(BoolGetDatum(!pulled))});
+    int64_t id = inserted.int8_at(0, 1);
+    Datum created_at = *inserted.datum(0, 2);  // by value (int64 timestamptz)
+    if (pulled) {
+        if (!marked) conn.execute(kMarkPulled, {spi::int8_param(author), spi::datum_param(created_at)});
+        return id;
+    }
+    if (followers <= s.fanout_sync_max) {
+        // Everything in this transaction: one batch over all followers.
+        deliver_batch(conn, id, created_at, author, 0, INT64_MAX);
+    } else {
+        conn.execute(kEnqueue, {spi::int8_param(id), spi::text_param("deliver"), spi::int8_param(author),
+                                spi::datum_param(created_at), spi::int8_param(followers)});
+        request_worker();
+    }
+    return id;
+}
+
+bool delete_post(spi::Connection& conn, int64_t post) {
+    spi::Rows p = conn.execute(kPostForDelete, {spi::int8_param(post)});
+    if (p.empty()) throw Error(errcodes::unknown_post, "post " + std::to_string(post) + " does not exist");
+    if (*p.boolean(0, 4)) return false;
+    int64_t author = p.int8_at(0, 1);
+    Datum created_at = *p.datum(0, 2);
+    bool fanned_out = *p.boolean(0, 3);
+    int64_t followers = p.int8_at(0, 5);
+    conn.execute(kMarkDeleted, {spi::int8_param(post)});
+    if (!fanned_out) return true;  // pulled: never copied into timelines
+    // A delivery still queued stops here; one running now holds its job row,
+    // so this waits for its batch, whose rows the retraction then removes.
+    conn.execute(kJobDone, {spi::int8_param(post), spi::text_param("deliver")});
+    if (followers <= settings().fanout_sync_max) {
+        retract_batch(conn, post, created_at, author, 0, INT64_MAX);
+    } else {
+        conn.execute(kEnqueue, {spi::int8_param(post), spi::text_param("retract"), spi::int8_param(author),
+                                spi::datum_param(created_at), spi::int8_param(followers)});
+        request_worker();
+    }
+    return true;
+}
+
+int64_t run_fanout(spi::Connection& conn, int32_t max_batches) {
+    if (max_batches < 1)
+        throw Error(errcodes::invalid_parameter_value, "max_batches must be at least 1, got " + std::to_string(max_batches));
+    const Settings& s = settings();
+    int64_t total = 0;
+    for (int32_t b = 0; b < max_batches; ++b) {
+        pg::check_interrupts();
+        spi::Rows job = conn.execute(kNextJob, {});
+        if (job.empty()) break;
+        int64_t post = job.int8_at(0, 1);
+        std::string kind = job.text(0, 2).value_or("");
+        int64_t author = job.int8_at(0, 3);
+        Datum created_at = *job.datum(0, 4);
+        int64_t after = job.int8_at(0, 5);
+        Batch done = kind == "retract" ? retract_batch(conn, post, created_at, author, after, s.fanout_batch)
+                                       : deliver_batch(conn, post, created_at, author, after, s.fanout_batch);
+        total += done.visited;
+        if (done.visited < s.fanout_batch) {
+            conn.execute(kJobDone, {spi::int8_param(post), spi::text_param(kind)});
+        } else {
+            conn.execute(kJobAdvance, {spi::int8_param(post), spi::text_param(kind), spi::int8_param(done.last_follower),
+                                       spi::int8_param(done.visited)});
+        }
+    }
+    return total;
+}
+
+}  // namespace casebook::feed

@@ -1,0 +1,103 @@
+// feed: users and the follow graph (see social.hpp).
+#include "social.hpp"
+
+#include "errcodes.hpp"
+#include "settings.hpp"
+
+namespace casebook::feed {
+namespace {
+
+// Both users' rows, locked in id order (two follows in opposite directions
+// cannot deadlock). FOR NO KEY UPDATE: the counts change below, and a post
+// by the followee (FOR SHARE on its row) waits, so a post is either seen by
+// the follow's backfill or its fan-out sees the follow.
+spi::Statement kLockPair{
+    "SELECT id FROM feed.users WHERE id = ANY (ARRAY[$1, $2]) ORDER BY id FOR NO KEY UPDATE", {INT8OID, INT8OID}};
+spi::Statement kInsertFollow{
+    "INSERT INTO feed.follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+    {INT8OID, INT8OID}};
+spi::Statement kDeleteFollow{
+    "DELETE FROM feed.follows WHERE follower_id = $1 AND followee_id = $2 RETURNING 1", {INT8OID, INT8OID}};
+spi::Statement kCounts{
+    "UPDATE feed.users SET following_count = following_count + CASE WHEN id = $1 THEN $3 ELSE 0 END,"
+    " follower_count = follower_count + CASE WHEN id = $2 THEN $3 ELSE 0 END"
+    " WHERE id = ANY (ARRAY[$1, $2])",
+    {INT8OID, INT8OID, INT8OID}};
+// The followee's newest posts that were fanned out (pulled ones are merged
+// at read time anyway).
+spi::Statement kBackfill{
+    "INSERT INTO feed.timelines (user_id, created_at, post_id, author_id)"
+    " SELECT $1, p.created_at, p.id, p.author_id FROM feed.posts p"
+    " WHERE p.author_id = $2 AND p.fanned_out AND p.deleted_at IS NULL"
+    " ORDER BY p.created_at DESC, p.id DESC LIMIT $3"
+    " ON CONFLICT DO NOTHING",
+    {INT8OID, INT8OID, INT8OID}};
+spi::Statement kRemoveAuthor{
+    "DELETE FROM feed.timelines WHERE user_id = $1 AND author_id = $2", {INT8OID, INT8OID}};
+spi::Statement kTrim{
+    "DELETE FROM feed.timelines t USING ("
+    "  SELECT created_at, post_id FROM feed.timelines WHERE user_id = $1"
+    "   ORDER BY created_at DESC, post_id DESC OFFSET $2 LIMIT 1) b"
+    " WHERE t.user_id = $1 AND (t.created_at, t.post_id) <= (b.created_at, b.post_id)",
+    {INT8OID, INT8OID}};
+spi::Statement kInsertUser{
+    "INSERT INTO feed.users (username) VALUES ($1) ON CONFLICT (username) DO NOTHING RETURNING id", {TEXTOID}};
+
+void lock_pair(spi::Connection& conn, int64_t follower, int64_t followee) {
+    if (follower == followee)
+        throw Error(errcodes::self_follow, "user " + std::to_string(follower) + " cannot follow themselves");
+    spi::Rows rows = conn.execute(kLockPair, {spi::int8_param(follower), spi::int8_param(followee)});
+    bool have_follower = false, have_followee = false;
+    for (uint64_t r = 0; r < rows.size(); ++r) {
+        int64_t id = rows.int8_at(r, 1);
+        have_follower |= id == follower;
+        have_followee |= id == followee;
+    }
+    if (!have_follower) throw Error(errcodes::unknown_user, "user " + std::to_string(follower) + " does not exist");
+    if (!have_followee) throw Error(errcodes::unknown_user, "user " + std::to_string(followee) + " does not exist");
+}
+
+}  // namespace
+
+int64_t create_user(spi::Connection& conn, const std::string& username) {
+    bool ok = !username.empty() && username.size() <= 50;
+    for (char c : username)
+        ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
+    if (!ok)
+        throw Error(errcodes::invalid_parameter_value,
+                    "username must be 1 to 50 letters, digits or underscores, got \"" + username + "\"");
+    spi::Rows rows = conn.execute(kInsertUser, {spi::text_param(username)});
+    if (rows.empty()) throw Error(errcodes::username_taken, "username \"" + username + "\" is taken");
+    return rows.int8_at(0, 1);
+}
+
+int64_t follow(spi::Connection& conn, int64_t follower, int64_t followee) {
+    lock_pair(conn, follower, followee);
+    if (conn.execute(kInsertFollow, {spi::int8_param(follower), spi::int8_param(followee)}).empty())
+        throw Error(errcodes::already_following,
+                    "user " + std::to_string(follower) + " already follows user " + std::to_string(followee));
+    conn.execute(kCounts, {spi::int8_param(follower), spi::int8_param(followee), spi::int8_param(1)});
+    const Settings& s = settings();
+    auto backfilled = static_cast<int64_t>(
+        conn.execute(kBackfill, {spi::int8_param(follower), spi::int8_param(followee),
+                                 spi::int8_param(s.follow_backfill)})
+            .size());
+    if (backfilled > 0) trim_timeline(conn, follower);
+    return backfilled;
+}
+
+int64_t unfollow(spi::Connection& conn, int64_t follower, int64_t followee) {
+    lock_pair(conn, follower, followee);
+    if (conn.execute(kDeleteFollow, {spi::int8_param(follower), spi::int8_param(followee)}).empty())
+        throw Error(errcodes::not_following,
+                    "user " + std::to_string(follower) + " does not follow user " + std::to_string(followee));
+    conn.execute(kCounts, {spi::int8_param(follower), spi::int8_param(followee), spi::int8_param(-1)});
+    return static_cast<int64_t>(
+        conn.execute(kRemoveAuthor, {spi::int8_param(follower), spi::int8_param(followee)}).size());
+}
+
+void trim_timeline(spi::Connection& conn, int64_t user) {
+    conn.execute(kTrim, {spi::int8_param(user), spi::int8_param(settings().timeline_max)});
+}
+
+}  // namespace casebook::feed
