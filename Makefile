@@ -31,12 +31,12 @@ DATA := $(addprefix control/,$(addsuffix .control,$(EXTENSIONS))) \
 REGRESS := core_boundary commerce_schema commerce_stock commerce_reserve commerce_cart \
 	commerce_checkout commerce_catalog eventstore_append eventstore_reads eventstore_subscriptions \
 	eventstore_personal eventstore_projections eventstore_upcasters eventstore_projection_safety \
-	eventstore_notify eventstore_partitioned
+	eventstore_notify eventstore_partitioned feed_basics
 REGRESS_OPTS := --inputdir=. --load-extension=plpgsql
 ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm commerce_buckets \
 	commerce_idempotency commerce_repeatable_read eventstore_expected_version eventstore_out_of_order \
 	eventstore_competing_consumers eventstore_idempotent_retry eventstore_repeatable_read \
-	eventstore_rebuild_concurrent eventstore_inline_projection
+	eventstore_rebuild_concurrent eventstore_inline_projection feed_follow_post feed_unfollow_delete_fanout
 ISOLATION_OPTS := --inputdir=test/isolation --outputdir=output_iso
 # The eventstore specs again, on a range-partitioned store
 # (test/isolation/partitioned-setup.sql).

@@ -40,7 +40,7 @@ namespace spi = casebook::spi;
 namespace feed = casebook::feed;
 
 namespace {
-feed::Settings g_settings{10000, 800, 30 * 24 * 3600, 1000, 5000, 50, 24 * 3600};
+feed::Settings g_settings{10000, 800, 30 * 24 * 3600, 1000, 5000, 50, 24 * 3600, true};
 }  // namespace
 
 const feed::Settings& feed::settings() { return g_settings; }
@@ -70,6 +70,10 @@ void _PG_init(void) {
         DefineCustomIntVariable("feed.cursor_ttl", "How long a home() cursor stays valid.", nullptr,
                                 &g_settings.cursor_ttl_s, 24 * 3600, 1, INT_MAX, PGC_SUSET, GUC_UNIT_S, nullptr,
                                 nullptr, nullptr);
+        DefineCustomBoolVariable("feed.fanout_worker",
+                                 "Start the database's background fan-out worker after a commit that queued a job; off: "
+                                 "jobs wait for run_fanout() (by hand or from pg_cron).",
+                                 nullptr, &g_settings.fanout_worker, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
         MarkGUCPrefixReserved("feed");
     });
     feed::install_worker_callback();

@@ -144,7 +144,9 @@ extern "C" void feed_on_xact(XactEvent event, void*) {
 
 }  // namespace
 
-void request_worker() { g_worker_wanted = true; }
+void request_worker() {
+    if (settings().fanout_worker) g_worker_wanted = true;
+}
 
 void install_worker_callback() { RegisterXactCallback(feed_on_xact, nullptr); }
 

@@ -13,6 +13,7 @@ struct Settings {
     int fanout_batch;         // feed.fanout_batch: followers per background batch
     int follow_backfill;      // feed.follow_backfill: recent posts copied into a new follower's timeline
     int cursor_ttl_s;         // feed.cursor_ttl: how long a home() cursor stays valid
+    bool fanout_worker;       // feed.fanout_worker: start the background worker after a commit that queued a job
 };
 
 const Settings& settings();

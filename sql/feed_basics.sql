@@ -1,0 +1,193 @@
+-- feed: users, follows (exact counts, backfill), posts with fan-out on write,
+-- celebrities pulled at read time, the home feed and its cursors, deletes,
+-- the background fan-out, trimming and inactive users; every error path
+-- with its SQLSTATE, and nothing changed after each.
+-- Timestamps and cursors are never printed (they differ per run).
+\i sql/include/try.psql
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS feed;
+CREATE EXTENSION feed;
+RESET client_min_messages;
+SET feed.celebrity_threshold = 4;
+SET feed.fanout_sync_max = 100;
+
+-- The state errors must leave alone.
+CREATE TEMP VIEW graph AS
+SELECT (SELECT count(*) FROM feed.users) AS users, (SELECT count(*) FROM feed.follows) AS follows,
+       (SELECT count(*) FROM feed.posts) AS posts, (SELECT count(*) FROM feed.timelines) AS timeline_rows,
+       (SELECT string_agg(id || ':' || follower_count || '/' || following_count, ' ' ORDER BY id)
+          FROM feed.users) AS counts;
+-- A home page as text: post ids newest first.
+CREATE FUNCTION pg_temp.page(u bigint, n integer DEFAULT 20, c text DEFAULT NULL) RETURNS text
+LANGUAGE sql AS $$ SELECT coalesce(string_agg(post_id::text, ' ' ORDER BY created_at DESC, post_id DESC), '-')
+                     FROM feed.home(u, n, c) $$;
+
+-------------------------------------------------------------------------------
+-- Users
+-------------------------------------------------------------------------------
+SELECT feed.create_user(name) FROM unnest(ARRAY['ann', 'ben', 'cat', 'dan', 'eve', 'fay']) AS name;
+SELECT pg_temp.try($$SELECT feed.create_user('ann')$$);
+SELECT pg_temp.try($$SELECT feed.create_user('')$$);
+SELECT pg_temp.try($$SELECT feed.create_user('has space')$$);
+SELECT pg_temp.try($$SELECT feed.create_user(repeat('x', 51))$$);
+SELECT feed.create_user(NULL) AS strict_null;
+SELECT * FROM graph;
+
+-------------------------------------------------------------------------------
+-- Follows: exact counts on both sides; errors change nothing
+-------------------------------------------------------------------------------
+SELECT feed.follow(2, 1), feed.follow(3, 1), feed.follow(4, 1), feed.follow(1, 2);
+SELECT * FROM graph;
+SELECT pg_temp.try($$SELECT feed.follow(2, 2)$$);
+SELECT pg_temp.try($$SELECT feed.follow(2, 1)$$);
+SELECT pg_temp.try($$SELECT feed.follow(2, 99)$$);
+SELECT pg_temp.try($$SELECT feed.follow(99, 2)$$);
+SELECT pg_temp.try($$SELECT feed.follow(NULL, 2)$$);
+SELECT pg_temp.try($$SELECT feed.unfollow(5, 1)$$);
+SELECT pg_temp.try($$SELECT feed.unfollow(5, 5)$$);
+SELECT pg_temp.try($$SELECT feed.unfollow(5, 98)$$);
+SELECT * FROM graph;
+
+-------------------------------------------------------------------------------
+-- Posts: fanned out in the posting transaction to every follower
+-------------------------------------------------------------------------------
+SELECT feed.post(1, 'ann 1') AS p1, feed.post(2, 'ben 1') AS p2,
+       feed.post(1, 'ann 2', ARRAY['https://example.com/a.png']) AS p3;
+SELECT id, author_id, content, media_urls, fanned_out FROM feed.posts ORDER BY id;
+SELECT user_id, post_id, author_id FROM feed.timelines ORDER BY user_id, post_id;
+SELECT pg_temp.try($$SELECT feed.post(1, '')$$);
+SELECT pg_temp.try($$SELECT feed.post(1, repeat('é', 10001))$$);
+SELECT feed.post(5, repeat('é', 10000)) AS long_post \gset
+SELECT length(content) AS longest_allowed FROM feed.posts WHERE id = :long_post;
+SELECT pg_temp.try($$SELECT feed.post(99, 'nobody')$$);
+SELECT pg_temp.try($$SELECT feed.post(NULL, 'nobody')$$);
+SELECT pg_temp.try($$SELECT feed.post(1, NULL)$$);
+SELECT * FROM graph;
+
+-------------------------------------------------------------------------------
+-- home: newest first, limits, pages through the opaque cursor
+-------------------------------------------------------------------------------
+SELECT post_id, author_id, content, length(cursor) AS cursor_length FROM feed.home(2);
+SELECT pg_temp.page(1), pg_temp.page(3), pg_temp.page(6);
+SELECT pg_temp.try($$SELECT count(*) FROM feed.home(2, 0)$$);
+SELECT pg_temp.try($$SELECT count(*) FROM feed.home(2, 1001)$$);
+SELECT pg_temp.try($$SELECT count(*) FROM feed.home(99)$$);
+SELECT pg_temp.try($$SELECT count(*) FROM feed.home(NULL)$$);
+-- A follow backfills the followee's recent posts; a new post reaches it.
+SELECT feed.follow(6, 1) AS backfilled;
+SELECT pg_temp.page(6);
+-- Paging one at a time visits every post once, newest first.
+DO $$
+DECLARE
+    c text := NULL;
+    got bigint[] := '{}';
+    r record;
+BEGIN
+    FOR i IN 1..10 LOOP
+        SELECT * INTO r FROM feed.home(2, 1, c);
+        EXIT WHEN NOT FOUND;
+        got := got || r.post_id;
+        c := r.cursor;
+    END LOOP;
+    RAISE NOTICE 'pages of one: %', got;
+END
+$$;
+-- Cursors: forged, edited, another user's, after a key rotation, expired.
+SELECT pg_temp.try($$SELECT count(*) FROM feed.home(2, 1, 'not-a-cursor')$$);
+SELECT pg_temp.try(format('SELECT count(*) FROM feed.home(2, 1, %L)',
+    (SELECT overlay(cursor placing CASE WHEN substr(cursor, 20, 1) = 'A' THEN 'B' ELSE 'A' END from 20 for 1)
+       FROM feed.home(2, 1))));
+SELECT pg_temp.try(format('SELECT count(*) FROM feed.home(3, 1, %L)', (SELECT cursor FROM feed.home(2, 1))));
+CREATE TEMP TABLE kept_cursor AS SELECT cursor FROM feed.home(2, 1);
+SELECT pg_temp.try(format('SELECT count(*) FROM feed.home(2, 1, %L)', (SELECT cursor FROM kept_cursor)));
+SELECT feed.rotate_cursor_key();
+SELECT pg_temp.try(format('SELECT count(*) FROM feed.home(2, 1, %L)', (SELECT cursor FROM kept_cursor)));
+SET feed.cursor_ttl = 1;
+CREATE TEMP TABLE old_cursor AS SELECT cursor FROM feed.home(2, 1);
+SELECT pg_sleep(1.2);
+SELECT pg_temp.try(format('SELECT count(*) FROM feed.home(2, 1, %L)', (SELECT cursor FROM old_cursor)));
+RESET feed.cursor_ttl;
+
+-------------------------------------------------------------------------------
+-- Celebrities (threshold 4 here): with fay, ann has 4 followers; her posts
+-- are pulled
+-------------------------------------------------------------------------------
+SELECT feed.post(1, 'ann as a celebrity') AS p_celeb;
+SELECT id, fanned_out FROM feed.posts WHERE content = 'ann as a celebrity';
+SELECT count(*) AS copied_into_timelines FROM feed.timelines
+ WHERE post_id = (SELECT id FROM feed.posts WHERE content = 'ann as a celebrity');
+SELECT pulled_since IS NOT NULL AS ann_is_pulled FROM feed.users WHERE id = 1;
+SELECT pg_temp.page(2), pg_temp.page(6);
+-- Below the threshold again: new posts are fanned out, the pulled ones stay
+-- visible (no gap), nothing twice.
+SELECT feed.unfollow(4, 1), feed.unfollow(3, 1);
+SELECT feed.post(1, 'ann back to normal') AS p_normal;
+SELECT pg_temp.page(2), pg_temp.page(6);
+-- An unfollowed author's posts leave the timeline and the feed.
+SELECT pg_temp.page(4);
+SELECT count(*) AS ann_rows_for_dan FROM feed.timelines WHERE user_id = 4 AND author_id = 1;
+
+-------------------------------------------------------------------------------
+-- delete_post: gone from every timeline and feed; twice is false
+-------------------------------------------------------------------------------
+SELECT feed.delete_post((SELECT id FROM feed.posts WHERE content = 'ann 2'));
+SELECT count(*) AS rows_left FROM feed.timelines WHERE post_id = (SELECT id FROM feed.posts WHERE content = 'ann 2');
+SELECT pg_temp.page(2), pg_temp.page(6);
+SELECT feed.delete_post((SELECT id FROM feed.posts WHERE content = 'ann 2')) AS again;
+SELECT feed.delete_post((SELECT id FROM feed.posts WHERE content = 'ann as a celebrity')) AS pulled_one;
+SELECT pg_temp.page(2);
+SELECT pg_temp.try($$SELECT feed.delete_post(12345)$$);
+SELECT pg_temp.try($$SELECT feed.delete_post(NULL)$$);
+
+-------------------------------------------------------------------------------
+-- Large fan-outs run after commit, in batches, by the background worker
+-------------------------------------------------------------------------------
+SET feed.fanout_sync_max = 0;
+SET feed.fanout_batch = 1;
+-- Queued by the posting transaction; the worker starts after its commit.
+BEGIN;
+SELECT feed.post(2, 'ben to many') AS p_async;
+SELECT post_id = (SELECT id FROM feed.posts WHERE content = 'ben to many') AS queued, kind, followers_total,
+       processed
+  FROM feed.fanout_progress;
+COMMIT;
+-- The worker delivers it within seconds.
+DO $$
+BEGIN
+    FOR i IN 1..100 LOOP
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM feed.fanout_jobs);
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+SELECT count(*) AS jobs_left FROM feed.fanout_jobs;
+SELECT user_id FROM feed.timelines WHERE post_id = (SELECT id FROM feed.posts WHERE content = 'ben to many');
+SELECT pg_temp.try($$SELECT feed.run_fanout(0)$$);
+SELECT feed.run_fanout() AS nothing_queued;
+RESET feed.fanout_sync_max;
+RESET feed.fanout_batch;
+
+-------------------------------------------------------------------------------
+-- Trimming and inactive users
+-------------------------------------------------------------------------------
+SET feed.timeline_max = 5;
+SET feed.celebrity_threshold = 100;
+SELECT count(feed.post(5, 'eve ' || g)) FROM generate_series(1, 100) g;
+SELECT feed.follow(3, 5) AS backfilled_then_trimmed;
+SELECT count(*) AS cat_timeline FROM feed.timelines WHERE user_id = 3;
+-- Followers of eve (none yet but cat): cat's timeline stays near timeline_max
+-- (each delivery trims it with probability 1/32).
+SELECT count(feed.post(5, 'eve again ' || g)) FROM generate_series(1, 200) g;
+SELECT count(*) <= 5 + 32 AS cat_timeline_bounded FROM feed.timelines WHERE user_id = 3;
+-- fay has not been seen for 40 days: fan-out skips her; her next read
+-- rebuilds her timeline from what she follows.
+SELECT feed.follow(6, 2) AS fay_follows_ben;
+UPDATE feed.users SET last_seen_at = now() - interval '40 days' WHERE id = 6;
+SELECT feed.post(2, 'ben while fay is away') AS p_away;
+SELECT count(*) AS delivered_to_fay FROM feed.timelines
+ WHERE user_id = 6 AND post_id = (SELECT id FROM feed.posts WHERE content = 'ben while fay is away');
+SELECT pg_temp.page(6, 3);
+SELECT last_seen_at > now() - interval '1 minute' AS fay_seen_now FROM feed.users WHERE id = 6;
+RESET feed.timeline_max;
+RESET feed.celebrity_threshold;
+SELECT * FROM graph;
