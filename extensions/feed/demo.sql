@@ -1,5 +1,5 @@
 -- feed demo: case study 3 end to end on a generated graph (2,000 users,
--- Zipf-like follower counts, about 36,000 follows, 3,000 posts over a week,
+-- Zipf-like follower counts, about 36,000 follows, 20,000 posts over a week,
 -- celebrity threshold 100). Each workflow writes one row to
 -- casebook_demo.scoreboard: whether it held, and the invariant it checked.
 \set ON_ERROR_STOP 1
@@ -31,7 +31,7 @@ SET feed.celebrity_threshold = 100;
 SET feed.fanout_worker = on;
 \set gen_users 2000
 \set gen_follows 20
-\set gen_posts 3000
+\set gen_posts 20000
 \ir ../../test/data/feed_graph.sql
 \ir ../../test/data/feed_load.sql
 SELECT pg_temp.score('a Zipf-like graph with exact counts',
@@ -68,10 +68,12 @@ SELECT set_config('demo.reader', :'reader', false);
 SELECT pg_temp.score('hybrid home feed = every followee''s newest posts',
     pg_temp.feed_ids(:reader, 50) = pg_temp.truth(:reader, 50) AND cardinality(pg_temp.truth(:reader, 50)) = 50,
     'the materialized timeline merged with the pulled celebrity posts gives exactly the 50 newest posts of all followees',
-    format('reader %s follows %s authors (%s celebrities); newest 50 equal', :reader,
+    format('reader %s follows %s authors (%s celebrities); feed %s posts, truth %s, equal: %s', :reader,
            (SELECT following_count FROM feed.users WHERE id = :reader),
            (SELECT count(*) FROM feed.follows f JOIN feed.users c ON c.id = f.followee_id
-             WHERE f.follower_id = :reader AND c.follower_count >= 100)));
+             WHERE f.follower_id = :reader AND c.follower_count >= 100),
+           cardinality(pg_temp.feed_ids(:reader, 50)), cardinality(pg_temp.truth(:reader, 50)),
+           pg_temp.feed_ids(:reader, 50) = pg_temp.truth(:reader, 50)));
 
 -- 4. Pages through the cursor: 5 pages of 20 are the newest 100, each once.
 CREATE TEMP TABLE paged (page integer, post_id bigint, created_at timestamptz);
@@ -93,7 +95,10 @@ SELECT pg_temp.score('keyset pages through the opaque cursor',
     (SELECT array_agg(post_id ORDER BY page, created_at DESC, post_id DESC) FROM paged) = pg_temp.truth(:reader, 100)
     AND (SELECT count(DISTINCT post_id) FROM paged) = 100,
     'five pages of 20 are the newest 100 posts, none twice, none missing',
-    '5 pages x 20 = the newest 100');
+    format('%s rows over 5 pages, %s distinct, equal to the newest 100: %s', (SELECT count(*) FROM paged),
+           (SELECT count(DISTINCT post_id) FROM paged),
+           (SELECT array_agg(post_id ORDER BY page, created_at DESC, post_id DESC) FROM paged)
+             = pg_temp.truth(:reader, 100)));
 
 -- 5. An ordinary author's post reaches every follower's timeline at once.
 SELECT u.id AS author FROM feed.users u WHERE u.follower_count BETWEEN 10 AND 99 ORDER BY u.id LIMIT 1 \gset
