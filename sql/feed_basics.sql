@@ -179,15 +179,16 @@ SELECT count(*) AS cat_timeline FROM feed.timelines WHERE user_id = 3;
 -- (each delivery trims it with probability 1/32).
 SELECT count(feed.post(5, 'eve again ' || g)) FROM generate_series(1, 200) g;
 SELECT count(*) <= 5 + 32 AS cat_timeline_bounded FROM feed.timelines WHERE user_id = 3;
--- fay has not been seen for 40 days: fan-out skips her; her next read
--- rebuilds her timeline from what she follows.
+-- fay has not been seen for 40 days (feed.activity): fan-out skips her; her
+-- next read rebuilds her timeline from what she follows.
 SELECT feed.follow(6, 2) AS fay_follows_ben;
-UPDATE feed.users SET last_seen_at = now() - interval '40 days' WHERE id = 6;
+INSERT INTO feed.activity VALUES (6, now() - interval '40 days')
+    ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at;
 SELECT feed.post(2, 'ben while fay is away') AS p_away;
 SELECT count(*) AS delivered_to_fay FROM feed.timelines
  WHERE user_id = 6 AND post_id = (SELECT id FROM feed.posts WHERE content = 'ben while fay is away');
 SELECT pg_temp.page(6, 3);
-SELECT last_seen_at > now() - interval '1 minute' AS fay_seen_now FROM feed.users WHERE id = 6;
+SELECT last_seen_at > now() - interval '1 minute' AS fay_seen_now FROM feed.activity WHERE user_id = 6;
 RESET feed.timeline_max;
 RESET feed.celebrity_threshold;
 SELECT * FROM graph;

@@ -14,12 +14,20 @@ CREATE TABLE @extschema@.users (
     -- Set by the first post this user made at or above the celebrity
     -- threshold (not fanned out): home() pulls this author's un-fanned posts.
     pulled_since    timestamptz,
-    -- Touched by home(); fan-out skips users not seen for feed.inactive_after.
-    last_seen_at    timestamptz NOT NULL DEFAULT now(),
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 -- The authors home() pulls from.
 CREATE INDEX users_pulled_idx ON @extschema@.users (id) WHERE pulled_since IS NOT NULL;
+
+-- When each user last read a feed (home() touches it at most once an hour).
+-- Fan-out skips users whose row is older than feed.inactive_after; a user
+-- without a row counts as active. UNLOGGED: a read then writes no WAL and
+-- waits for no flush; after a crash the table is empty, everybody counts as
+-- active again, and nothing else is lost.
+CREATE UNLOGGED TABLE @extschema@.activity (
+    user_id      bigint PRIMARY KEY,
+    last_seen_at timestamptz NOT NULL
+);
 
 CREATE TABLE @extschema@.follows (
     follower_id bigint NOT NULL REFERENCES @extschema@.users (id) ON DELETE CASCADE,

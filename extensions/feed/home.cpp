@@ -1,21 +1,24 @@
 // feed: the home feed (see home.hpp and docs/feed.md).
 //
-//  1. The user: unknown is KB301. A user not seen for feed.inactive_after
-//     had no fan-out meanwhile: the timeline is rebuilt from the followees'
-//     recent posts first. last_seen_at is touched (at most once a minute).
+//  1. The user and the cursor key, in one query: unknown is KB301. A user
+//     not seen for feed.inactive_after had no fan-out meanwhile: the
+//     timeline is rebuilt from the followees' recent posts first. The
+//     user's row in feed.activity (unlogged) is touched at most once an hour.
 //  2. The cursor, if any: sealed, issued to this user, not expired.
-//  3. The followees, and among them the authors whose posts are pulled.
-//  4. Sources, newest first below the cursor: the materialized timeline and
-//     each pulled author's un-fanned posts, read a page at a time; the
-//     k-way merge (merge.hpp) takes the newest, each post once.
-//  5. Posts deleted or by authors no longer followed are skipped (and their
-//     timeline entries removed); the rest get content and a cursor.
+//  3. The followed authors whose posts are pulled (few: the authors that
+//     ever posted above the threshold, probed in the user's follows).
+//  4. Sources, newest first below the cursor: the materialized timeline, a
+//     page at a time, and each pulled author's un-fanned posts (the first
+//     page of all of them in one query); the k-way merge (merge.hpp) takes
+//     the newest, each post once.
+//  5. For the entries taken, one query reads content, deletion and whether
+//     the author is still followed: deleted posts and unfollowed authors are
+//     skipped (their timeline entries removed); the rest get a cursor.
 #include "home.hpp"
 
 #include <algorithm>
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "cursor.hpp"
@@ -34,10 +37,16 @@ namespace casebook::feed {
 namespace {
 
 spi::Statement kUser{
-    "SELECT last_seen_at < now() - make_interval(secs => $2), last_seen_at < now() - interval '1 minute'"
-    " FROM feed.users WHERE id = $1",
+    "SELECT u.id IS NOT NULL, coalesce(a.last_seen_at < now() - make_interval(secs => $2), false),"
+    "       a.last_seen_at IS NULL OR a.last_seen_at < now() - interval '1 hour',"
+    "       (SELECT k.key FROM feed.cursor_key k)"
+    " FROM (SELECT $1::bigint AS id) x LEFT JOIN feed.users u ON u.id = x.id"
+    " LEFT JOIN feed.activity a ON a.user_id = x.id",
     {INT8OID, INT4OID}};
-spi::Statement kTouch{"UPDATE feed.users SET last_seen_at = now() WHERE id = $1", {INT8OID}};
+spi::Statement kTouch{
+    "INSERT INTO feed.activity (user_id, last_seen_at) VALUES ($1, now())"
+    " ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+    {INT8OID}};
 spi::Statement kClearTimeline{"DELETE FROM feed.timelines WHERE user_id = $1", {INT8OID}};
 spi::Statement kRebuildTimeline{
     "INSERT INTO feed.timelines (user_id, created_at, post_id, author_id)"
@@ -47,9 +56,9 @@ spi::Statement kRebuildTimeline{
     "                      ORDER BY created_at DESC, id DESC LIMIT $2) p"
     " WHERE f.follower_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $2",
     {INT8OID, INT8OID}};
-spi::Statement kFollowees{
-    "SELECT f.followee_id, u.pulled_since IS NOT NULL FROM feed.follows f"
-    " JOIN feed.users u ON u.id = f.followee_id WHERE f.follower_id = $1",
+spi::Statement kPulledFollowees{
+    "SELECT u.id FROM feed.users u JOIN feed.follows f ON f.follower_id = $1 AND f.followee_id = u.id"
+    " WHERE u.pulled_since IS NOT NULL ORDER BY u.id",
     {INT8OID}};
 spi::Statement kTimelinePage{
     "SELECT created_at, post_id, author_id FROM feed.timelines"
@@ -61,11 +70,21 @@ spi::Statement kPulledPage{
     " WHERE author_id = $1 AND NOT fanned_out AND (created_at, id) < ($2, $3)"
     " ORDER BY created_at DESC, id DESC LIMIT $4",
     {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID}};
-spi::Statement kPostRows{"SELECT id, content, deleted_at IS NULL FROM feed.posts WHERE id = ANY ($1)",
-                         {INT8ARRAYOID}};
+// The first page of every pulled author at once (each author's rows newest
+// first, by author).
+spi::Statement kPulledFirstPages{
+    "SELECT p.created_at, p.id, p.author_id FROM unnest($1::bigint[]) a(id)"
+    " CROSS JOIN LATERAL (SELECT created_at, id, author_id FROM feed.posts"
+    "                      WHERE author_id = a.id AND NOT fanned_out AND (created_at, id) < ($2, $3)"
+    "                      ORDER BY created_at DESC, id DESC LIMIT $4) p",
+    {INT8ARRAYOID, TIMESTAMPTZOID, INT8OID, INT8OID}};
+spi::Statement kPostRows{
+    "SELECT p.id, p.content, p.deleted_at IS NULL,"
+    "       EXISTS (SELECT 1 FROM feed.follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id)"
+    " FROM feed.posts p WHERE p.id = ANY ($1)",
+    {INT8ARRAYOID, INT8OID}};
 spi::Statement kDropEntries{"DELETE FROM feed.timelines WHERE user_id = $1 AND post_id = ANY ($2)",
                             {INT8OID, INT8ARRAYOID}};
-spi::Statement kCursorKey{"SELECT key FROM feed.cursor_key", {}};
 
 // A source read a page at a time, below a moving (created_at, post_id) key.
 class PagedSource {
@@ -76,6 +95,15 @@ public:
                 bool timeline, bool read_only)
         : conn_(conn), stmt_(stmt), owner_(owner), below_(below), page_(page), timeline_(timeline),
           read_only_(read_only) {}
+
+    // The first page, already read (a full page may have more after it).
+    void prefill(std::vector<Entry> rows) {
+        buffer_ = std::move(rows);
+        pos_ = 0;
+        exhausted_ = static_cast<int64_t>(buffer_.size()) < page_;
+        if (!buffer_.empty()) below_ = buffer_.back();
+        page_ = std::min<int64_t>(page_ * 4, 4096);
+    }
 
     std::optional<Entry> next() {
         if (pos_ == buffer_.size()) {
@@ -122,10 +150,7 @@ Datum int8_array(const std::vector<int64_t>& ids) {
     return pg::guard([&] { return PointerGetDatum(construct_array(dp, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)); });
 }
 
-CursorKey cursor_key(spi::Connection& conn) {
-    spi::Rows rows = conn.execute(kCursorKey, {}, true);
-    if (rows.size() != 1) throw Error(errcodes::extension_not_ready, "feed.cursor_key must hold exactly one key");
-    Datum d = *rows.datum(0, 1);
+CursorKey key_of(Datum d) {
     CursorKey key{};
     bool ok = pg::guard([&] {
         bytea* b = DatumGetByteaPP(d);
@@ -144,12 +169,14 @@ void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t 
     if (limit < 1 || limit > 1000)
         throw Error(errcodes::invalid_parameter_value, "limit must be 1 to 1000, got " + std::to_string(limit));
     const Settings& s = settings();
-    spi::Rows u = conn.execute(kUser, {spi::int8_param(user), spi::int4_param(s.inactive_after_s)});
-    if (u.empty()) throw Error(errcodes::unknown_user, "user " + std::to_string(user) + " does not exist");
-    bool inactive = *u.boolean(0, 1);
-    bool touch = *u.boolean(0, 2);
+    spi::Rows u = conn.execute(kUser, {spi::int8_param(user), spi::int4_param(s.inactive_after_s)}, true);
+    if (!*u.boolean(0, 1)) throw Error(errcodes::unknown_user, "user " + std::to_string(user) + " does not exist");
+    bool inactive = *u.boolean(0, 2);
+    bool touch = *u.boolean(0, 3);
+    auto key_datum = u.datum(0, 4);
+    if (!key_datum) throw Error(errcodes::extension_not_ready, "feed.cursor_key must hold exactly one key");
+    CursorKey key = key_of(*key_datum);
 
-    CursorKey key = cursor_key(conn);
     TimestampTz now = pg::guard([] { return GetCurrentTimestamp(); });
     Entry below{DT_NOEND, 0, 0, false};  // no cursor: from the newest
     if (cursor_text) {
@@ -179,16 +206,12 @@ void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t 
         conn.execute(kClearTimeline, {spi::int8_param(user)});
         conn.execute(kRebuildTimeline, {spi::int8_param(user), spi::int8_param(s.timeline_max)});
     }
-    if (inactive || touch) conn.execute(kTouch, {spi::int8_param(user)});
+    if (touch) conn.execute(kTouch, {spi::int8_param(user)});
 
-    std::unordered_set<int64_t> followees;
     std::vector<int64_t> pulled;
     {
-        spi::Rows f = conn.execute(kFollowees, {spi::int8_param(user)}, !inactive);
-        for (uint64_t r = 0; r < f.size(); ++r) {
-            followees.insert(f.int8_at(r, 1));
-            if (*f.boolean(r, 2)) pulled.push_back(f.int8_at(r, 1));
-        }
+        spi::Rows f = conn.execute(kPulledFollowees, {spi::int8_param(user)}, !inactive);
+        for (uint64_t r = 0; r < f.size(); ++r) pulled.push_back(f.int8_at(r, 1));
     }
 
     // Sources: pages a little larger than the request, for skipped entries.
@@ -196,8 +219,25 @@ void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t 
     std::vector<std::unique_ptr<PagedSource>> owned;
     std::vector<Source> sources;
     owned.push_back(std::make_unique<PagedSource>(conn, kTimelinePage, user, below, page, true, !inactive));
-    for (int64_t author : pulled)
-        owned.push_back(std::make_unique<PagedSource>(conn, kPulledPage, author, below, page, false, !inactive));
+    if (!pulled.empty()) {
+        std::unordered_map<int64_t, std::vector<Entry>> first;
+        spi::Rows rows = conn.execute(kPulledFirstPages,
+                                      {spi::datum_param(int8_array(pulled)),
+                                       spi::datum_param(TimestampTzGetDatum(below.created_at)),
+                                       spi::int8_param(below.post_id), spi::int8_param(page)},
+                                      !inactive);
+        for (uint64_t r = 0; r < rows.size(); ++r) {
+            Entry e{DatumGetTimestampTz(*rows.datum(r, 1)), rows.int8_at(r, 2), rows.int8_at(r, 3), false};
+            first[e.author_id].push_back(e);
+        }
+        for (int64_t author : pulled) {
+            auto it = first.find(author);
+            if (it == first.end()) continue;  // nothing below the cursor
+            auto src = std::make_unique<PagedSource>(conn, kPulledPage, author, below, page, false, !inactive);
+            src->prefill(std::move(it->second));
+            owned.push_back(std::move(src));
+        }
+    }
     for (auto& src : owned) sources.push_back([p = src.get()] { return p->next(); });
     Merger merger(std::move(sources));
 
@@ -213,21 +253,18 @@ void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t 
                 more = false;
                 break;
             }
-            if (e->from_timeline && !followees.count(e->author_id)) {
-                dead.push_back(e->post_id);
-                continue;
-            }
             chunk.push_back(*e);
         }
         if (chunk.empty()) break;
         std::vector<int64_t> ids;
         for (const Entry& e : chunk) ids.push_back(e.post_id);
-        spi::Rows rows = conn.execute(kPostRows, {spi::datum_param(int8_array(ids))}, !inactive);
+        spi::Rows rows = conn.execute(kPostRows, {spi::datum_param(int8_array(ids)), spi::int8_param(user)}, !inactive);
         std::unordered_map<int64_t, uint64_t> row_of;
         for (uint64_t r = 0; r < rows.size(); ++r) row_of[rows.int8_at(r, 1)] = r;
         for (const Entry& e : chunk) {
             auto it = row_of.find(e.post_id);
-            if (it == row_of.end() || !*rows.boolean(it->second, 3)) {
+            bool live = it != row_of.end() && *rows.boolean(it->second, 3) && *rows.boolean(it->second, 4);
+            if (!live) {
                 if (e.from_timeline) dead.push_back(e.post_id);
                 continue;
             }
