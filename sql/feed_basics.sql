@@ -30,7 +30,7 @@ SELECT pg_temp.try($$SELECT feed.create_user('ann')$$);
 SELECT pg_temp.try($$SELECT feed.create_user('')$$);
 SELECT pg_temp.try($$SELECT feed.create_user('has space')$$);
 SELECT pg_temp.try($$SELECT feed.create_user(repeat('x', 51))$$);
-SELECT feed.create_user(NULL) AS strict_null;
+SELECT pg_temp.try($$SELECT feed.create_user(NULL)$$);
 SELECT * FROM graph;
 
 -------------------------------------------------------------------------------

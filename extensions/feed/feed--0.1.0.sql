@@ -110,7 +110,7 @@ CREATE FUNCTION @extschema@.rotate_cursor_key() RETURNS void
     END;
 
 CREATE FUNCTION @extschema@.create_user(username text) RETURNS bigint
-    LANGUAGE c VOLATILE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'feed_create_user';
 
 CREATE FUNCTION @extschema@.follow(follower bigint, followee bigint) RETURNS integer
@@ -161,3 +161,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.posts', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.timelines', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.fanout_jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.cursor_key', '');
+-- The identity sequences too, or a restored database would hand out ids
+-- that are taken.
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('@extschema@.users', 'id')::regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('@extschema@.posts', 'id')::regclass, '');
