@@ -189,6 +189,14 @@ SELECT count(*) AS delivered_to_fay FROM feed.timelines
  WHERE user_id = 6 AND post_id = (SELECT id FROM feed.posts WHERE content = 'ben while fay is away');
 SELECT pg_temp.page(6, 3);
 SELECT last_seen_at > now() - interval '1 minute' AS fay_seen_now FROM feed.activity WHERE user_id = 6;
+-- With a short feed.inactive_after the touch comes often enough: an active
+-- reader is touched every inactive_after / 2, not only hourly.
+SET feed.inactive_after = 120;
+INSERT INTO feed.activity VALUES (2, now() - interval '90 seconds')
+    ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at;
+SELECT count(*) > 0 AS ben_reads FROM feed.home(2);
+SELECT last_seen_at > now() - interval '1 minute' AS ben_touched FROM feed.activity WHERE user_id = 2;
+RESET feed.inactive_after;
 RESET feed.timeline_max;
 RESET feed.celebrity_threshold;
 SELECT * FROM graph;

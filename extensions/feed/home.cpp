@@ -3,7 +3,8 @@
 //  1. The user and the cursor key, in one query: unknown is KB301. A user
 //     not seen for feed.inactive_after had no fan-out meanwhile: the
 //     timeline is rebuilt from the followees' recent posts first. The
-//     user's row in feed.activity (unlogged) is touched at most once an hour.
+//     user's row in feed.activity (unlogged) is touched at most once an hour
+//     (or every inactive_after / 2, if that is shorter).
 //  2. The cursor, if any: sealed, issued to this user, not expired.
 //  3. The followed authors whose posts are pulled (few: the authors that
 //     ever posted above the threshold, probed in the user's follows).
@@ -38,7 +39,8 @@ namespace {
 
 spi::Statement kUser{
     "SELECT u.id IS NOT NULL, coalesce(a.last_seen_at < now() - make_interval(secs => $2), false),"
-    "       a.last_seen_at IS NULL OR a.last_seen_at < now() - interval '1 hour',"
+    "       a.last_seen_at IS NULL"
+    "         OR a.last_seen_at < now() - least(interval '1 hour', make_interval(secs => $2 / 2.0)),"
     "       (SELECT k.key FROM feed.cursor_key k)"
     " FROM (SELECT $1::bigint AS id) x LEFT JOIN feed.users u ON u.id = x.id"
     " LEFT JOIN feed.activity a ON a.user_id = x.id",
