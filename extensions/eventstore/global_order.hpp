@@ -25,8 +25,9 @@ int64_t horizon(spi::Connection& conn);
 
 // The next position this database will hand out: no event lies at or above
 // it (raw INSERTs with explicit positions aside). INT64_MAX when the counter
-// is not loaded in shared memory yet. No lock is waited for beyond the
-// counter's LWLock, and nothing is loaded.
+// is not loaded in shared memory yet. Nothing is loaded. Plain C for use
+// inside a guarded region (pg::guard): it takes the counter's LWLock and
+// does not catch errors itself.
 int64_t handed_out_end();
 
 // Forgets this database's counter so the next use reloads it from the

@@ -21,16 +21,4 @@ std::optional<Entry> Merger::next() {
     return std::nullopt;
 }
 
-std::vector<Entry> merge_newest(std::vector<Source> sources, std::size_t limit,
-                                const std::function<bool(const Entry&)>& keep) {
-    Merger m(std::move(sources));
-    std::vector<Entry> out;
-    while (out.size() < limit) {
-        auto e = m.next();
-        if (!e) break;
-        if (keep(*e)) out.push_back(*e);
-    }
-    return out;
-}
-
 }  // namespace casebook::feed

@@ -51,8 +51,4 @@ private:
     std::optional<Entry> last_;
 };
 
-// At most `limit` entries newest first; `keep` may drop one (not counted).
-std::vector<Entry> merge_newest(std::vector<Source> sources, std::size_t limit,
-                                const std::function<bool(const Entry&)>& keep);
-
 }  // namespace casebook::feed

@@ -21,6 +21,20 @@ Source from(std::vector<Entry> entries, int* reads = nullptr) {
     };
 }
 
+// At most `limit` entries newest first; `keep` may drop one (not counted),
+// as feed.home takes them from the merger.
+std::vector<Entry> merge_newest(std::vector<Source> sources, std::size_t limit,
+                                const std::function<bool(const Entry&)>& keep) {
+    Merger m(std::move(sources));
+    std::vector<Entry> out;
+    while (out.size() < limit) {
+        auto e = m.next();
+        if (!e) break;
+        if (keep(*e)) out.push_back(*e);
+    }
+    return out;
+}
+
 std::vector<int64_t> ids(const std::vector<Entry>& es) {
     std::vector<int64_t> out;
     for (const auto& e : es) out.push_back(e.post_id);
