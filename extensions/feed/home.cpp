@@ -56,7 +56,10 @@ spi::Statement kRebuildTimeline{
     " CROSS JOIN LATERAL (SELECT created_at, id, author_id FROM feed.posts"
     "                      WHERE author_id = f.followee_id AND fanned_out AND deleted_at IS NULL"
     "                      ORDER BY created_at DESC, id DESC LIMIT $2) p"
-    " WHERE f.follower_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $2",
+    " WHERE f.follower_id = $1 ORDER BY p.created_at DESC, p.id DESC LIMIT $2"
+    // A concurrent first read rebuilds the same rows (isolation spec
+    // feed_inactive_rebuild).
+    " ON CONFLICT DO NOTHING",
     {INT8OID, INT8OID}};
 spi::Statement kPulledFollowees{
     "SELECT u.id FROM feed.users u JOIN feed.follows f ON f.follower_id = $1 AND f.followee_id = u.id"
