@@ -3,7 +3,10 @@
 
 #include "errcodes.hpp"
 
+#include <memory>
+
 extern "C" {
+#include "utils/array.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -18,6 +21,50 @@ namespace {
 }
 
 }  // namespace
+
+Datum array_of(const std::vector<Datum>& values, Oid element_type) {
+    std::vector<bool> no_nulls(values.size(), false);
+    return array_with_nulls(values, no_nulls, element_type);
+}
+
+Datum array_with_nulls(const std::vector<Datum>& values, const std::vector<bool>& is_null, Oid element_type) {
+    std::unique_ptr<bool[]> nulls(new bool[values.size() + 1]);
+    for (std::size_t i = 0; i < values.size(); ++i) nulls[i] = is_null[i];
+    const Datum* d = values.data();
+    bool* np = nulls.get();
+    int n = static_cast<int>(values.size());
+    return pg::guard([&] {
+        int16 len;
+        bool byval;
+        char align;
+        get_typlenbyvalalign(element_type, &len, &byval, &align);
+        int dims[1] = {n};
+        int lbs[1] = {1};
+        return PointerGetDatum(
+            construct_md_array(const_cast<Datum*>(d), np, 1, dims, lbs, element_type, len, byval, align));
+    });
+}
+
+Datum int8_array(const std::vector<int64_t>& values) {
+    std::vector<Datum> d(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) d[i] = Int64GetDatum(values[i]);
+    return array_of(d, INT8OID);
+}
+
+std::vector<int64_t> int8_values(Datum array) {
+    Datum* elems = nullptr;
+    bool* nulls = nullptr;
+    int n = 0;
+    pg::guard([&] {
+        deconstruct_array(DatumGetArrayTypeP(array), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+    });
+    std::vector<int64_t> out(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        if (nulls[i]) throw Error(errcodes::internal_error, "casebook: unexpected NULL in an int8[]");
+        out[static_cast<std::size_t>(i)] = DatumGetInt64(elems[i]);
+    }
+    return out;
+}
 
 SPIPlanPtr Statement::plan() {
     if (plan_ != nullptr) return plan_;

@@ -51,6 +51,14 @@ inline Param datum_param(Datum d, bool isnull = false) { return {d, isnull}; }
 Param text_param(std::string_view s);                     // palloc'd copy
 Param optional_text_param(const std::optional<std::string>& s);
 
+// One-dimensional arrays, for "= ANY ($n)" parameters and array results.
+// Built in the current memory context. NULL elements: array_with_nulls.
+Datum array_of(const std::vector<Datum>& values, Oid element_type);
+Datum array_with_nulls(const std::vector<Datum>& values, const std::vector<bool>& is_null, Oid element_type);
+Datum int8_array(const std::vector<int64_t>& values);
+// The elements of an int8[] (a NULL element is reported as XX000).
+std::vector<int64_t> int8_values(Datum array);
+
 // The rows of the last execute(); valid until the next SPI call.
 class Rows {
 public:

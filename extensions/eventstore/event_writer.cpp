@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "direct_insert.hpp"
 #include "errcodes.hpp"
 
 extern "C" {
@@ -27,15 +28,6 @@ extern "C" {
 
 namespace casebook::eventstore {
 namespace {
-
-// Anything that must see each inserted row through the executor.
-bool needs_executor(Relation rel) {
-    if (rel->rd_rules != nullptr || rel->rd_rel->relrowsecurity) return true;
-    TriggerDesc* t = rel->trigdesc;
-    return t != nullptr && (t->trig_insert_before_row || t->trig_insert_after_row || t->trig_insert_instead_row ||
-                            t->trig_insert_before_statement || t->trig_insert_after_statement ||
-                            t->trig_insert_new_table);
-}
 
 // The values written are NOT NULL where declared and version > 0 by
 // construction, so the table's own CHECK need not be compiled and run for
@@ -63,66 +55,47 @@ struct WriteArgs {
     int nchunks;
 };
 
+struct ChunkFill {
+    const EventRows* rows;
+    const EventsTable* table;
+    int from;
+};
+
+void fill_event(void* arg, int k, Datum* values, bool* isnull) {
+    const auto* c = static_cast<const ChunkFill*>(arg);
+    const EventRows* r = c->rows;
+    const int* att = c->table->att;
+    int i = c->from + k;
+    auto put = [&](int a, Datum v) {
+        values[a - 1] = v;
+        isnull[a - 1] = false;
+    };
+    put(att[0], Int64GetDatum(r->first_position + i));
+    put(att[1], r->stream);
+    put(att[2], Int64GetDatum(r->first_version + i));
+    put(att[3], r->ids[i]);
+    put(att[4], r->types[i]);
+    put(att[5], r->schema_versions[i]);
+    put(att[6], r->data[i]);
+    if (r->personal[i] != 0) put(att[7], r->personal[i]);
+    put(att[8], r->metadata[i]);
+    put(att[9], TimestampTzGetDatum(r->created_at));
+    put(att[10], r->category);
+}
+
 void write_chunk(const EventRows* r, const EventsTable* t, Relation rel, int from, int count) {
-    TupleDesc desc = RelationGetDescr(rel);
-    const int a_position = t->att[0], a_stream = t->att[1], a_version = t->att[2], a_id = t->att[3],
-              a_type = t->att[4], a_sv = t->att[5], a_data = t->att[6], a_personal = t->att[7],
-              a_meta = t->att[8], a_created = t->att[9], a_category = t->att[10];
-
-    EState* estate = CreateExecutorState();
-    estate->es_output_cid = GetCurrentCommandId(true);
-    ResultRelInfo* rri = makeNode(ResultRelInfo);
-    InitResultRelInfo(rri, rel, 1, nullptr, 0);
-    ExecOpenIndices(rri, false);
-
-    bool check_constraints = has_foreign_checks(rel);
-    TupleTableSlot** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * count));
-    for (int k = 0; k < count; k++) {
-        int i = from + k;
-        TupleTableSlot* s = ExecInitExtraTupleSlot(estate, desc, table_slot_callbacks(rel));
-        ExecClearTuple(s);
-        for (int a = 0; a < desc->natts; a++) s->tts_isnull[a] = true;  // dropped columns stay NULL
-        auto put = [&](int att, Datum v) {
-            s->tts_values[att - 1] = v;
-            s->tts_isnull[att - 1] = false;
-        };
-        put(a_position, Int64GetDatum(r->first_position + i));
-        put(a_stream, r->stream);
-        put(a_version, Int64GetDatum(r->first_version + i));
-        put(a_id, r->ids[i]);
-        put(a_type, r->types[i]);
-        put(a_sv, r->schema_versions[i]);
-        put(a_data, r->data[i]);
-        if (r->personal[i] != 0) put(a_personal, r->personal[i]);
-        put(a_meta, r->metadata[i]);
-        put(a_created, TimestampTzGetDatum(r->created_at));
-        put(a_category, r->category);
-        ExecStoreVirtualTuple(s);
-        if (check_constraints) ExecConstraints(rri, s, estate);
-        slots[k] = s;
-    }
-    BulkInsertState bistate = GetBulkInsertState();
-    table_multi_insert(rel, slots, count, estate->es_output_cid, 0, bistate);
-    FreeBulkInsertState(bistate);
-    for (int k = 0; k < count; k++) {
-        List* recheck = ExecInsertIndexTuples(rri, slots[k], estate, false, false, nullptr, NIL);
-        list_free(recheck);
-    }
-    ExecCloseIndices(rri);
-    ExecResetTupleTable(estate->es_tupleTable, false);
-    FreeExecutorState(estate);
-    pfree(slots);
+    ChunkFill c{r, t, from};
+    pg::insert_rows(rel, count, fill_event, &c, has_foreign_checks(rel));
 }
 
 // Plain C under one guard.
 bool write(const WriteArgs* w) {
-    // What the executor would check first (25006 in a read-only transaction
-    // or on a standby).
-    PreventCommandIfReadOnly("INSERT");
-    PreventCommandIfParallelMode("INSERT");
     const EventsTable* t = w->table;
     Relation parent = table_open(t->heap, RowExclusiveLock);
-    if (needs_executor(parent)) {
+    // What the executor would check first (25006 in a read-only transaction
+    // or on a standby, 42501 without INSERT privilege).
+    pg::check_insert_allowed(parent);
+    if (pg::has_insert_side_effects(parent)) {
         table_close(parent, RowExclusiveLock);
         return false;
     }
@@ -131,7 +104,7 @@ bool write(const WriteArgs* w) {
     Relation* leaves = static_cast<Relation*>(palloc(sizeof(Relation) * w->nchunks));
     for (int c = 0; c < w->nchunks; c++) {
         leaves[c] = w->chunks[c].heap == t->heap ? parent : table_open(w->chunks[c].heap, RowExclusiveLock);
-        if (leaves[c] != parent && needs_executor(leaves[c])) {
+        if (leaves[c] != parent && pg::has_insert_side_effects(leaves[c])) {
             for (int k = 0; k <= c; k++)
                 if (leaves[k] != parent) table_close(leaves[k], RowExclusiveLock);
             table_close(parent, RowExclusiveLock);
@@ -144,7 +117,6 @@ bool write(const WriteArgs* w) {
         if (leaves[c] != parent) table_close(leaves[c], NoLock);
     table_close(parent, NoLock);
     pfree(leaves);
-    CommandCounterIncrement();  // later statements of this call see the rows
     return true;
 }
 

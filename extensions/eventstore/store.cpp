@@ -95,27 +95,6 @@ Datum uuid_datum(const Uuid& u) {
     return UUIDPGetDatum(p);
 }
 
-Datum make_array(std::vector<Datum>& values, Oid type, int16 len, bool byval, char align) {
-    Datum* d = values.data();
-    int n = static_cast<int>(values.size());
-    return pg::guard([&] { return PointerGetDatum(construct_array(d, n, type, len, byval, align)); });
-}
-
-// A varlena array that may hold NULLs (construct_array cannot).
-Datum make_array_with_nulls(std::vector<Datum>& values, const std::vector<bool>& is_null, Oid type) {
-    std::unique_ptr<bool[]> nulls(new bool[values.size()]);
-    for (std::size_t i = 0; i < values.size(); ++i) nulls[i] = is_null[i];
-    Datum* d = values.data();
-    bool* np = nulls.get();
-    int n = static_cast<int>(values.size());
-    return pg::guard([&] {
-        int dims[1] = {n};
-        int lbs[1] = {1};
-        return PointerGetDatum(construct_md_array(d, np, 1, dims, lbs, type, -1, false, TYPALIGN_INT));
-    });
-}
-
-
 spi::Statement kKnownIds{
     "SELECT event_id, stream_id, version, event_type, event_data, personal FROM eventstore.events "
     "WHERE event_id = ANY ($1)",
@@ -214,7 +193,7 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
     for (const Uuid& u : given_ids) lock_event_id(u);
     std::map<Uuid, int64_t> stored;
     if (!given.empty()) {
-        Datum ids = make_array(given, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+        Datum ids = spi::array_of(given, UUIDOID);
         // A snapshot taken now, after the id locks: it sees every committed
         // holder of these ids, also in REPEATABLE READ. Under partitioning
         // nothing else keeps event ids unique (docs/eventstore.md, Storage).
@@ -292,12 +271,12 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
     if (!write_events(rows)) {
         // The owner put INSERT triggers, rules or row security on the table:
         // insert through SQL so that they run.
-        Datum id_array = make_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
-        Datum type_array = make_array(types, TEXTOID, -1, false, TYPALIGN_INT);
-        Datum sv_array = make_array(versions, INT4OID, 4, true, TYPALIGN_INT);
-        Datum data_array = make_array(data, JSONBOID, -1, false, TYPALIGN_INT);
-        Datum meta_array = make_array(metadata, JSONBOID, -1, false, TYPALIGN_INT);
-        Datum sealed_array = make_array_with_nulls(sealed, sealed_null, JSONBOID);
+        Datum id_array = spi::array_of(ids, UUIDOID);
+        Datum type_array = spi::array_of(types, TEXTOID);
+        Datum sv_array = spi::array_of(versions, INT4OID);
+        Datum data_array = spi::array_of(data, JSONBOID);
+        Datum meta_array = spi::array_of(metadata, JSONBOID);
+        Datum sealed_array = spi::array_with_nulls(sealed, sealed_null, JSONBOID);
         conn.execute(kInsert, {spi::int8_param(first), spi::text_param(req.stream), spi::int8_param(head.version),
                                spi::text_param(category), spi::datum_param(id_array), spi::datum_param(type_array),
                                spi::datum_param(sv_array), spi::datum_param(data_array),

@@ -147,14 +147,6 @@ private:
     bool exhausted_ = false;
 };
 
-Datum int8_array(const std::vector<int64_t>& ids) {
-    std::vector<Datum> d(ids.size());
-    for (std::size_t i = 0; i < ids.size(); ++i) d[i] = Int64GetDatum(ids[i]);
-    Datum* dp = d.data();
-    int n = static_cast<int>(d.size());
-    return pg::guard([&] { return PointerGetDatum(construct_array(dp, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)); });
-}
-
 CursorKey key_of(Datum d) {
     CursorKey key{};
     bool ok = pg::guard([&] {
@@ -227,7 +219,7 @@ void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t 
     if (!pulled.empty()) {
         std::unordered_map<int64_t, std::vector<Entry>> first;
         spi::Rows rows = conn.execute(kPulledFirstPages,
-                                      {spi::datum_param(int8_array(pulled)),
+                                      {spi::datum_param(spi::int8_array(pulled)),
                                        spi::datum_param(TimestampTzGetDatum(below.created_at)),
                                        spi::int8_param(below.post_id), spi::int8_param(page)},
                                       !inactive);
@@ -263,7 +255,7 @@ void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t 
         if (chunk.empty()) break;
         std::vector<int64_t> ids;
         for (const Entry& e : chunk) ids.push_back(e.post_id);
-        spi::Rows rows = conn.execute(kPostRows, {spi::datum_param(int8_array(ids)), spi::int8_param(user)}, !inactive);
+        spi::Rows rows = conn.execute(kPostRows, {spi::datum_param(spi::int8_array(ids)), spi::int8_param(user)}, !inactive);
         std::unordered_map<int64_t, uint64_t> row_of;
         for (uint64_t r = 0; r < rows.size(); ++r) row_of[rows.int8_at(r, 1)] = r;
         for (const Entry& e : chunk) {
@@ -287,7 +279,7 @@ void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t 
             ++produced;
         }
     }
-    if (!dead.empty()) conn.execute(kDropEntries, {spi::int8_param(user), spi::datum_param(int8_array(dead))});
+    if (!dead.empty()) conn.execute(kDropEntries, {spi::int8_param(user), spi::datum_param(spi::int8_array(dead))});
 }
 
 }  // namespace casebook::feed

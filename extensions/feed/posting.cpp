@@ -3,6 +3,7 @@
 
 #include "errcodes.hpp"
 #include "settings.hpp"
+#include "timeline_writer.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -34,7 +35,9 @@ spi::Statement kInsertPost{
     " RETURNING id, created_at",
     {INT8OID, TEXTOID, TEXTARRAYOID, BOOLOID}};
 
-// One batch of followers (all of them for an in-transaction fan-out), in
+// The SQL path, when feed.timelines needs the executor (triggers, rules,
+// row security, columns of the owner's own). One batch of followers (all
+// of them for an in-transaction fan-out), in
 // follower id order after $4: delivers to the active ones, unless the post
 // was deleted meanwhile; trims 1 in kTrimEvery of the receiving timelines.
 // Returns the followers visited, the last of them, and the deliveries.
@@ -60,6 +63,49 @@ spi::Statement kDeliverBatch{
     " SELECT (SELECT count(*) FROM batch), (SELECT coalesce(max(follower_id), 0) FROM batch),"
     "        (SELECT count(*) FROM delivered)",
     {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT4OID, INT8OID, INT8OID}};
+// The direct write path (timeline_writer.hpp) in three steps: the
+// followers to deliver to, the rows, then the sampled trim.
+//
+// In the posting transaction the post is not committed: no other
+// transaction can know its id, so no timeline holds it and every active
+// follower gets a row.
+spi::Statement kActiveFollowers{
+    "SELECT coalesce(array_agg(f.follower_id ORDER BY f.follower_id), '{}') FROM feed.follows f"
+    " WHERE f.followee_id = $1"
+    "   AND NOT EXISTS (SELECT 1 FROM feed.activity a WHERE a.user_id = f.follower_id"
+    "                      AND a.last_seen_at < now() - make_interval(secs => $2))",
+    {INT8OID, INT4OID}};
+// A background batch: the post is committed, so a follow's backfill or an
+// inactive reader's rebuild may have copied it already. The batch first
+// locks the author FOR SHARE (a follow, which writes a backfill, holds FOR
+// NO KEY UPDATE on it: it has committed or waits), then reads under a fresh
+// snapshot which followers still lack the post. A rebuild in progress
+// belongs to a reader who is inactive under that snapshot, and is skipped.
+spi::Statement kBatchLock{
+    "SELECT p.deleted_at IS NULL FROM feed.posts p JOIN feed.users u ON u.id = p.author_id"
+    " WHERE p.id = $1 FOR SHARE OF u",
+    {INT8OID}};
+spi::Statement kBatchFollowers{
+    "WITH batch AS ("
+    "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4"
+    "   ORDER BY follower_id LIMIT $5)"
+    " SELECT count(*), coalesce(max(b.follower_id), 0),"
+    "        coalesce(array_agg(b.follower_id ORDER BY b.follower_id) FILTER ("
+    "          WHERE NOT EXISTS (SELECT 1 FROM feed.activity a WHERE a.user_id = b.follower_id"
+    "                               AND a.last_seen_at < now() - make_interval(secs => $6))"
+    "            AND NOT EXISTS (SELECT 1 FROM feed.timelines t WHERE t.user_id = b.follower_id"
+    "                               AND t.created_at = $2 AND t.post_id = $1)), '{}')"
+    " FROM batch b",
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT4OID}};
+// 1 in kTrimEvery of the timelines that just received the post.
+spi::Statement kTrimSome{
+    "DELETE FROM feed.timelines t USING ("
+    "  SELECT u.id, k.created_at, k.post_id FROM unnest($1::bigint[]) u (id)"
+    "   CROSS JOIN LATERAL (SELECT created_at, post_id FROM feed.timelines"
+    "                        WHERE user_id = u.id"
+    "                        ORDER BY created_at DESC, post_id DESC OFFSET $2 LIMIT 1) k) x"
+    " WHERE t.user_id = x.id AND (t.created_at, t.post_id) <= (x.created_at, x.post_id)",
+    {INT8ARRAYOID, INT8OID}};
 spi::Statement kRetractBatch{
     "WITH batch AS ("
     "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4"
@@ -104,6 +150,42 @@ Batch deliver_batch(spi::Connection& conn, int64_t post, Datum created_at, int64
                                                spi::int4_param(s.inactive_after_s), spi::int8_param(s.timeline_max),
                                                spi::int8_param(kTrimEvery)});
     return Batch{r.int8_at(0, 1), r.int8_at(0, 2), r.int8_at(0, 3)};
+}
+
+// Writes the post into the users' timelines and trims a sample of them.
+// false: the table needs the executor; nothing was written.
+bool deliver_to(spi::Connection& conn, const std::vector<int64_t>& users, int64_t post, Datum created_at,
+                int64_t author) {
+    if (!write_timeline_rows(users, DatumGetTimestampTz(created_at), post, author)) return false;
+    std::vector<int64_t> sample;
+    for (int64_t u : users)
+        if ((u + post) % kTrimEvery == 0) sample.push_back(u);
+    if (!sample.empty())
+        conn.execute(kTrimSome, {spi::datum_param(spi::int8_array(sample)), spi::int8_param(settings().timeline_max)});
+    return true;
+}
+
+// Everything in the posting transaction: all active followers at once.
+void deliver_in_transaction(spi::Connection& conn, int64_t post, Datum created_at, int64_t author) {
+    spi::Rows r = conn.execute(kActiveFollowers, {spi::int8_param(author), spi::int4_param(settings().inactive_after_s)});
+    std::vector<int64_t> users = spi::int8_values(*r.datum(0, 1));
+    if (!deliver_to(conn, users, post, created_at, author)) deliver_batch(conn, post, created_at, author, 0, INT64_MAX);
+}
+
+// One background batch of followers after `after`.
+Batch deliver_queued(spi::Connection& conn, int64_t post, Datum created_at, int64_t author, int64_t after,
+                     int64_t size) {
+    spi::Rows lock = conn.execute(kBatchLock, {spi::int8_param(post)});
+    bool live = !lock.empty() && lock.boolean(0, 1).value_or(false);
+    spi::Rows r = conn.execute_latest(
+        kBatchFollowers, {spi::int8_param(post), spi::datum_param(created_at), spi::int8_param(author),
+                          spi::int8_param(after), spi::int8_param(size), spi::int4_param(settings().inactive_after_s)});
+    Batch b{r.int8_at(0, 1), r.int8_at(0, 2), 0};
+    if (!live) return b;  // deleted meanwhile: its retraction is queued behind this job
+    std::vector<int64_t> users = spi::int8_values(*r.datum(0, 3));
+    if (!deliver_to(conn, users, post, created_at, author)) return deliver_batch(conn, post, created_at, author, after, size);
+    b.changed = static_cast<int64_t>(users.size());
+    return b;
 }
 
 Batch retract_batch(spi::Connection& conn, int64_t post, Datum created_at, int64_t author, int64_t after,
@@ -173,8 +255,7 @@ int64_t post(spi::Connection& conn, int64_t author, const std::string& content, 
         return id;
     }
     if (followers <= s.fanout_sync_max) {
-        // Everything in this transaction: one batch over all followers.
-        deliver_batch(conn, id, created_at, author, 0, INT64_MAX);
+        deliver_in_transaction(conn, id, created_at, author);
     } else {
         conn.execute(kEnqueue, {spi::int8_param(id), spi::text_param("deliver"), spi::int8_param(author),
                                 spi::datum_param(created_at), spi::int8_param(followers)});
@@ -221,7 +302,7 @@ int64_t run_fanout(spi::Connection& conn, int32_t max_batches) {
         Datum created_at = *job.datum(0, 4);
         int64_t after = job.int8_at(0, 5);
         Batch done = kind == "retract" ? retract_batch(conn, post, created_at, author, after, s.fanout_batch)
-                                       : deliver_batch(conn, post, created_at, author, after, s.fanout_batch);
+                                       : deliver_queued(conn, post, created_at, author, after, s.fanout_batch);
         total += done.visited;
         if (done.visited < s.fanout_batch) {
             conn.execute(kJobDone, {spi::int8_param(post), spi::text_param(kind)});

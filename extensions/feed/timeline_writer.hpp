@@ -1,0 +1,26 @@
+// feed: the fan-out's write path. Timeline rows go straight through
+// table_multi_insert and the primary key (core direct_insert), without the
+// executor and without ON CONFLICT's speculative insertion: one heap WAL
+// record per page of rows and one index insertion per row.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "pg_boundary.hpp"
+
+namespace casebook::feed {
+
+// Writes (user, created_at, post, author) for every user (ascending ids
+// keep the index insertions local). The caller guarantees that no timeline
+// holds the post yet for these users, committed or in progress (see
+// posting.cpp: the post is uncommitted, or the rows were checked under the
+// author's lock); a row that exists anyway fails with 23505 rather than
+// being written twice.
+//
+// Returns false, having written nothing, when feed.timelines needs the
+// executor (INSERT triggers, rules, row security, partitioning, or columns
+// of the owner's own): the caller then uses SQL.
+bool write_timeline_rows(const std::vector<int64_t>& users, TimestampTz created_at, int64_t post, int64_t author);
+
+}  // namespace casebook::feed
