@@ -97,7 +97,12 @@ spi::Statement kBatchFollowers{
     "                               AND t.created_at = $2 AND t.post_id = $1)), '{}')"
     " FROM batch b",
     {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT4OID}};
-// 1 in kTrimEvery of the timelines that just received the post.
+// Cuts timelines at their trim points (timeline_writer.hpp).
+spi::Statement kTrimAt{
+    "DELETE FROM feed.timelines t USING unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) x (u, c, p)"
+    " WHERE t.user_id = x.u AND (t.created_at, t.post_id) <= (x.c, x.p)",
+    {INT8ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID}};
+// The same in SQL, when the primary key is not the one feed created.
 spi::Statement kTrimSome{
     "DELETE FROM feed.timelines t USING ("
     "  SELECT u.id, k.created_at, k.post_id FROM unnest($1::bigint[]) u (id)"
@@ -160,8 +165,21 @@ bool deliver_to(spi::Connection& conn, const std::vector<int64_t>& users, int64_
     std::vector<int64_t> sample;
     for (int64_t u : users)
         if ((u + post) % kTrimEvery == 0) sample.push_back(u);
-    if (!sample.empty())
+    if (sample.empty()) return true;
+    std::optional<std::vector<TrimPoint>> cuts = trim_points(sample, settings().timeline_max);
+    if (!cuts) {
         conn.execute(kTrimSome, {spi::datum_param(spi::int8_array(sample)), spi::int8_param(settings().timeline_max)});
+    } else if (!cuts->empty()) {
+        std::vector<int64_t> u, p;
+        std::vector<Datum> c;
+        for (const TrimPoint& t : *cuts) {
+            u.push_back(t.user);
+            c.push_back(TimestampTzGetDatum(t.created_at));
+            p.push_back(t.post);
+        }
+        conn.execute(kTrimAt, {spi::datum_param(spi::int8_array(u)), spi::datum_param(spi::array_of(c, TIMESTAMPTZOID)),
+                               spi::datum_param(spi::int8_array(p))});
+    }
     return true;
 }
 

@@ -4,7 +4,14 @@
 #include "direct_insert.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
 #include "access/table.h"
+#include "catalog/pg_am_d.h"
+#include "utils/fmgroids.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
 #include "catalog/namespace.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -54,7 +61,75 @@ bool write(TimelineRows* r) {
     return true;
 }
 
+struct TrimScan {
+    const int64_t* users;
+    int count;
+    int64_t keep;
+    TrimPoint* out;  // room for count
+    int found;
+};
+
+// The primary key, when it is (user_id, created_at, post_id): InvalidOid
+// otherwise.
+Oid timeline_key(Relation rel) {
+    Oid pk = RelationGetPrimaryKeyIndex(rel);
+    if (!OidIsValid(pk)) return InvalidOid;
+    static const char* const kKey[3] = {"user_id", "created_at", "post_id"};
+    Relation idx = index_open(pk, AccessShareLock);
+    bool ok = idx->rd_index->indnkeyatts == 3 && idx->rd_rel->relam == BTREE_AM_OID;
+    for (int k = 0; ok && k < 3; k++)
+        ok = idx->rd_index->indkey.values[k] == get_attnum(RelationGetRelid(rel), kKey[k]);
+    index_close(idx, AccessShareLock);
+    return ok ? pk : InvalidOid;
+}
+
+// Plain C under one guard. false: no usable primary key.
+bool scan_trim_points(TrimScan* t) {
+    Oid relid = get_relname_relid("timelines", get_namespace_oid("feed", false));
+    if (!OidIsValid(relid)) return false;
+    Relation rel = table_open(relid, AccessShareLock);
+    Oid pk = timeline_key(rel);
+    if (!OidIsValid(pk)) {
+        table_close(rel, AccessShareLock);
+        return false;
+    }
+    Relation idx = index_open(pk, AccessShareLock);
+    IndexScanDesc scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
+    scan->xs_want_itup = true;
+    for (int u = 0; u < t->count; u++) {
+        ScanKeyData key;
+        ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(t->users[u]));
+        index_rescan(scan, &key, 1, nullptr, 0);
+        int64_t seen = 0;
+        // Entries only: index_getnext_tid never visits the heap.
+        while (index_getnext_tid(scan, BackwardScanDirection) != nullptr) {
+            if (++seen <= t->keep) continue;
+            bool null_c = false, null_p = false;
+            Datum c = index_getattr(scan->xs_itup, 2, scan->xs_itupdesc, &null_c);
+            Datum p = index_getattr(scan->xs_itup, 3, scan->xs_itupdesc, &null_p);
+            if (!null_c && !null_p)
+                t->out[t->found++] = TrimPoint{t->users[u], DatumGetTimestampTz(c), DatumGetInt64(p)};
+            break;
+        }
+        if ((u & 63) == 63) CHECK_FOR_INTERRUPTS();
+    }
+    index_endscan(scan);
+    index_close(idx, AccessShareLock);
+    table_close(rel, AccessShareLock);
+    return true;
+}
+
 }  // namespace
+
+std::optional<std::vector<TrimPoint>> trim_points(const std::vector<int64_t>& users, int64_t keep) {
+    std::vector<TrimPoint> out(users.size());
+    if (users.empty()) return out;
+    TrimScan scan{users.data(), static_cast<int>(users.size()), keep, out.data(), 0};
+    TrimScan* sp = &scan;
+    if (!pg::guard([sp] { return scan_trim_points(sp); })) return std::nullopt;
+    out.resize(static_cast<std::size_t>(scan.found));
+    return out;
+}
 
 bool write_timeline_rows(const std::vector<int64_t>& users, TimestampTz created_at, int64_t post, int64_t author) {
     if (users.empty()) return true;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "pg_boundary.hpp"
@@ -22,5 +23,23 @@ namespace casebook::feed {
 // executor (INSERT triggers, rules, row security, partitioning, or columns
 // of the owner's own): the caller then uses SQL.
 bool write_timeline_rows(const std::vector<int64_t>& users, TimestampTz created_at, int64_t post, int64_t author);
+
+// Where to cut a timeline back to `keep` entries: the key of its
+// (keep + 1)-th newest entry; that entry and everything older go.
+struct TrimPoint {
+    int64_t user;
+    TimestampTz created_at;
+    int64_t post;
+};
+
+// The trim points of the users whose timelines hold more than `keep`
+// entries, found by walking the primary key backward from each user's
+// newest entry. Only the index is read: entries are counted without a
+// visit to the heap, so an entry deleted but not yet known dead to the
+// index counts, and such a timeline is cut a little short (the SQL it
+// replaces, an index scan with OFFSET, visited the heap for most entries
+// and was most of the fan-out's cost). nullopt: the primary key is not
+// (user_id, created_at, post_id); the caller uses SQL.
+std::optional<std::vector<TrimPoint>> trim_points(const std::vector<int64_t>& users, int64_t keep);
 
 }  // namespace casebook::feed

@@ -3,6 +3,9 @@
 -- threshold then in effect), and the timelines fan-out on write would have
 -- built (every follower active). Bulk SQL: the same rows post() and follow()
 -- would write, in one pass.
+-- The feed.* settings exist once the library is loaded (no feed function
+-- has run in this session yet).
+LOAD 'feed';
 INSERT INTO feed.users (id, username, follower_count, following_count)
 SELECT id, 'user_' || id, followers, followees FROM feed_gen.users;
 SELECT setval(pg_get_serial_sequence('feed.users', 'id'), (SELECT max(id) FROM feed.users));
