@@ -54,7 +54,13 @@ PG_CXXFLAGS := -std=c++20 -fPIC -Wall -Wextra -Wno-missing-field-initializers \
 ifeq ($(WERROR),1)
 PG_CXXFLAGS += -Werror
 endif
-SHLIB_LINK := -lstdc++ -lcrypto
+# -Bsymbolic: each module calls its own copy of the core. PostgreSQL loads
+# modules RTLD_GLOBAL, so without it a module's calls into the core would
+# bind to the copy in whichever module was loaded first (eventstore, from
+# shared_preload_libraries), which may be another build of the core: a
+# crash after installing one module without restarting (seen in
+# development).
+SHLIB_LINK := -lstdc++ -lcrypto -Wl,-Bsymbolic
 EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(eventstore_OBJS) $(feed_OBJS) $(casebook_selftest_OBJS) \
 	$(shell find extensions test/selftest -name '*.d' 2>/dev/null) output_iso output_iso_partitioned build/demo
 

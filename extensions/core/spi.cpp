@@ -71,6 +71,7 @@ SPIPlanPtr Statement::plan() {
     const char* sql = sql_;
     int nargs = static_cast<int>(types_.size());
     Oid* types = types_.data();
+    int options = choice_ == PlanChoice::generic ? CURSOR_OPT_GENERIC_PLAN : 0;
     // One guarded region: set a safe search_path at a new GUC nest level,
     // prepare, keep, and pop the nest level. If preparing fails the error
     // aborts the transaction, which pops the nest level too.
@@ -78,7 +79,7 @@ SPIPlanPtr Statement::plan() {
         int nest = NewGUCNestLevel();
         (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                                 GUC_ACTION_SAVE, true, 0, false);
-        SPIPlanPtr p = SPI_prepare(sql, nargs, types);
+        SPIPlanPtr p = SPI_prepare_cursor(sql, nargs, types, options);
         if (p != nullptr) SPI_keepplan(p);
         AtEOXact_GUC(true, nest);
         return p;

@@ -23,9 +23,18 @@ namespace casebook::spi {
 // search_path when it differs from the one it was parsed under, so the SQL
 // functions that run statements must carry SET search_path = pg_catalog,
 // pg_temp as well (and every name in the SQL is schema-qualified).
+// How the kept plan is chosen. per_call is PostgreSQL's default: custom
+// plans for the first executions, then the generic plan if it is not
+// estimated to cost more; a statement whose generic plan is always
+// estimated dearer (array parameters, skewed columns) is planned again at
+// every execution. generic plans once (CURSOR_OPT_GENERIC_PLAN): for hot
+// statements written for index paths that stay right for every value.
+enum class PlanChoice { per_call, generic };
+
 class Statement {
 public:
-    Statement(const char* sql, std::initializer_list<Oid> types) : sql_(sql), types_(types) {}
+    Statement(const char* sql, std::initializer_list<Oid> types, PlanChoice choice = PlanChoice::per_call)
+        : sql_(sql), types_(types), choice_(choice) {}
     Statement(const Statement&) = delete;
     Statement& operator=(const Statement&) = delete;
 
@@ -36,6 +45,7 @@ public:
 private:
     const char* sql_;
     std::vector<Oid> types_;
+    PlanChoice choice_;
     SPIPlanPtr plan_ = nullptr;
 };
 

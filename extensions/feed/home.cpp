@@ -37,6 +37,9 @@ extern "C" {
 namespace casebook::feed {
 namespace {
 
+// Hot statements: planned once (spi.hpp).
+constexpr auto kGeneric = spi::PlanChoice::generic;
+
 spi::Statement kUser{
     "SELECT u.id IS NOT NULL, coalesce(a.last_seen_at < now() - make_interval(secs => $2), false),"
     "       a.last_seen_at IS NULL"
@@ -44,12 +47,12 @@ spi::Statement kUser{
     "       (SELECT k.key FROM feed.cursor_key k)"
     " FROM (SELECT $1::bigint AS id) x LEFT JOIN feed.users u ON u.id = x.id"
     " LEFT JOIN feed.activity a ON a.user_id = x.id",
-    {INT8OID, INT4OID}};
+    {INT8OID, INT4OID}, kGeneric};
 spi::Statement kTouch{
     "INSERT INTO feed.activity (user_id, last_seen_at) VALUES ($1, now())"
     " ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-    {INT8OID}};
-spi::Statement kClearTimeline{"DELETE FROM feed.timelines WHERE user_id = $1", {INT8OID}};
+    {INT8OID}, kGeneric};
+spi::Statement kClearTimeline{"DELETE FROM feed.timelines WHERE user_id = $1", {INT8OID}, kGeneric};
 spi::Statement kRebuildTimeline{
     "INSERT INTO feed.timelines (user_id, created_at, post_id, author_id)"
     " SELECT $1, p.created_at, p.id, p.author_id FROM feed.follows f"
@@ -60,21 +63,21 @@ spi::Statement kRebuildTimeline{
     // A concurrent first read rebuilds the same rows (isolation spec
     // feed_inactive_rebuild).
     " ON CONFLICT DO NOTHING",
-    {INT8OID, INT8OID}};
+    {INT8OID, INT8OID}, kGeneric};
 spi::Statement kPulledFollowees{
     "SELECT u.id FROM feed.users u JOIN feed.follows f ON f.follower_id = $1 AND f.followee_id = u.id"
     " WHERE u.pulled_since IS NOT NULL ORDER BY u.id",
-    {INT8OID}};
+    {INT8OID}, kGeneric};
 spi::Statement kTimelinePage{
     "SELECT created_at, post_id, author_id FROM feed.timelines"
     " WHERE user_id = $1 AND (created_at, post_id) < ($2, $3)"
     " ORDER BY created_at DESC, post_id DESC LIMIT $4",
-    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID}};
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID}, kGeneric};
 spi::Statement kPulledPage{
     "SELECT created_at, id, author_id FROM feed.posts"
     " WHERE author_id = $1 AND NOT fanned_out AND (created_at, id) < ($2, $3)"
     " ORDER BY created_at DESC, id DESC LIMIT $4",
-    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID}};
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID}, kGeneric};
 // The first page of every pulled author at once (each author's rows newest
 // first, by author).
 spi::Statement kPulledFirstPages{
@@ -82,14 +85,14 @@ spi::Statement kPulledFirstPages{
     " CROSS JOIN LATERAL (SELECT created_at, id, author_id FROM feed.posts"
     "                      WHERE author_id = a.id AND NOT fanned_out AND (created_at, id) < ($2, $3)"
     "                      ORDER BY created_at DESC, id DESC LIMIT $4) p",
-    {INT8ARRAYOID, TIMESTAMPTZOID, INT8OID, INT8OID}};
+    {INT8ARRAYOID, TIMESTAMPTZOID, INT8OID, INT8OID}, kGeneric};
 spi::Statement kPostRows{
     "SELECT p.id, p.content, p.deleted_at IS NULL,"
     "       EXISTS (SELECT 1 FROM feed.follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id)"
     " FROM feed.posts p WHERE p.id = ANY ($1)",
-    {INT8ARRAYOID, INT8OID}};
+    {INT8ARRAYOID, INT8OID}, kGeneric};
 spi::Statement kDropEntries{"DELETE FROM feed.timelines WHERE user_id = $1 AND post_id = ANY ($2)",
-                            {INT8OID, INT8ARRAYOID}};
+                            {INT8OID, INT8ARRAYOID}, kGeneric};
 
 // A source read a page at a time, below a moving (created_at, post_id) key.
 class PagedSource {

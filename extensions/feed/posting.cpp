@@ -1,6 +1,8 @@
 // feed: posting, deleting and fan-out (see posting.hpp).
 #include "posting.hpp"
 
+#include <algorithm>
+
 #include "errcodes.hpp"
 #include "settings.hpp"
 #include "timeline_writer.hpp"
@@ -15,25 +17,28 @@ extern "C" {
 namespace casebook::feed {
 namespace {
 
+// Hot statements: planned once (spi.hpp).
+constexpr auto kGeneric = spi::PlanChoice::generic;
+
 // The author's row is locked FOR SHARE for the whole posting transaction: a
 // concurrent follow (FOR NO KEY UPDATE on the same row) waits, so the post
 // is either in the follow's backfill or the follow is in the post's
 // fan-out; and the follower count that decides push or pull cannot change
 // under the decision.
 spi::Statement kAuthorPeek{"SELECT follower_count, pulled_since IS NOT NULL FROM feed.users WHERE id = $1",
-                           {INT8OID}};
+                           {INT8OID}, kGeneric};
 spi::Statement kAuthorShare{
-    "SELECT follower_count, pulled_since IS NOT NULL FROM feed.users WHERE id = $1 FOR SHARE", {INT8OID}};
+    "SELECT follower_count, pulled_since IS NOT NULL FROM feed.users WHERE id = $1 FOR SHARE", {INT8OID}, kGeneric};
 // The first pulled post marks the author (an UPDATE: taken up front so two
 // first posts of one author do not deadlock upgrading a shared lock).
 spi::Statement kAuthorUpdate{
-    "SELECT follower_count, pulled_since IS NOT NULL FROM feed.users WHERE id = $1 FOR NO KEY UPDATE", {INT8OID}};
+    "SELECT follower_count, pulled_since IS NOT NULL FROM feed.users WHERE id = $1 FOR NO KEY UPDATE", {INT8OID}, kGeneric};
 spi::Statement kMarkPulled{
-    "UPDATE feed.users SET pulled_since = $2 WHERE id = $1 AND pulled_since IS NULL", {INT8OID, TIMESTAMPTZOID}};
+    "UPDATE feed.users SET pulled_since = $2 WHERE id = $1 AND pulled_since IS NULL", {INT8OID, TIMESTAMPTZOID}, kGeneric};
 spi::Statement kInsertPost{
     "INSERT INTO feed.posts (author_id, content, media_urls, fanned_out) VALUES ($1, $2, $3, $4)"
     " RETURNING id, created_at",
-    {INT8OID, TEXTOID, TEXTARRAYOID, BOOLOID}};
+    {INT8OID, TEXTOID, TEXTARRAYOID, BOOLOID}, kGeneric};
 
 // The SQL path, when feed.timelines needs the executor (triggers, rules,
 // row security, columns of the owner's own). One batch of followers (all
@@ -62,19 +67,23 @@ spi::Statement kDeliverBatch{
     "  WHERE t.user_id = x.user_id AND (t.created_at, t.post_id) <= (x.created_at, x.post_id))"
     " SELECT (SELECT count(*) FROM batch), (SELECT coalesce(max(follower_id), 0) FROM batch),"
     "        (SELECT count(*) FROM delivered)",
-    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT4OID, INT8OID, INT8OID}};
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT4OID, INT8OID, INT8OID}, kGeneric};
 // The direct write path (timeline_writer.hpp) in three steps: the
 // followers to deliver to, the rows, then the sampled trim.
 //
 // In the posting transaction the post is not committed: no other
 // transaction can know its id, so no timeline holds it and every active
 // follower gets a row.
+// The followers, then those of them that are inactive: one probe of
+// activity's primary key per follower, whatever the table's size (as an
+// anti-join the planner may choose to hash all of activity for every post).
 spi::Statement kActiveFollowers{
-    "SELECT coalesce(array_agg(f.follower_id ORDER BY f.follower_id), '{}') FROM feed.follows f"
-    " WHERE f.followee_id = $1"
-    "   AND NOT EXISTS (SELECT 1 FROM feed.activity a WHERE a.user_id = f.follower_id"
-    "                      AND a.last_seen_at < now() - make_interval(secs => $2))",
-    {INT8OID, INT4OID}};
+    "WITH f AS (SELECT coalesce(array_agg(follower_id ORDER BY follower_id), '{}') AS ids"
+    "             FROM feed.follows WHERE followee_id = $1)"
+    " SELECT f.ids, (SELECT coalesce(array_agg(a.user_id), '{}') FROM feed.activity a"
+    "                 WHERE a.user_id = ANY (f.ids) AND a.last_seen_at < now() - make_interval(secs => $2))"
+    " FROM f",
+    {INT8OID, INT4OID}, kGeneric};
 // A background batch: the post is committed, so a follow's backfill or an
 // inactive reader's rebuild may have copied it already. The batch first
 // locks the author FOR SHARE (a follow, which writes a backfill, holds FOR
@@ -84,7 +93,7 @@ spi::Statement kActiveFollowers{
 spi::Statement kBatchLock{
     "SELECT p.deleted_at IS NULL FROM feed.posts p JOIN feed.users u ON u.id = p.author_id"
     " WHERE p.id = $1 FOR SHARE OF u",
-    {INT8OID}};
+    {INT8OID}, kGeneric};
 spi::Statement kBatchFollowers{
     "WITH batch AS ("
     "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4"
@@ -96,12 +105,12 @@ spi::Statement kBatchFollowers{
     "            AND NOT EXISTS (SELECT 1 FROM feed.timelines t WHERE t.user_id = b.follower_id"
     "                               AND t.created_at = $2 AND t.post_id = $1)), '{}')"
     " FROM batch b",
-    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT4OID}};
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT4OID}, kGeneric};
 // Cuts timelines at their trim points (timeline_writer.hpp).
 spi::Statement kTrimAt{
     "DELETE FROM feed.timelines t USING unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) x (u, c, p)"
     " WHERE t.user_id = x.u AND (t.created_at, t.post_id) <= (x.c, x.p)",
-    {INT8ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID}};
+    {INT8ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID}, kGeneric};
 // The same in SQL, when the primary key is not the one feed created.
 spi::Statement kTrimSome{
     "DELETE FROM feed.timelines t USING ("
@@ -110,7 +119,7 @@ spi::Statement kTrimSome{
     "                        WHERE user_id = u.id"
     "                        ORDER BY created_at DESC, post_id DESC OFFSET $2 LIMIT 1) k) x"
     " WHERE t.user_id = x.id AND (t.created_at, t.post_id) <= (x.created_at, x.post_id)",
-    {INT8ARRAYOID, INT8OID}};
+    {INT8ARRAYOID, INT8OID}, kGeneric};
 spi::Statement kRetractBatch{
     "WITH batch AS ("
     "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4"
@@ -120,24 +129,24 @@ spi::Statement kRetractBatch{
     "   WHERE t.user_id = b.follower_id AND t.created_at = $2 AND t.post_id = $1 RETURNING 1)"
     " SELECT (SELECT count(*) FROM batch), (SELECT coalesce(max(follower_id), 0) FROM batch),"
     "        (SELECT count(*) FROM removed)",
-    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID}};
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID}, kGeneric};
 spi::Statement kEnqueue{
     "INSERT INTO feed.fanout_jobs (post_id, kind, author_id, created_at, followers_total)"
     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-    {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, INT8OID}};
+    {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, INT8OID}, kGeneric};
 spi::Statement kNextJob{
     "SELECT post_id, kind, author_id, created_at, after_follower FROM feed.fanout_jobs"
     " ORDER BY enqueued_at, post_id, kind LIMIT 1 FOR UPDATE SKIP LOCKED",
-    {}};
+    {}, kGeneric};
 spi::Statement kJobAdvance{
     "UPDATE feed.fanout_jobs SET after_follower = $3, processed = processed + $4 WHERE post_id = $1 AND kind = $2",
-    {INT8OID, TEXTOID, INT8OID, INT8OID}};
-spi::Statement kJobDone{"DELETE FROM feed.fanout_jobs WHERE post_id = $1 AND kind = $2", {INT8OID, TEXTOID}};
+    {INT8OID, TEXTOID, INT8OID, INT8OID}, kGeneric};
+spi::Statement kJobDone{"DELETE FROM feed.fanout_jobs WHERE post_id = $1 AND kind = $2", {INT8OID, TEXTOID}, kGeneric};
 spi::Statement kPostForDelete{
     "SELECT p.author_id, p.created_at, p.fanned_out, p.deleted_at IS NOT NULL, u.follower_count"
     " FROM feed.posts p JOIN feed.users u ON u.id = p.author_id WHERE p.id = $1 FOR UPDATE OF p",
-    {INT8OID}};
-spi::Statement kMarkDeleted{"UPDATE feed.posts SET deleted_at = now() WHERE id = $1", {INT8OID}};
+    {INT8OID}, kGeneric};
+spi::Statement kMarkDeleted{"UPDATE feed.posts SET deleted_at = now() WHERE id = $1", {INT8OID}, kGeneric};
 
 bool g_worker_wanted = false;
 
@@ -187,6 +196,11 @@ bool deliver_to(spi::Connection& conn, const std::vector<int64_t>& users, int64_
 void deliver_in_transaction(spi::Connection& conn, int64_t post, Datum created_at, int64_t author) {
     spi::Rows r = conn.execute(kActiveFollowers, {spi::int8_param(author), spi::int4_param(settings().inactive_after_s)});
     std::vector<int64_t> users = spi::int8_values(*r.datum(0, 1));
+    std::vector<int64_t> inactive = spi::int8_values(*r.datum(0, 2));
+    if (!inactive.empty()) {
+        std::sort(inactive.begin(), inactive.end());
+        std::erase_if(users, [&](int64_t u) { return std::binary_search(inactive.begin(), inactive.end(), u); });
+    }
     if (!deliver_to(conn, users, post, created_at, author)) deliver_batch(conn, post, created_at, author, 0, INT64_MAX);
 }
 

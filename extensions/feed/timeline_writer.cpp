@@ -12,6 +12,7 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
+#include "utils/snapshot.h"
 #include "catalog/namespace.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -94,7 +95,9 @@ bool scan_trim_points(TrimScan* t) {
         return false;
     }
     Relation idx = index_open(pk, AccessShareLock);
-    IndexScanDesc scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
+    // The heap is never visited, so no snapshot applies (SnapshotAny, as
+    // CLUSTER's index scan).
+    IndexScanDesc scan = index_beginscan(rel, idx, SnapshotAny, 1, 0);
     scan->xs_want_itup = true;
     for (int u = 0; u < t->count; u++) {
         ScanKeyData key;

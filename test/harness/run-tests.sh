@@ -235,6 +235,17 @@ else
   fi
 fi
 
+# Every module binds its calls into the core to its own copy (-Bsymbolic,
+# see the Makefile): with two modules of different builds in one backend,
+# neither may call the other's core.
+suite_start=$SECONDS
+passed=0; failed=0
+for so in extensions/*/*.so test/selftest/*.so; do
+  if readelf -d "$so" | grep -q SYMBOLIC; then passed=$((passed + 1))
+  else failed=$((failed + 1)); echo "not linked with -Bsymbolic: $so"; fi
+done
+record "module linking" "$passed" "$failed"
+
 # ---- 8. stop the cluster -------------------------------------------------------------
 banner "8/9 stop cluster"
 if [ "${CASEBOOK_KEEP_CLUSTER:-0}" = "1" ] && [ "$cluster_up" -eq 1 ]; then
