@@ -235,3 +235,13 @@ SELECT count(*) AS rows_through_trigger FROM public.feed_trigger_log;
 DROP TABLE public.feed_trigger_log;
 DROP FUNCTION public.feed_note_row();
 SELECT content FROM feed.home(2, 3);
+-- A primary key of the owner's choosing: the trim cannot walk it and
+-- trims through SQL. 40 posts to ben with timeline_max = 2: without a trim
+-- ben would hold all 40 (at most 31 entries pile up between trims).
+ALTER TABLE feed.timelines DROP CONSTRAINT timelines_pkey, ADD PRIMARY KEY (user_id, post_id, created_at);
+SET feed.timeline_max = 2;
+SELECT count(feed.post(1, 'other key ' || g)) FROM generate_series(1, 40) g;
+SELECT count(*) BETWEEN 2 AND 2 + 31 AS ben_trimmed FROM feed.timelines t JOIN feed.posts p ON p.id = t.post_id
+ WHERE t.user_id = 2 AND p.content LIKE 'other key %';
+RESET feed.timeline_max;
+ALTER TABLE feed.timelines DROP CONSTRAINT timelines_pkey, ADD PRIMARY KEY (user_id, created_at, post_id);
