@@ -221,6 +221,16 @@ SELECT (SELECT string_agg(user_id::text, ' ' ORDER BY user_id) FROM feed.timelin
          WHERE post_id = :p_trigger) AS trigger_saw,
        (SELECT string_agg(follower_id::text, ' ' ORDER BY follower_id) FROM feed.follows
          WHERE followee_id = 1) AS followers;
+-- Its trim keeps timeline_max as the direct path does (counted as above).
+SET feed.timeline_max = 2;
+SELECT count(feed.post(1, 'through the trigger ' || g)) FROM generate_series(1, 40) g;
+SELECT count(*) = 2 + (SELECT count(*) FROM feed.posts WHERE content LIKE 'through the trigger %'
+                         AND id > (SELECT max(id) FROM feed.posts
+                                    WHERE content LIKE 'through the trigger %' AND (2 + id) % 32 = 0))
+       AS ben_trimmed_exactly
+  FROM feed.timelines t JOIN feed.posts p ON p.id = t.post_id
+ WHERE t.user_id = 2 AND p.content LIKE 'through the trigger %';
+RESET feed.timeline_max;
 DROP TRIGGER note_row ON feed.timelines;
 -- A column of the owner's, with a default: the SQL path applies it.
 ALTER TABLE feed.timelines ADD COLUMN origin text NOT NULL DEFAULT 'fan-out';
@@ -241,7 +251,12 @@ SELECT content FROM feed.home(2, 3);
 ALTER TABLE feed.timelines DROP CONSTRAINT timelines_pkey, ADD PRIMARY KEY (user_id, post_id, created_at);
 SET feed.timeline_max = 2;
 SELECT count(feed.post(1, 'other key ' || g)) FROM generate_series(1, 40) g;
-SELECT count(*) BETWEEN 2 AND 2 + 31 AS ben_trimmed FROM feed.timelines t JOIN feed.posts p ON p.id = t.post_id
+-- Exactly: the last trim (post id + 2 divisible by 32) left 2 entries, and
+-- every later post added one.
+SELECT count(*) = 2 + (SELECT count(*) FROM feed.posts WHERE content LIKE 'other key %'
+                         AND id > (SELECT max(id) FROM feed.posts
+                                    WHERE content LIKE 'other key %' AND (2 + id) % 32 = 0)) AS ben_trimmed_exactly
+  FROM feed.timelines t JOIN feed.posts p ON p.id = t.post_id
  WHERE t.user_id = 2 AND p.content LIKE 'other key %';
 RESET feed.timeline_max;
 ALTER TABLE feed.timelines DROP CONSTRAINT timelines_pkey, ADD PRIMARY KEY (user_id, created_at, post_id);

@@ -62,7 +62,9 @@ spi::Statement kDeliverBatch{
     "    SELECT d.user_id, k.created_at, k.post_id FROM delivered d"
     "     CROSS JOIN LATERAL (SELECT created_at, post_id FROM feed.timelines"
     "                          WHERE user_id = d.user_id"
-    "                          ORDER BY created_at DESC, post_id DESC OFFSET $7 LIMIT 1) k"
+    // This statement cannot see the row it inserts: keep timeline_max - 1
+    // older ones, as the direct path keeps timeline_max in all.
+    "                          ORDER BY created_at DESC, post_id DESC OFFSET greatest($7 - 1, 0) LIMIT 1) k"
     "     WHERE (d.user_id + $1) % $8 = 0) x"
     "  WHERE t.user_id = x.user_id AND (t.created_at, t.post_id) <= (x.created_at, x.post_id))"
     " SELECT (SELECT count(*) FROM batch), (SELECT coalesce(max(follower_id), 0) FROM batch),"
