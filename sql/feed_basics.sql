@@ -260,3 +260,46 @@ SELECT count(*) = 2 + (SELECT count(*) FROM feed.posts WHERE content LIKE 'other
  WHERE t.user_id = 2 AND p.content LIKE 'other key %';
 RESET feed.timeline_max;
 ALTER TABLE feed.timelines DROP CONSTRAINT timelines_pkey, ADD PRIMARY KEY (user_id, created_at, post_id);
+
+-------------------------------------------------------------------------------
+-- The read path: home() reads the tables through their indexes directly;
+-- when an index it reads is not the extension's it runs SQL, with the same
+-- rows (DEBUG1 names the path)
+-------------------------------------------------------------------------------
+-- The follows of a pulled author carry the mark; a follow made later copies
+-- it, and the new follower's feed pulls the author's posts.
+SET feed.celebrity_threshold = 2;
+SELECT feed.post(1, 'ann pulled again') AS p_pulled \gset
+SELECT fanned_out FROM feed.posts WHERE id = :p_pulled;
+SELECT feed.follow(5, 1) AS eve_backfilled;
+SELECT string_agg(follower_id || '=' || pulled, ' ' ORDER BY follower_id) AS ann_follows
+  FROM feed.follows WHERE followee_id = 1;
+SELECT content FROM feed.home(5, 2);
+RESET feed.celebrity_threshold;
+CREATE TEMP TABLE direct_pages AS SELECT u, pg_temp.page(u, 50) AS page FROM generate_series(1, 6) u;
+SET client_min_messages = debug1;
+SELECT count(*) > 0 AS read FROM feed.home(2);
+RESET client_min_messages;
+-- The pulled-follows index, replaced by one on other columns.
+DROP INDEX feed.follows_pulled_idx;
+CREATE INDEX follows_pulled_idx ON feed.follows (followee_id, follower_id) WHERE pulled;
+SET client_min_messages = debug1;
+SELECT count(*) > 0 AS read FROM feed.home(2);
+RESET client_min_messages;
+SELECT string_agg(u || ':' || (d.page = pg_temp.page(u, 50)), ' ' ORDER BY u) AS same_pages FROM direct_pages d;
+DROP INDEX feed.follows_pulled_idx;
+CREATE INDEX follows_pulled_idx ON feed.follows (follower_id, followee_id) WHERE pulled;
+-- The timeline key read descending: the direct path needs it ascending.
+ALTER TABLE feed.timelines DROP CONSTRAINT timelines_pkey;
+CREATE UNIQUE INDEX timelines_pkey ON feed.timelines (user_id, created_at DESC, post_id);
+SET client_min_messages = debug1;
+SELECT count(*) > 0 AS read FROM feed.home(2);
+RESET client_min_messages;
+SELECT string_agg(u || ':' || (d.page = pg_temp.page(u, 50)), ' ' ORDER BY u) AS same_pages FROM direct_pages d;
+DROP INDEX feed.timelines_pkey;
+ALTER TABLE feed.timelines ADD PRIMARY KEY (user_id, created_at, post_id);
+SET client_min_messages = debug1;
+SELECT count(*) > 0 AS read FROM feed.home(2);
+RESET client_min_messages;
+SELECT string_agg(u || ':' || (d.page = pg_temp.page(u, 50)), ' ' ORDER BY u) AS same_pages FROM direct_pages d;
+SELECT u, page FROM direct_pages ORDER BY u;

@@ -16,8 +16,6 @@ CREATE TABLE @extschema@.users (
     pulled_since    timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
--- The authors home() pulls from.
-CREATE INDEX users_pulled_idx ON @extschema@.users (id) WHERE pulled_since IS NOT NULL;
 
 -- When each user last read a feed (home() touches it at most once an hour).
 -- Fan-out skips users whose row is older than feed.inactive_after; a user
@@ -33,11 +31,18 @@ CREATE TABLE @extschema@.follows (
     follower_id bigint NOT NULL REFERENCES @extschema@.users (id) ON DELETE CASCADE,
     followee_id bigint NOT NULL REFERENCES @extschema@.users (id) ON DELETE CASCADE,
     created_at  timestamptz NOT NULL DEFAULT now(),
+    -- The followee's posts are pulled at read time (users.pulled_since is
+    -- set): set by follow() from the followee's row, and for all of a
+    -- followee's follows by the post that marks them pulled. home() finds a
+    -- user's pulled authors through follows_pulled_idx.
+    pulled      boolean NOT NULL DEFAULT false,
     PRIMARY KEY (follower_id, followee_id),
     CONSTRAINT follows_not_self CHECK (follower_id <> followee_id)
 );
 -- Fan-out: the followers of an author.
 CREATE INDEX follows_followee_idx ON @extschema@.follows (followee_id, follower_id);
+-- home(): the followed authors whose posts are pulled.
+CREATE INDEX follows_pulled_idx ON @extschema@.follows (follower_id, followee_id) WHERE pulled;
 
 -------------------------------------------------------------------------------
 -- Posts and timelines

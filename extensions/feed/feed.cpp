@@ -6,6 +6,7 @@
 #include "args.hpp"
 #include "errcodes.hpp"
 #include "home.hpp"
+#include "home_reader.hpp"
 #include "pg_boundary.hpp"
 #include "posting.hpp"
 #include "settings.hpp"
@@ -77,6 +78,7 @@ void _PG_init(void) {
         MarkGUCPrefixReserved("feed");
     });
     feed::install_worker_callback();
+    feed::install_reader_callback();
 }
 
 CASEBOOK_FUNCTION(feed_new_key) {
@@ -137,9 +139,7 @@ CASEBOOK_FUNCTION(feed_home) {
     int32_t limit = args::int4(fcinfo, 1, "limit");
     auto cursor = args::optional_string(fcinfo, 2);
     casebook::pg::guard([&] { InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC); });
-    spi::Connection conn;
-    feed::home(conn, fcinfo, user, limit, cursor);
-    conn.finish();
+    feed::home(fcinfo, user, limit, cursor);
     return (Datum)0;
 }
 

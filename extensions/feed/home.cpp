@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cursor.hpp"
+#include "home_reader.hpp"
 #include "errcodes.hpp"
 #include "merge.hpp"
 #include "settings.hpp"
@@ -65,8 +66,7 @@ spi::Statement kRebuildTimeline{
     " ON CONFLICT DO NOTHING",
     {INT8OID, INT8OID}, kGeneric};
 spi::Statement kPulledFollowees{
-    "SELECT u.id FROM feed.users u JOIN feed.follows f ON f.follower_id = $1 AND f.followee_id = u.id"
-    " WHERE u.pulled_since IS NOT NULL ORDER BY u.id",
+    "SELECT followee_id FROM feed.follows WHERE follower_id = $1 AND pulled ORDER BY followee_id",
     {INT8OID}, kGeneric};
 spi::Statement kTimelinePage{
     "SELECT created_at, post_id, author_id FROM feed.timelines"
@@ -162,12 +162,151 @@ CursorKey key_of(Datum d) {
     return key;
 }
 
+// The page's start: below the cursor (sealed, issued to this user, not
+// expired), or from the newest.
+Entry page_start(const std::optional<std::string>& cursor_text, const CursorKey& key, int64_t user,
+                 TimestampTz now) {
+    if (!cursor_text) return Entry{DT_NOEND, 0, 0, false};
+    const Settings& s = settings();
+    Cursor c;
+    switch (open_cursor(*cursor_text, key, &c)) {
+        case CursorProblem::malformed:
+            throw Error(errcodes::invalid_cursor, "cursor is not a feed.home cursor", "",
+                        "Pass the cursor column of a row home() returned, unchanged.");
+        case CursorProblem::forged:
+            throw Error(errcodes::invalid_cursor, "cursor was not issued by this database (or its key was rotated)",
+                        "", "Start again without a cursor.");
+        case CursorProblem::none:
+            break;
+    }
+    if (c.user_id != user)
+        throw Error(errcodes::invalid_cursor, "cursor was issued to another user", "", "Start again without a cursor.");
+    if (now - c.issued_at > static_cast<int64_t>(s.cursor_ttl_s) * USECS_PER_SEC)
+        throw Error(errcodes::stale_cursor,
+                    "cursor expired (older than feed.cursor_ttl = " + std::to_string(s.cursor_ttl_s) + " s)", "",
+                    "Start again without a cursor.");
+    return Entry{c.created_at, c.post_id, 0, false};
+}
+
+// One result row, with the cursor that continues after it.
+void emit(FunctionCallInfo fcinfo, const Entry& e, Datum content, int64_t user, const CursorKey& key,
+          TimestampTz now) {
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    std::string sealed = seal_cursor(Cursor{user, e.created_at, e.post_id, now}, key);
+    const char* sp = sealed.data();
+    std::size_t sn = sealed.size();
+    Datum values[5];
+    bool nulls[5] = {false, false, false, false, false};
+    values[0] = Int64GetDatum(e.post_id);
+    values[1] = Int64GetDatum(e.author_id);
+    values[2] = content;
+    values[3] = TimestampTzGetDatum(e.created_at);
+    Datum* vp = values;
+    bool* np = nulls;
+    pg::guard([&] {
+        vp[4] = PointerGetDatum(cstring_to_text_with_len(sp, static_cast<int>(sn)));
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, vp, np);
+    });
+}
+
+// An SPI connection made on first use: the direct path needs none.
+class LazyConnection {
+public:
+    spi::Connection& get() {
+        if (!conn_) conn_.emplace();
+        return *conn_;
+    }
+    void finish() {
+        if (conn_) conn_->finish();
+    }
+
+private:
+    std::optional<spi::Connection> conn_;
+};
+
+void home_sql(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
+              const std::optional<std::string>& cursor_text);
+
+// The direct path (home_reader.hpp). false: it does not apply (the tables'
+// layout, or the user is inactive and the timeline must be rebuilt first);
+// nothing was read or written.
+bool home_direct(LazyConnection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
+                 const std::optional<std::string>& cursor_text) {
+    const Settings& s = settings();
+    HomeReader reader;
+    if (!reader.open()) return false;
+    HomeUser u = reader.user(user, s.inactive_after_s);
+    if (!u.exists) throw Error(errcodes::unknown_user, "user " + std::to_string(user) + " does not exist");
+    if (u.inactive) {
+        reader.close();
+        return false;
+    }
+    if (!u.have_key) throw Error(errcodes::extension_not_ready, "feed.cursor_key must hold exactly one key");
+    TimestampTz now = pg::guard([] { return GetCurrentTimestamp(); });
+    Entry below = page_start(cursor_text, u.key, user, now);
+
+    std::vector<Source> sources;
+    int timeline = reader.add_timeline(user, below);
+    HomeReader* rp = &reader;
+    sources.push_back([rp, timeline] { return rp->next(timeline); });
+    for (int64_t author : reader.pulled_followees(user)) {
+        int src = reader.add_pulled(author, below);
+        sources.push_back([rp, src] { return rp->next(src); });
+    }
+    Merger merger(std::move(sources));
+
+    std::vector<int64_t> dead;  // timeline entries to remove: deleted posts, unfollowed authors
+    std::vector<Entry> chunk;
+    std::vector<PostFacts> facts;
+    int32_t produced = 0;
+    bool more = true;
+    while (produced < limit && more) {
+        chunk.clear();
+        while (static_cast<int32_t>(chunk.size()) < limit - produced) {
+            auto e = merger.next();
+            if (!e) {
+                more = false;
+                break;
+            }
+            chunk.push_back(*e);
+        }
+        if (chunk.empty()) break;
+        reader.posts(user, chunk, facts);
+        for (std::size_t i = 0; i < chunk.size(); ++i) {
+            if (!facts[i].live) {
+                if (chunk[i].from_timeline) dead.push_back(chunk[i].post_id);
+                continue;
+            }
+            emit(fcinfo, chunk[i], facts[i].content, user, u.key, now);
+            ++produced;
+        }
+    }
+    reader.close();
+    if (u.touch) conn.get().execute(kTouch, {spi::int8_param(user)});
+    if (!dead.empty())
+        conn.get().execute(kDropEntries, {spi::int8_param(user), spi::datum_param(spi::int8_array(dead))});
+    return true;
+}
+
 }  // namespace
 
-void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
-          const std::optional<std::string>& cursor_text) {
+void home(FunctionCallInfo fcinfo, int64_t user, int32_t limit, const std::optional<std::string>& cursor_text) {
     if (limit < 1 || limit > 1000)
         throw Error(errcodes::invalid_parameter_value, "limit must be 1 to 1000, got " + std::to_string(limit));
+    LazyConnection conn;
+    bool direct = home_direct(conn, fcinfo, user, limit, cursor_text);
+    // Which path ran, for tests and for an owner checking their layout.
+    pg::guard([&] { elog(DEBUG1, "feed.home: %s read path", direct ? "direct" : "SQL"); });
+    if (!direct) home_sql(conn.get(), fcinfo, user, limit, cursor_text);
+    conn.finish();
+}
+
+namespace {
+
+// The SQL path: the same reads as statements, and the rebuild of an
+// inactive user's timeline.
+void home_sql(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
+              const std::optional<std::string>& cursor_text) {
     const Settings& s = settings();
     spi::Rows u = conn.execute(kUser, {spi::int8_param(user), spi::int4_param(s.inactive_after_s)}, true);
     if (!*u.boolean(0, 1)) throw Error(errcodes::unknown_user, "user " + std::to_string(user) + " does not exist");
@@ -178,28 +317,7 @@ void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t 
     CursorKey key = key_of(*key_datum);
 
     TimestampTz now = pg::guard([] { return GetCurrentTimestamp(); });
-    Entry below{DT_NOEND, 0, 0, false};  // no cursor: from the newest
-    if (cursor_text) {
-        Cursor c;
-        switch (open_cursor(*cursor_text, key, &c)) {
-            case CursorProblem::malformed:
-                throw Error(errcodes::invalid_cursor, "cursor is not a feed.home cursor", "",
-                            "Pass the cursor column of a row home() returned, unchanged.");
-            case CursorProblem::forged:
-                throw Error(errcodes::invalid_cursor, "cursor was not issued by this database (or its key was rotated)",
-                            "", "Start again without a cursor.");
-            case CursorProblem::none:
-                break;
-        }
-        if (c.user_id != user)
-            throw Error(errcodes::invalid_cursor, "cursor was issued to another user", "",
-                        "Start again without a cursor.");
-        if (now - c.issued_at > static_cast<int64_t>(s.cursor_ttl_s) * USECS_PER_SEC)
-            throw Error(errcodes::stale_cursor,
-                        "cursor expired (older than feed.cursor_ttl = " + std::to_string(s.cursor_ttl_s) + " s)", "",
-                        "Start again without a cursor.");
-        below = Entry{c.created_at, c.post_id, 0, false};
-    }
+    Entry below = page_start(cursor_text, key, user, now);
 
     if (inactive) {
         // Fan-out skipped this user: rebuild the timeline before reading it.
@@ -241,7 +359,6 @@ void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t 
     for (auto& src : owned) sources.push_back([p = src.get()] { return p->next(); });
     Merger merger(std::move(sources));
 
-    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     std::vector<int64_t> dead;  // timeline entries to remove: deleted posts, unfollowed authors
     int32_t produced = 0;
     bool more = true;
@@ -268,21 +385,13 @@ void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t 
                 if (e.from_timeline) dead.push_back(e.post_id);
                 continue;
             }
-            std::string sealed = seal_cursor(Cursor{user, e.created_at, e.post_id, now}, key);
-            Datum values[5];
-            bool nulls[5] = {false, false, false, false, false};
-            values[0] = Int64GetDatum(e.post_id);
-            values[1] = Int64GetDatum(e.author_id);
-            values[2] = *rows.datum(it->second, 2);
-            values[3] = TimestampTzGetDatum(e.created_at);
-            values[4] = PointerGetDatum(pg::make_text(sealed));
-            Datum* vp = values;
-            bool* np = nulls;
-            pg::guard([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, vp, np); });
+            emit(fcinfo, e, *rows.datum(it->second, 2), user, key, now);
             ++produced;
         }
     }
     if (!dead.empty()) conn.execute(kDropEntries, {spi::int8_param(user), spi::datum_param(spi::int8_array(dead))});
 }
+
+}  // namespace
 
 }  // namespace casebook::feed

@@ -11,7 +11,8 @@ namespace casebook::feed {
 
 // Writes up to `limit` rows into the function's materialized result
 // (InitMaterializedSRF done by the caller).
-void home(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
-          const std::optional<std::string>& cursor);
+// Reads directly (home_reader.hpp) where it can, through SQL otherwise; an
+// SPI connection is made only when something must be written.
+void home(FunctionCallInfo fcinfo, int64_t user, int32_t limit, const std::optional<std::string>& cursor);
 
 }  // namespace casebook::feed

@@ -35,6 +35,11 @@ spi::Statement kAuthorUpdate{
     "SELECT follower_count, pulled_since IS NOT NULL FROM feed.users WHERE id = $1 FOR NO KEY UPDATE", {INT8OID}, kGeneric};
 spi::Statement kMarkPulled{
     "UPDATE feed.users SET pulled_since = $2 WHERE id = $1 AND pulled_since IS NULL", {INT8OID, TIMESTAMPTZOID}, kGeneric};
+// ... and every follow of them (home() reads a user's pulled authors from
+// follows_pulled_idx). Follows made later copy the mark (social.cpp): a
+// follow locks the followee's row, which the marking post holds.
+spi::Statement kMarkFollows{"UPDATE feed.follows SET pulled = true WHERE followee_id = $1 AND NOT pulled",
+                            {INT8OID}, kGeneric};
 spi::Statement kInsertPost{
     "INSERT INTO feed.posts (author_id, content, media_urls, fanned_out) VALUES ($1, $2, $3, $4)"
     " RETURNING id, created_at",
@@ -285,7 +290,10 @@ int64_t post(spi::Connection& conn, int64_t author, const std::string& content, 
     int64_t id = inserted.int8_at(0, 1);
     Datum created_at = *inserted.datum(0, 2);  // by value (int64 timestamptz)
     if (pulled) {
-        if (!marked) conn.execute(kMarkPulled, {spi::int8_param(author), spi::datum_param(created_at)});
+        if (!marked) {
+            conn.execute(kMarkPulled, {spi::int8_param(author), spi::datum_param(created_at)});
+            conn.execute(kMarkFollows, {spi::int8_param(author)});
+        }
         return id;
     }
     if (followers <= s.fanout_sync_max) {

@@ -13,8 +13,12 @@ namespace {
 // the follow's backfill or its fan-out sees the follow.
 spi::Statement kLockPair{
     "SELECT id FROM feed.users WHERE id = ANY (ARRAY[$1, $2]) ORDER BY id FOR NO KEY UPDATE", {INT8OID, INT8OID}};
+// pulled: the followee's posts are pulled (read after lock_pair, so a post
+// marking them has committed or waits).
 spi::Statement kInsertFollow{
-    "INSERT INTO feed.follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+    "INSERT INTO feed.follows (follower_id, followee_id, pulled)"
+    " SELECT $1, $2, u.pulled_since IS NOT NULL FROM feed.users u WHERE u.id = $2"
+    " ON CONFLICT DO NOTHING RETURNING 1",
     {INT8OID, INT8OID}};
 spi::Statement kDeleteFollow{
     "DELETE FROM feed.follows WHERE follower_id = $1 AND followee_id = $2 RETURNING 1", {INT8OID, INT8OID}};

@@ -18,6 +18,7 @@ SELECT setval(pg_get_serial_sequence('feed.posts', 'id'), (SELECT max(id) FROM f
 UPDATE feed.users u SET pulled_since = p.first
   FROM (SELECT author_id, min(created_at) AS first FROM feed.posts WHERE NOT fanned_out GROUP BY author_id) p
  WHERE u.id = p.author_id;
+UPDATE feed.follows f SET pulled = true FROM feed.users u WHERE u.id = f.followee_id AND u.pulled_since IS NOT NULL;
 INSERT INTO feed.timelines (user_id, created_at, post_id, author_id)
 SELECT e.follower, p.created_at, p.id, p.author_id
   FROM feed.posts p JOIN feed_gen.edges e ON e.followee = p.author_id

@@ -1,0 +1,555 @@
+// feed: the home feed's direct read path (see home_reader.hpp).
+//
+// Everything below the namespace's first half is plain C run under one
+// guard per call (pg_boundary.hpp): no C++ object lives in there.
+#include "home_reader.hpp"
+
+#include <cstring>
+
+#include "pg_boundary.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "commands/defrem.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+}
+
+namespace casebook::feed {
+namespace {
+
+enum Table { kUsers, kActivity, kFollows, kPosts, kTimelines, kCursorKey, kTables };
+enum Index { kUsersPkey, kActivityPkey, kFollowsPkey, kFollowsPulled, kPostsPkey, kPostsPulled, kTimelinesPkey, kIndexes };
+const char* const kTableNames[kTables] = {"users", "activity", "follows", "posts", "timelines", "cursor_key"};
+const char* const kIndexNames[kIndexes] = {"users_pkey",   "activity_pkey",     "follows_pkey",  "follows_pulled_idx",
+                                           "posts_pkey",   "posts_pulled_idx",  "timelines_pkey"};
+const Table kIndexTable[kIndexes] = {kUsers, kActivity, kFollows, kFollows, kPosts, kPosts, kTimelines};
+
+// Columns read, by table.
+enum Column {
+    kUsersId,
+    kActivityUser,
+    kActivitySeen,
+    kFollowsFollower,
+    kFollowsFollowee,
+    kFollowsPulledCol,
+    kPostsId,
+    kPostsAuthor,
+    kPostsContent,
+    kPostsCreated,
+    kPostsFanned,
+    kPostsDeleted,
+    kTimelinesUser,
+    kTimelinesCreated,
+    kTimelinesPost,
+    kTimelinesAuthor,
+    kKeyKey,
+    kColumns
+};
+struct ColumnSpec {
+    Table table;
+    const char* name;
+    Oid type;
+};
+const ColumnSpec kColumnSpecs[kColumns] = {
+    {kUsers, "id", INT8OID},
+    {kActivity, "user_id", INT8OID},
+    {kActivity, "last_seen_at", TIMESTAMPTZOID},
+    {kFollows, "follower_id", INT8OID},
+    {kFollows, "followee_id", INT8OID},
+    {kFollows, "pulled", BOOLOID},
+    {kPosts, "id", INT8OID},
+    {kPosts, "author_id", INT8OID},
+    {kPosts, "content", TEXTOID},
+    {kPosts, "created_at", TIMESTAMPTZOID},
+    {kPosts, "fanned_out", BOOLOID},
+    {kPosts, "deleted_at", TIMESTAMPTZOID},
+    {kTimelines, "user_id", INT8OID},
+    {kTimelines, "created_at", TIMESTAMPTZOID},
+    {kTimelines, "post_id", INT8OID},
+    {kTimelines, "author_id", INT8OID},
+    {kCursorKey, "key", BYTEAOID},
+};
+// Each index's key columns, in order (btree, ascending, default operator
+// classes, no expressions). Partial: the predicate is rechecked on the row.
+struct IndexSpec {
+    int ncols;
+    Column cols[3];
+    bool partial;
+};
+const IndexSpec kIndexSpecs[kIndexes] = {
+    {1, {kUsersId}, false},
+    {1, {kActivityUser}, false},
+    {2, {kFollowsFollower, kFollowsFollowee}, false},
+    {2, {kFollowsFollower, kFollowsFollowee}, true},
+    {1, {kPostsId}, false},
+    {3, {kPostsAuthor, kPostsCreated, kPostsId}, true},
+    {3, {kTimelinesUser, kTimelinesCreated, kTimelinesPost}, false},
+};
+
+// The resolved layout, cached per backend until a relcache invalidation
+// names one of its relations (or all of them).
+struct Layout {
+    bool usable;
+    Oid table[kTables];
+    Oid index[kIndexes];
+    AttrNumber att[kColumns];
+};
+Layout g_layout;
+bool g_layout_valid = false;
+
+void on_relcache(Datum, Oid relid) {
+    if (!g_layout_valid) return;
+    if (!OidIsValid(relid)) {
+        g_layout_valid = false;
+        return;
+    }
+    for (Oid t : g_layout.table)
+        if (t == relid) g_layout_valid = false;
+    for (Oid i : g_layout.index)
+        if (i == relid) g_layout_valid = false;
+}
+
+bool index_matches(Oid index, const Layout* l, const IndexSpec& spec, Oid heap) {
+    if (!OidIsValid(index)) return false;
+    HeapTuple rel = SearchSysCache1(RELOID, ObjectIdGetDatum(index));
+    if (!HeapTupleIsValid(rel)) return false;
+    bool btree = reinterpret_cast<Form_pg_class>(GETSTRUCT(rel))->relam == BTREE_AM_OID;
+    ReleaseSysCache(rel);
+    if (!btree) return false;
+    HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+    if (!HeapTupleIsValid(tup)) return false;
+    auto* ix = reinterpret_cast<Form_pg_index>(GETSTRUCT(tup));
+    bool ok = ix->indrelid == heap && ix->indnkeyatts == spec.ncols && ix->indisvalid && ix->indisready &&
+              ix->indislive && heap_attisnull(tup, Anum_pg_index_indexprs, nullptr) &&
+              heap_attisnull(tup, Anum_pg_index_indpred, nullptr) == !spec.partial;
+    if (ok) {
+        bool isnull = false;
+        Datum classes = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
+        Datum options = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indoption, &isnull);
+        auto* opclass = reinterpret_cast<oidvector*>(DatumGetPointer(classes));
+        auto* indoption = reinterpret_cast<int2vector*>(DatumGetPointer(options));
+        for (int k = 0; ok && k < spec.ncols; k++) {
+            const ColumnSpec& c = kColumnSpecs[spec.cols[k]];
+            ok = ix->indkey.values[k] == l->att[spec.cols[k]] && indoption->values[k] == 0 &&
+                 opclass->values[k] == GetDefaultOpClass(c.type, BTREE_AM_OID);
+        }
+    }
+    ReleaseSysCache(tup);
+    return ok;
+}
+
+void resolve(Layout* l) {
+    memset(l, 0, sizeof *l);
+    Oid ns = get_namespace_oid("feed", true);
+    if (!OidIsValid(ns)) return;
+    for (int t = 0; t < kTables; t++) {
+        l->table[t] = get_relname_relid(kTableNames[t], ns);
+        if (!OidIsValid(l->table[t]) || get_rel_relkind(l->table[t]) != RELKIND_RELATION) return;
+    }
+    for (int c = 0; c < kColumns; c++) {
+        Oid rel = l->table[kColumnSpecs[c].table];
+        l->att[c] = get_attnum(rel, kColumnSpecs[c].name);
+        if (l->att[c] == InvalidAttrNumber || get_atttype(rel, l->att[c]) != kColumnSpecs[c].type) return;
+    }
+    for (int i = 0; i < kIndexes; i++) {
+        l->index[i] = get_relname_relid(kIndexNames[i], ns);
+        if (!index_matches(l->index[i], l, kIndexSpecs[i], l->table[kIndexTable[i]])) return;
+    }
+    l->usable = true;
+}
+
+// One source of the merge: a backward scan of the timeline or of a pulled
+// author's posts, below a (created_at, post_id) key.
+struct Src {
+    IndexScanDesc scan;
+    TupleTableSlot* slot;
+    bool timeline;
+    bool has_below;
+    TimestampTz below_c;
+    int64 below_p;
+    bool done;
+    ScanKeyData keys[2];
+};
+
+}  // namespace
+
+struct HomeReader::State {
+    Relation table[kTables];
+    Relation index[kIndexes];
+    TupleTableSlot* slot[kTables];
+    IndexScanDesc probe[kIndexes];  // reused point lookups (rescanned)
+    Snapshot snapshot;
+    Layout layout;
+    Src* src;
+    int nsrc;
+    int cap;
+    // Authors checked for a still-existing follow during this call.
+    int64 checked_author[64];
+    bool checked_followed[64];
+    int nchecked;
+};
+
+namespace {
+
+using State = HomeReader::State;
+
+AttrNumber att(const State* s, Column c) { return s->layout.att[c]; }
+
+void close_all(State* s) {
+    for (int i = 0; i < s->nsrc; i++)
+        if (!s->src[i].done) {
+            index_endscan(s->src[i].scan);
+            s->src[i].done = true;
+        }
+    for (int i = 0; i < kIndexes; i++)
+        if (s->probe[i]) {
+            index_endscan(s->probe[i]);
+            s->probe[i] = nullptr;
+        }
+    for (int t = 0; t < kTables; t++)
+        if (s->slot[t]) {
+            ExecDropSingleTupleTableSlot(s->slot[t]);
+            s->slot[t] = nullptr;
+        }
+    if (s->snapshot) {
+        UnregisterSnapshot(s->snapshot);
+        s->snapshot = nullptr;
+    }
+    // As a statement's: the locks stay until the transaction ends.
+    for (int i = 0; i < kIndexes; i++)
+        if (s->index[i]) {
+            index_close(s->index[i], NoLock);
+            s->index[i] = nullptr;
+        }
+    for (int t = 0; t < kTables; t++)
+        if (s->table[t]) {
+            table_close(s->table[t], NoLock);
+            s->table[t] = nullptr;
+        }
+}
+
+// Plain C under one guard. Returns the state, or nullptr when the layout is
+// not usable (nothing left open).
+State* open_state() {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!g_layout_valid) {
+            resolve(&g_layout);
+            g_layout_valid = true;
+        }
+        if (!g_layout.usable) return nullptr;
+        auto* s = static_cast<State*>(palloc0(sizeof(State)));
+        s->layout = g_layout;
+        for (int t = 0; t < kTables; t++) s->table[t] = table_open(s->layout.table[t], AccessShareLock);
+        for (int i = 0; i < kIndexes; i++) s->index[i] = index_open(s->layout.index[i], AccessShareLock);
+        // Taking the locks processed pending invalidations: a layout changed
+        // meanwhile is resolved again.
+        if (!g_layout_valid) {
+            close_all(s);
+            pfree(s);
+            continue;
+        }
+        bool rls = false;
+        for (int t = 0; t < kTables; t++) {
+            Oid relid = s->layout.table[t];
+            AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+            if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
+            rls |= check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED;
+        }
+        if (rls) {
+            close_all(s);
+            pfree(s);
+            return nullptr;
+        }
+        s->snapshot = RegisterSnapshot(GetActiveSnapshot());
+        for (int t = 0; t < kTables; t++) s->slot[t] = table_slot_create(s->table[t], nullptr);
+        return s;
+    }
+    return nullptr;
+}
+
+// A point lookup through a unique (or partial) index: the first visible row
+// matching the keys, in the table's slot. nkeys columns, all equality.
+bool probe(State* s, Index i, int nkeys, const int64* values) {
+    ScanKeyData keys[2];
+    for (int k = 0; k < nkeys; k++) ScanKeyInit(&keys[k], k + 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(values[k]));
+    Table t = kIndexTable[i];
+    if (!s->probe[i]) s->probe[i] = index_beginscan(s->table[t], s->index[i], s->snapshot, nkeys, 0);
+    index_rescan(s->probe[i], keys, nkeys, nullptr, 0);
+    return index_getnext_slot(s->probe[i], ForwardScanDirection, s->slot[t]);
+}
+
+struct UserArgs {
+    int64 user;
+    int inactive_after_s;
+    HomeUser* out;
+};
+
+void read_user(State* s, UserArgs* a) {
+    a->out->exists = probe(s, kUsersPkey, 1, &a->user);
+    if (probe(s, kActivityPkey, 1, &a->user)) {
+        bool isnull = false;
+        Datum seen = slot_getattr(s->slot[kActivity], att(s, kActivitySeen), &isnull);
+        if (!isnull) {
+            TimestampTz last = DatumGetTimestampTz(seen);
+            TimestampTz now = GetCurrentTransactionStartTimestamp();  // SQL's now()
+            int64 after = static_cast<int64>(a->inactive_after_s) * USECS_PER_SEC;
+            int64 touch_every = after / 2 < USECS_PER_HOUR ? after / 2 : USECS_PER_HOUR;
+            a->out->inactive = last < now - after;
+            a->out->touch = last < now - touch_every;
+        } else {
+            a->out->touch = true;
+        }
+    } else {
+        a->out->touch = true;  // never seen: counts as active
+    }
+    TableScanDesc scan = table_beginscan(s->table[kCursorKey], s->snapshot, 0, nullptr);
+    TupleTableSlot* slot = s->slot[kCursorKey];
+    int rows = 0;
+    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        rows++;
+        bool isnull = false;
+        Datum k = slot_getattr(slot, att(s, kKeyKey), &isnull);
+        if (isnull) continue;
+        bytea* b = DatumGetByteaPP(k);
+        if (VARSIZE_ANY_EXHDR(b) != a->out->key.size()) continue;
+        memcpy(a->out->key.data(), VARDATA_ANY(b), a->out->key.size());
+        a->out->have_key = true;
+    }
+    table_endscan(scan);
+    if (rows != 1) a->out->have_key = false;
+}
+
+struct PulledArgs {
+    int64 user;
+    int64* out;  // room for max
+    int max;
+    int n;
+    bool more;  // more than max: call again with more room
+};
+
+void read_pulled(State* s, PulledArgs* a) {
+    ScanKeyData key;
+    ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(a->user));
+    IndexScanDesc scan = index_beginscan(s->table[kFollows], s->index[kFollowsPulled], s->snapshot, 1, 0);
+    index_rescan(scan, &key, 1, nullptr, 0);
+    TupleTableSlot* slot = s->slot[kFollows];
+    a->n = 0;
+    a->more = false;
+    while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+        bool null_p = false, null_f = false;
+        Datum pulled = slot_getattr(slot, att(s, kFollowsPulledCol), &null_p);
+        Datum followee = slot_getattr(slot, att(s, kFollowsFollowee), &null_f);
+        if (null_p || null_f || !DatumGetBool(pulled)) continue;  // the index's predicate, rechecked
+        if (a->n == a->max) {
+            a->more = true;
+            break;
+        }
+        a->out[a->n++] = DatumGetInt64(followee);
+    }
+    index_endscan(scan);
+}
+
+struct SourceArgs {
+    int64 owner;  // user (timeline) or author (pulled)
+    bool timeline;
+    bool has_below;
+    TimestampTz below_c;
+    int64 below_p;
+};
+
+int add_source(State* s, const SourceArgs* a) {
+    if (s->nsrc == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->src = static_cast<Src*>(s->src ? repalloc(s->src, sizeof(Src) * s->cap) : palloc(sizeof(Src) * s->cap));
+    }
+    Src* src = &s->src[s->nsrc];
+    memset(src, 0, sizeof *src);
+    src->timeline = a->timeline;
+    src->has_below = a->has_below;
+    src->below_c = a->below_c;
+    src->below_p = a->below_p;
+    Table t = a->timeline ? kTimelines : kPosts;
+    Index i = a->timeline ? kTimelinesPkey : kPostsPulled;
+    int nkeys = 1;
+    ScanKeyInit(&src->keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(a->owner));
+    if (a->has_below) {
+        ScanKeyInit(&src->keys[1], 2, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(a->below_c));
+        nkeys = 2;
+    }
+    src->scan = index_beginscan(s->table[t], s->index[i], s->snapshot, nkeys, 0);
+    index_rescan(src->scan, src->keys, nkeys, nullptr, 0);
+    src->slot = s->slot[t];
+    return s->nsrc++;
+}
+
+struct NextArgs {
+    int source;
+    bool found;
+    Entry* out;
+};
+
+void next_entry(State* s, NextArgs* a) {
+    Src* src = &s->src[a->source];
+    a->found = false;
+    if (src->done) return;
+    AttrNumber c_att = att(s, src->timeline ? kTimelinesCreated : kPostsCreated);
+    AttrNumber p_att = att(s, src->timeline ? kTimelinesPost : kPostsId);
+    AttrNumber a_att = att(s, src->timeline ? kTimelinesAuthor : kPostsAuthor);
+    while (index_getnext_slot(src->scan, BackwardScanDirection, src->slot)) {
+        bool nc = false, np = false, na = false;
+        TimestampTz c = DatumGetTimestampTz(slot_getattr(src->slot, c_att, &nc));
+        int64 p = DatumGetInt64(slot_getattr(src->slot, p_att, &np));
+        int64 author = DatumGetInt64(slot_getattr(src->slot, a_att, &na));
+        if (nc || np || na) continue;
+        if (src->has_below && c == src->below_c && p >= src->below_p) continue;  // at or above the cursor
+        if (!src->timeline) {
+            bool nf = false;
+            Datum fanned = slot_getattr(src->slot, att(s, kPostsFanned), &nf);
+            if (nf || DatumGetBool(fanned)) continue;  // the index's predicate, rechecked
+        }
+        a->out->created_at = c;
+        a->out->post_id = p;
+        a->out->author_id = author;
+        a->out->from_timeline = src->timeline;
+        a->found = true;
+        return;
+    }
+    // Exhausted: release the scan's pins now.
+    index_endscan(src->scan);
+    src->done = true;
+}
+
+struct PostsArgs {
+    int64 user;
+    const Entry* entries;
+    int n;
+    PostFacts* out;
+};
+
+bool still_followed(State* s, int64 user, int64 author) {
+    for (int i = 0; i < s->nchecked; i++)
+        if (s->checked_author[i] == author) return s->checked_followed[i];
+    const int64 key[2] = {user, author};
+    bool followed = probe(s, kFollowsPkey, 2, key);
+    if (s->nchecked < static_cast<int>(lengthof(s->checked_author))) {
+        s->checked_author[s->nchecked] = author;
+        s->checked_followed[s->nchecked] = followed;
+        s->nchecked++;
+    }
+    return followed;
+}
+
+void read_posts(State* s, PostsArgs* a) {
+    TupleTableSlot* slot = s->slot[kPosts];
+    for (int i = 0; i < a->n; i++) {
+        const Entry& e = a->entries[i];
+        PostFacts& f = a->out[i];
+        f.live = false;
+        f.content = 0;
+        if (!probe(s, kPostsPkey, 1, &e.post_id)) continue;
+        bool nd = false, nc = false;
+        slot_getattr(slot, att(s, kPostsDeleted), &nd);
+        if (!nd) continue;  // deleted
+        Datum content = slot_getattr(slot, att(s, kPostsContent), &nc);
+        if (nc) continue;
+        // A copy: the row's buffer is released by the next lookup.
+        f.content = PointerGetDatum(pg_detoast_datum_copy(reinterpret_cast<struct varlena*>(DatumGetPointer(content))));
+        f.live = !e.from_timeline || still_followed(s, a->user, e.author_id);
+    }
+}
+
+}  // namespace
+
+bool HomeReader::open() {
+    state_ = pg::guard([] { return open_state(); });
+    return state_ != nullptr;
+}
+
+HomeUser HomeReader::user(int64_t user_id, int inactive_after_s) {
+    HomeUser out;
+    UserArgs a{user_id, inactive_after_s, &out};
+    UserArgs* ap = &a;
+    State* s = state_;
+    pg::guard([&] { read_user(s, ap); });
+    return out;
+}
+
+std::vector<int64_t> HomeReader::pulled_followees(int64_t user_id) {
+    std::vector<int64_t> ids(16);
+    for (;;) {
+        PulledArgs a{user_id, ids.data(), static_cast<int>(ids.size()), 0, false};
+        PulledArgs* ap = &a;
+        State* s = state_;
+        pg::guard([&] { read_pulled(s, ap); });
+        if (!a.more) {
+            ids.resize(static_cast<std::size_t>(a.n));
+            return ids;
+        }
+        ids.resize(ids.size() * 4);
+    }
+}
+
+int HomeReader::add_timeline(int64_t user_id, const Entry& below) {
+    SourceArgs a{user_id, true, below.created_at != DT_NOEND, below.created_at, below.post_id};
+    const SourceArgs* ap = &a;
+    State* s = state_;
+    return pg::guard([&] { return add_source(s, ap); });
+}
+
+int HomeReader::add_pulled(int64_t author_id, const Entry& below) {
+    SourceArgs a{author_id, false, below.created_at != DT_NOEND, below.created_at, below.post_id};
+    const SourceArgs* ap = &a;
+    State* s = state_;
+    return pg::guard([&] { return add_source(s, ap); });
+}
+
+std::optional<Entry> HomeReader::next(int source) {
+    Entry e{};
+    NextArgs a{source, false, &e};
+    NextArgs* ap = &a;
+    State* s = state_;
+    pg::guard([&] { next_entry(s, ap); });
+    if (!a.found) return std::nullopt;
+    return e;
+}
+
+void HomeReader::posts(int64_t user_id, const std::vector<Entry>& entries, std::vector<PostFacts>& out) {
+    out.assign(entries.size(), PostFacts{});
+    PostsArgs a{user_id, entries.data(), static_cast<int>(entries.size()), out.data()};
+    PostsArgs* ap = &a;
+    State* s = state_;
+    pg::guard([&] { read_posts(s, ap); });
+}
+
+void HomeReader::close() {
+    if (!state_) return;
+    State* s = state_;
+    state_ = nullptr;
+    pg::guard([&] { close_all(s); });
+}
+
+void install_reader_callback() {
+    pg::guard([] { CacheRegisterRelcacheCallback(on_relcache, 0); });
+}
+
+}  // namespace casebook::feed
