@@ -30,14 +30,65 @@ int64_t get64(const unsigned char* p) {
     return static_cast<int64_t>(u);
 }
 
+// HMAC-SHA-256 with the key's inner and outer hash states computed once per
+// key (RFC 2104): a tag then costs two short digests. OpenSSL's one-shot
+// HMAC() looks the algorithm up on every call, ten times the cost; a page of
+// home() seals one cursor per row.
+class KeyedHmac {
+public:
+    bool tag(const CursorKey& key, const unsigned char* body, std::size_t n, unsigned char* out, std::size_t out_n) {
+        if (!ready_ || key != key_) {
+            if (!prepare(key)) return false;
+        }
+        unsigned char inner[EVP_MAX_MD_SIZE];
+        unsigned char full[EVP_MAX_MD_SIZE];
+        unsigned int len = 0, full_len = 0;
+        if (EVP_MD_CTX_copy_ex(work_, inner_) != 1 || EVP_DigestUpdate(work_, body, n) != 1 ||
+            EVP_DigestFinal_ex(work_, inner, &len) != 1 || EVP_MD_CTX_copy_ex(work_, outer_) != 1 ||
+            EVP_DigestUpdate(work_, inner, len) != 1 || EVP_DigestFinal_ex(work_, full, &full_len) != 1 ||
+            full_len < out_n)
+            return false;
+        std::memcpy(out, full, out_n);
+        return true;
+    }
+
+private:
+    bool prepare(const CursorKey& key) {
+        ready_ = false;
+        if (!md_) md_ = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+        if (!inner_) inner_ = EVP_MD_CTX_new();
+        if (!outer_) outer_ = EVP_MD_CTX_new();
+        if (!work_) work_ = EVP_MD_CTX_new();
+        if (!md_ || !inner_ || !outer_ || !work_) return false;
+        constexpr std::size_t kBlock = 64;  // SHA-256's block; the key (32 bytes) is padded with zeros
+        unsigned char ipad[kBlock], opad[kBlock];
+        for (std::size_t i = 0; i < kBlock; ++i) {
+            unsigned char k = i < key.size() ? key[i] : 0;
+            ipad[i] = static_cast<unsigned char>(k ^ 0x36);
+            opad[i] = static_cast<unsigned char>(k ^ 0x5c);
+        }
+        bool ok = EVP_DigestInit_ex(inner_, md_, nullptr) == 1 && EVP_DigestUpdate(inner_, ipad, kBlock) == 1 &&
+                  EVP_DigestInit_ex(outer_, md_, nullptr) == 1 && EVP_DigestUpdate(outer_, opad, kBlock) == 1;
+        OPENSSL_cleanse(ipad, kBlock);
+        OPENSSL_cleanse(opad, kBlock);
+        if (!ok) return false;
+        key_ = key;
+        ready_ = true;
+        return true;
+    }
+
+    bool ready_ = false;
+    CursorKey key_{};
+    // Per backend, for the process's life (freed by its exit).
+    EVP_MD* md_ = nullptr;
+    EVP_MD_CTX* inner_ = nullptr;
+    EVP_MD_CTX* outer_ = nullptr;
+    EVP_MD_CTX* work_ = nullptr;
+};
+
 bool tag(const unsigned char* body, const CursorKey& key, unsigned char out[kTag]) {
-    unsigned char full[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), body, kBody, full, &len) == nullptr ||
-        len < kTag)
-        return false;
-    std::memcpy(out, full, kTag);
-    return true;
+    static KeyedHmac hmac;
+    return hmac.tag(key, body, kBody, out, kTag);
 }
 
 std::string encode(const unsigned char* raw, std::size_t n) {

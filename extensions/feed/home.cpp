@@ -277,6 +277,7 @@ bool home_direct(LazyConnection& conn, FunctionCallInfo fcinfo, int64_t user, in
                 if (chunk[i].from_timeline) dead.push_back(chunk[i].post_id);
                 continue;
             }
+            chunk[i].author_id = facts[i].author_id;
             emit(fcinfo, chunk[i], facts[i].content, user, u.key, now);
             ++produced;
         }

@@ -15,6 +15,7 @@ extern "C" {
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/visibilitymap.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am_d.h"
@@ -31,6 +32,8 @@ extern "C" {
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/timestamp.h"
 }
 
@@ -197,16 +200,19 @@ struct HomeReader::State {
     Relation table[kTables];
     Relation index[kIndexes];
     TupleTableSlot* slot[kTables];
-    IndexScanDesc probe[kIndexes];  // reused point lookups (rescanned)
+    IndexScanDesc probe[kIndexes][2];  // reused lookups by index and key count (rescanned)
+    Buffer vm[kTables];             // visibility map pages, for index-only reads
     Snapshot snapshot;
     Layout layout;
     Src* src;
     int nsrc;
     int cap;
-    // Authors checked for a still-existing follow during this call.
-    int64 checked_author[64];
-    bool checked_followed[64];
-    int nchecked;
+    // The user's followees, read once from the follows key (sorted), when
+    // there are at most kFolloweesRead; more: each author is probed.
+    bool followees_read;
+    bool followees_complete;
+    int64* followees;
+    int nfollowees;
 };
 
 namespace {
@@ -222,14 +228,20 @@ void close_all(State* s) {
             s->src[i].done = true;
         }
     for (int i = 0; i < kIndexes; i++)
-        if (s->probe[i]) {
-            index_endscan(s->probe[i]);
-            s->probe[i] = nullptr;
-        }
+        for (int k = 0; k < 2; k++)
+            if (s->probe[i][k]) {
+                index_endscan(s->probe[i][k]);
+                s->probe[i][k] = nullptr;
+            }
     for (int t = 0; t < kTables; t++)
         if (s->slot[t]) {
             ExecDropSingleTupleTableSlot(s->slot[t]);
             s->slot[t] = nullptr;
+        }
+    for (int t = 0; t < kTables; t++)
+        if (s->vm[t] != InvalidBuffer) {
+            ReleaseBuffer(s->vm[t]);
+            s->vm[t] = InvalidBuffer;
         }
     if (s->snapshot) {
         UnregisterSnapshot(s->snapshot);
@@ -258,6 +270,7 @@ State* open_state() {
         }
         if (!g_layout.usable) return nullptr;
         auto* s = static_cast<State*>(palloc0(sizeof(State)));
+        for (int t = 0; t < kTables; t++) s->vm[t] = InvalidBuffer;
         s->layout = g_layout;
         for (int t = 0; t < kTables; t++) s->table[t] = table_open(s->layout.table[t], AccessShareLock);
         for (int i = 0; i < kIndexes; i++) s->index[i] = index_open(s->layout.index[i], AccessShareLock);
@@ -287,15 +300,47 @@ State* open_state() {
     return nullptr;
 }
 
-// A point lookup through a unique (or partial) index: the first visible row
-// matching the keys, in the table's slot. nkeys columns, all equality.
-bool probe(State* s, Index i, int nkeys, const int64* values) {
+// The next index entry whose row the snapshot sees, read from the index
+// alone (scan->xs_itup) as an index-only scan does: when the visibility map
+// says the row's heap page is all-visible the heap is not visited (the page
+// is predicate-locked instead, for serializable transactions); otherwise
+// the row is fetched to decide.
+bool next_visible(State* s, Table t, IndexScanDesc scan, ScanDirection dir) {
+    ItemPointer tid;
+    while ((tid = index_getnext_tid(scan, dir)) != nullptr) {
+        BlockNumber block = ItemPointerGetBlockNumber(tid);
+        if (VM_ALL_VISIBLE(s->table[t], block, &s->vm[t])) {
+            PredicateLockPage(s->table[t], block, s->snapshot);
+            return true;
+        }
+        if (index_fetch_heap(scan, s->slot[t])) return true;
+    }
+    return false;
+}
+
+IndexScanDesc rescan(State* s, Index i, int nkeys, const int64* values, bool index_only) {
     ScanKeyData keys[2];
     for (int k = 0; k < nkeys; k++) ScanKeyInit(&keys[k], k + 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(values[k]));
     Table t = kIndexTable[i];
-    if (!s->probe[i]) s->probe[i] = index_beginscan(s->table[t], s->index[i], s->snapshot, nkeys, 0);
-    index_rescan(s->probe[i], keys, nkeys, nullptr, 0);
-    return index_getnext_slot(s->probe[i], ForwardScanDirection, s->slot[t]);
+    // A scan's key count is fixed when it begins.
+    IndexScanDesc& scan = s->probe[i][nkeys - 1];
+    if (!scan) scan = index_beginscan(s->table[t], s->index[i], s->snapshot, nkeys, 0);
+    scan->xs_want_itup = index_only;
+    index_rescan(scan, keys, nkeys, nullptr, 0);
+    return scan;
+}
+
+// A point lookup through a unique index: the visible row matching the keys
+// (all equality), in the table's slot.
+bool probe(State* s, Index i, int nkeys, const int64* values) {
+    IndexScanDesc scan = rescan(s, i, nkeys, values, false);
+    return index_getnext_slot(scan, ForwardScanDirection, s->slot[kIndexTable[i]]);
+}
+
+// Whether a visible row matches, from the index where it can.
+bool exists(State* s, Index i, int nkeys, const int64* values) {
+    IndexScanDesc scan = rescan(s, i, nkeys, values, true);
+    return next_visible(s, kIndexTable[i], scan, ForwardScanDirection);
 }
 
 struct UserArgs {
@@ -305,7 +350,7 @@ struct UserArgs {
 };
 
 void read_user(State* s, UserArgs* a) {
-    a->out->exists = probe(s, kUsersPkey, 1, &a->user);
+    a->out->exists = exists(s, kUsersPkey, 1, &a->user);
     if (probe(s, kActivityPkey, 1, &a->user)) {
         bool isnull = false;
         Datum seen = slot_getattr(s->slot[kActivity], att(s, kActivitySeen), &isnull);
@@ -397,6 +442,7 @@ int add_source(State* s, const SourceArgs* a) {
         nkeys = 2;
     }
     src->scan = index_beginscan(s->table[t], s->index[i], s->snapshot, nkeys, 0);
+    src->scan->xs_want_itup = true;  // the entries' columns are all in the key
     index_rescan(src->scan, src->keys, nkeys, nullptr, 0);
     src->slot = s->slot[t];
     return s->nsrc++;
@@ -412,24 +458,22 @@ void next_entry(State* s, NextArgs* a) {
     Src* src = &s->src[a->source];
     a->found = false;
     if (src->done) return;
-    AttrNumber c_att = att(s, src->timeline ? kTimelinesCreated : kPostsCreated);
-    AttrNumber p_att = att(s, src->timeline ? kTimelinesPost : kPostsId);
-    AttrNumber a_att = att(s, src->timeline ? kTimelinesAuthor : kPostsAuthor);
-    while (index_getnext_slot(src->scan, BackwardScanDirection, src->slot)) {
-        bool nc = false, np = false, na = false;
-        TimestampTz c = DatumGetTimestampTz(slot_getattr(src->slot, c_att, &nc));
-        int64 p = DatumGetInt64(slot_getattr(src->slot, p_att, &np));
-        int64 author = DatumGetInt64(slot_getattr(src->slot, a_att, &na));
-        if (nc || np || na) continue;
+    Table t = src->timeline ? kTimelines : kPosts;
+    // Index columns: timeline (user_id, created_at, post_id), pulled posts
+    // (author_id, created_at, id).
+    while (next_visible(s, t, src->scan, BackwardScanDirection)) {
+        IndexTuple itup = src->scan->xs_itup;
+        TupleDesc desc = src->scan->xs_itupdesc;
+        bool no = false, nc = false, np = false;
+        int64 owner = DatumGetInt64(index_getattr(itup, 1, desc, &no));
+        TimestampTz c = DatumGetTimestampTz(index_getattr(itup, 2, desc, &nc));
+        int64 p = DatumGetInt64(index_getattr(itup, 3, desc, &np));
+        if (no || nc || np) continue;
         if (src->has_below && c == src->below_c && p >= src->below_p) continue;  // at or above the cursor
-        if (!src->timeline) {
-            bool nf = false;
-            Datum fanned = slot_getattr(src->slot, att(s, kPostsFanned), &nf);
-            if (nf || DatumGetBool(fanned)) continue;  // the index's predicate, rechecked
-        }
         a->out->created_at = c;
         a->out->post_id = p;
-        a->out->author_id = author;
+        // A timeline entry's author is read with the post (read_posts).
+        a->out->author_id = src->timeline ? 0 : owner;
         a->out->from_timeline = src->timeline;
         a->found = true;
         return;
@@ -446,17 +490,41 @@ struct PostsArgs {
     PostFacts* out;
 };
 
-bool still_followed(State* s, int64 user, int64 author) {
-    for (int i = 0; i < s->nchecked; i++)
-        if (s->checked_author[i] == author) return s->checked_followed[i];
-    const int64 key[2] = {user, author};
-    bool followed = probe(s, kFollowsPkey, 2, key);
-    if (s->nchecked < static_cast<int>(lengthof(s->checked_author))) {
-        s->checked_author[s->nchecked] = author;
-        s->checked_followed[s->nchecked] = followed;
-        s->nchecked++;
+// Followees read at once for the follow checks: a user following more is
+// checked author by author.
+constexpr int kFolloweesRead = 2048;
+
+void read_followees(State* s, int64 user) {
+    s->followees_read = true;
+    s->followees = static_cast<int64*>(palloc(sizeof(int64) * kFolloweesRead));
+    IndexScanDesc scan = rescan(s, kFollowsPkey, 1, &user, true);
+    s->followees_complete = true;
+    while (next_visible(s, kFollows, scan, ForwardScanDirection)) {
+        if (s->nfollowees == kFolloweesRead) {
+            s->followees_complete = false;
+            break;
+        }
+        bool isnull = false;
+        Datum followee = index_getattr(scan->xs_itup, 2, scan->xs_itupdesc, &isnull);
+        if (!isnull) s->followees[s->nfollowees++] = DatumGetInt64(followee);  // in key order: sorted
     }
-    return followed;
+}
+
+bool still_followed(State* s, int64 user, int64 author) {
+    if (!s->followees_read) read_followees(s, user);
+    if (s->followees_complete) {
+        int lo = 0, hi = s->nfollowees;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (s->followees[mid] < author)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo < s->nfollowees && s->followees[lo] == author;
+    }
+    const int64 key[2] = {user, author};
+    return exists(s, kFollowsPkey, 2, key);
 }
 
 void read_posts(State* s, PostsArgs* a) {
@@ -466,15 +534,23 @@ void read_posts(State* s, PostsArgs* a) {
         PostFacts& f = a->out[i];
         f.live = false;
         f.content = 0;
+        f.author_id = 0;
         if (!probe(s, kPostsPkey, 1, &e.post_id)) continue;
-        bool nd = false, nc = false;
+        bool nd = false, nc = false, na = false, nf = false;
         slot_getattr(slot, att(s, kPostsDeleted), &nd);
         if (!nd) continue;  // deleted
+        int64 author = DatumGetInt64(slot_getattr(slot, att(s, kPostsAuthor), &na));
+        bool fanned = DatumGetBool(slot_getattr(slot, att(s, kPostsFanned), &nf));
         Datum content = slot_getattr(slot, att(s, kPostsContent), &nc);
-        if (nc) continue;
+        if (na || nf || nc) continue;
+        // A pulled entry is a post not fanned out (posts_pulled_idx's
+        // predicate, rechecked).
+        if (!e.from_timeline && fanned) continue;
+        f.author_id = author;
         // A copy: the row's buffer is released by the next lookup.
         f.content = PointerGetDatum(pg_detoast_datum_copy(reinterpret_cast<struct varlena*>(DatumGetPointer(content))));
-        f.live = !e.from_timeline || still_followed(s, a->user, e.author_id);
+        // Pulled entries come from the user's follows.
+        f.live = !e.from_timeline || still_followed(s, a->user, author);
     }
 }
 

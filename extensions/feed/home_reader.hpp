@@ -35,8 +35,9 @@ struct HomeUser {
 
 // A post taken by the merge: shown, or its timeline entry is stray.
 struct PostFacts {
-    bool live = false;  // exists, not deleted, author still followed
-    Datum content = 0;  // text, detoasted copy in the caller's memory context
+    bool live = false;      // exists, not deleted, author still followed
+    int64_t author_id = 0;  // the post's author
+    Datum content = 0;      // text, detoasted copy in the caller's memory context
 };
 
 class HomeReader {

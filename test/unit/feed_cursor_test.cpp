@@ -1,6 +1,12 @@
 // feed: sealed home() cursors (extensions/feed/cursor.hpp).
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <vector>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "cursor.hpp"
 
 using namespace casebook::feed;
@@ -52,4 +58,35 @@ TEST(FeedCursor, MalformedTextsAreMalformed) {
     std::string nul = text;
     nul[3] = '\0';
     EXPECT_EQ(open_cursor(nul, key_of(1), &out), CursorProblem::malformed);
+}
+
+// The tag is HMAC-SHA-256 of the body under the key, truncated to 16 bytes
+// (checked against OpenSSL's one-shot HMAC), also after switching keys.
+TEST(FeedCursor, TagIsHmacSha256) {
+    for (int round = 0; round < 3; ++round) {
+        for (int k : {1, 2}) {
+            CursorKey key = key_of(k);
+            Cursor c{7, 1700000000000000 + round, 42 + k, 1700000000000123};
+            std::string text = seal_cursor(c, key);
+            ASSERT_EQ(text.size(), 66u);
+            // Decode the base64url text back to bytes.
+            const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            std::vector<unsigned char> raw;
+            uint32_t acc = 0;
+            int bits = 0;
+            for (char ch : text) {
+                acc = (acc << 6) | static_cast<uint32_t>(alphabet.find(ch));
+                bits += 6;
+                if (bits >= 8) {
+                    bits -= 8;
+                    raw.push_back(static_cast<unsigned char>((acc >> bits) & 0xff));
+                }
+            }
+            ASSERT_EQ(raw.size(), 49u);
+            unsigned char full[EVP_MAX_MD_SIZE];
+            unsigned int len = 0;
+            ASSERT_NE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), raw.data(), 33, full, &len), nullptr);
+            EXPECT_EQ(std::memcmp(full, raw.data() + 33, 16), 0) << "round " << round << " key " << k;
+        }
+    }
 }
