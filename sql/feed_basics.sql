@@ -287,6 +287,14 @@ SET client_min_messages = debug1;
 SELECT count(*) > 0 AS read FROM feed.home(2);
 RESET client_min_messages;
 SELECT string_agg(u || ':' || (d.page = pg_temp.page(u, 50)), ' ' ORDER BY u) AS same_pages FROM direct_pages d;
+-- The same columns under another predicate: its entries are read without
+-- their rows, so the predicate must be the extension's.
+DROP INDEX feed.follows_pulled_idx;
+CREATE INDEX follows_pulled_idx ON feed.follows (follower_id, followee_id) WHERE NOT pulled;
+SET client_min_messages = debug1;
+SELECT count(*) > 0 AS read FROM feed.home(2);
+RESET client_min_messages;
+SELECT string_agg(u || ':' || (d.page = pg_temp.page(u, 50)), ' ' ORDER BY u) AS same_pages FROM direct_pages d;
 DROP INDEX feed.follows_pulled_idx;
 CREATE INDEX follows_pulled_idx ON feed.follows (follower_id, followee_id) WHERE pulled;
 -- The timeline key read descending: the direct path needs it ascending.

@@ -24,6 +24,9 @@ extern "C" {
 #include "commands/defrem.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/primnodes.h"
+#include "optimizer/optimizer.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -93,20 +96,23 @@ const ColumnSpec kColumnSpecs[kColumns] = {
     {kCursorKey, "key", BYTEAOID},
 };
 // Each index's key columns, in order (btree, ascending, default operator
-// classes, no expressions). Partial: the predicate is rechecked on the row.
+// classes, no expressions), and its predicate: none, or one boolean column
+// (WHERE col), or its negation (WHERE NOT col).
+enum class Predicate { none, column, not_column };
 struct IndexSpec {
     int ncols;
     Column cols[3];
-    bool partial;
+    Predicate predicate;
+    Column predicate_col;
 };
 const IndexSpec kIndexSpecs[kIndexes] = {
-    {1, {kUsersId}, false},
-    {1, {kActivityUser}, false},
-    {2, {kFollowsFollower, kFollowsFollowee}, false},
-    {2, {kFollowsFollower, kFollowsFollowee}, true},
-    {1, {kPostsId}, false},
-    {3, {kPostsAuthor, kPostsCreated, kPostsId}, true},
-    {3, {kTimelinesUser, kTimelinesCreated, kTimelinesPost}, false},
+    {1, {kUsersId}, Predicate::none, kUsersId},
+    {1, {kActivityUser}, Predicate::none, kUsersId},
+    {2, {kFollowsFollower, kFollowsFollowee}, Predicate::none, kUsersId},
+    {2, {kFollowsFollower, kFollowsFollowee}, Predicate::column, kFollowsPulledCol},
+    {1, {kPostsId}, Predicate::none, kUsersId},
+    {3, {kPostsAuthor, kPostsCreated, kPostsId}, Predicate::not_column, kPostsFanned},
+    {3, {kTimelinesUser, kTimelinesCreated, kTimelinesPost}, Predicate::none, kUsersId},
 };
 
 // The resolved layout, cached per backend until a relcache invalidation
@@ -144,7 +150,7 @@ bool index_matches(Oid index, const Layout* l, const IndexSpec& spec, Oid heap) 
     auto* ix = reinterpret_cast<Form_pg_index>(GETSTRUCT(tup));
     bool ok = ix->indrelid == heap && ix->indnkeyatts == spec.ncols && ix->indisvalid && ix->indisready &&
               ix->indislive && heap_attisnull(tup, Anum_pg_index_indexprs, nullptr) &&
-              heap_attisnull(tup, Anum_pg_index_indpred, nullptr) == !spec.partial;
+              heap_attisnull(tup, Anum_pg_index_indpred, nullptr) == (spec.predicate == Predicate::none);
     if (ok) {
         bool isnull = false;
         Datum classes = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
@@ -158,6 +164,22 @@ bool index_matches(Oid index, const Layout* l, const IndexSpec& spec, Oid heap) 
         }
     }
     ReleaseSysCache(tup);
+    if (ok && spec.predicate != Predicate::none) {
+        // The entries are read without their rows: the predicate must be
+        // exactly the one the extension made.
+        Relation idx = index_open(index, AccessShareLock);
+        List* pred = RelationGetIndexPredicate(idx);  // implicitly ANDed
+        ok = list_length(pred) == 1;
+        if (ok) {
+            auto* n = static_cast<Node*>(linitial(pred));
+            if (spec.predicate == Predicate::not_column) {
+                ok = is_notclause(n);
+                if (ok) n = reinterpret_cast<Node*>(get_notclausearg(reinterpret_cast<Expr*>(n)));
+            }
+            ok = ok && IsA(n, Var) && reinterpret_cast<Var*>(n)->varattno == l->att[spec.predicate_col];
+        }
+        index_close(idx, AccessShareLock);
+    }
     return ok;
 }
 
@@ -393,25 +415,21 @@ struct PulledArgs {
 };
 
 void read_pulled(State* s, PulledArgs* a) {
-    ScanKeyData key;
-    ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(a->user));
-    IndexScanDesc scan = index_beginscan(s->table[kFollows], s->index[kFollowsPulled], s->snapshot, 1, 0);
-    index_rescan(scan, &key, 1, nullptr, 0);
-    TupleTableSlot* slot = s->slot[kFollows];
+    // follows_pulled_idx holds the marked follows only (its predicate is
+    // checked at resolve()): read from the index alone where it can.
+    IndexScanDesc scan = rescan(s, kFollowsPulled, 1, &a->user, true);
     a->n = 0;
     a->more = false;
-    while (index_getnext_slot(scan, ForwardScanDirection, slot)) {
-        bool null_p = false, null_f = false;
-        Datum pulled = slot_getattr(slot, att(s, kFollowsPulledCol), &null_p);
-        Datum followee = slot_getattr(slot, att(s, kFollowsFollowee), &null_f);
-        if (null_p || null_f || !DatumGetBool(pulled)) continue;  // the index's predicate, rechecked
+    while (next_visible(s, kFollows, scan, ForwardScanDirection)) {
+        bool isnull = false;
+        Datum followee = index_getattr(scan->xs_itup, 2, scan->xs_itupdesc, &isnull);
+        if (isnull) continue;
         if (a->n == a->max) {
             a->more = true;
             break;
         }
         a->out[a->n++] = DatumGetInt64(followee);
     }
-    index_endscan(scan);
 }
 
 struct SourceArgs {

@@ -5,7 +5,10 @@
 // the followed authors whose posts are pulled (feed.follows rows marked
 // pulled, through a partial index); the materialized timeline and each
 // pulled author's posts, as open backward index scans the merge pulls from
-// one entry at a time; and the posts taken, by primary key.
+// one entry at a time; and the posts taken, by primary key. The timeline,
+// the pulled posts, the user and the follow check are read from their
+// indexes alone where the visibility map allows (as an index-only scan);
+// the follow check reads the user's followees once per call.
 //
 // All reads use the calling statement's snapshot, as a read-only SQL
 // statement would; privileges are checked as SQL would (as the function's
