@@ -180,16 +180,29 @@ SELECT count(*) AS cat_timeline FROM feed.timelines WHERE user_id = 3;
 -- deliveries pile up in between).
 SELECT count(feed.post(5, 'eve again ' || g)) FROM generate_series(1, 200) g;
 SELECT count(*) <= 5 + 31 AS cat_timeline_bounded FROM feed.timelines WHERE user_id = 3;
--- fay has not been seen for 40 days (feed.activity): fan-out skips her; her
--- next read rebuilds her timeline from what she follows.
+-- fay has not been seen for 40 days (feed.activity). Until mark_dormant()
+-- runs she still gets posts; once it marked her (and her follows) dormant,
+-- fan-out skips her, and her next read wakes her and rebuilds her timeline
+-- from what she follows.
 SELECT feed.follow(6, 2) AS fay_follows_ben;
 INSERT INTO feed.activity VALUES (6, now() - interval '40 days')
     ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at;
+SELECT feed.post(2, 'ben before the sweep') AS p_before;
+SELECT count(*) AS delivered_to_fay FROM feed.timelines
+ WHERE user_id = 6 AND post_id = (SELECT id FROM feed.posts WHERE content = 'ben before the sweep');
+SELECT feed.mark_dormant() AS marked_dormant;
+SELECT u.dormant, (SELECT string_agg(followee_id || '=' || dormant, ' ' ORDER BY followee_id)
+                     FROM feed.follows WHERE follower_id = 6) AS follows
+  FROM feed.users u WHERE u.id = 6;
+SELECT feed.mark_dormant() AS marked_again;
 SELECT feed.post(2, 'ben while fay is away') AS p_away;
 SELECT count(*) AS delivered_to_fay FROM feed.timelines
  WHERE user_id = 6 AND post_id = (SELECT id FROM feed.posts WHERE content = 'ben while fay is away');
 SELECT pg_temp.page(6, 3);
 SELECT last_seen_at > now() - interval '1 minute' AS fay_seen_now FROM feed.activity WHERE user_id = 6;
+SELECT u.dormant, (SELECT bool_or(dormant) FROM feed.follows WHERE follower_id = 6) AS any_follow_dormant
+  FROM feed.users u WHERE u.id = 6;
+SELECT feed.mark_dormant() AS marked_after_read;
 -- With a short feed.inactive_after the touch comes often enough: an active
 -- reader is touched every inactive_after / 2, not only hourly.
 SET feed.inactive_after = 120;

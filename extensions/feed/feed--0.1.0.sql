@@ -14,6 +14,10 @@ CREATE TABLE @extschema@.users (
     -- Set by the first post this user made at or above the celebrity
     -- threshold (not fanned out): home() pulls this author's un-fanned posts.
     pulled_since    timestamptz,
+    -- Not seen for feed.inactive_after when mark_dormant() last ran: marked
+    -- with all of the user's follows, and fan-out skips them. The user's
+    -- next read rebuilds their timeline and clears both marks.
+    dormant         boolean NOT NULL DEFAULT false,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
 
@@ -36,11 +40,16 @@ CREATE TABLE @extschema@.follows (
     -- followee's follows by the post that marks them pulled. home() finds a
     -- user's pulled authors through follows_pulled_idx.
     pulled      boolean NOT NULL DEFAULT false,
+    -- The follower is dormant (users.dormant): fan-out skips this follow.
+    dormant     boolean NOT NULL DEFAULT false,
     PRIMARY KEY (follower_id, followee_id),
     CONSTRAINT follows_not_self CHECK (follower_id <> followee_id)
 );
--- Fan-out: the followers of an author.
+-- The followers of an author (retraction, marking an author pulled).
 CREATE INDEX follows_followee_idx ON @extschema@.follows (followee_id, follower_id);
+-- Fan-out: the followers of an author who are not dormant, from the index
+-- alone (no probe of activity per follower).
+CREATE INDEX follows_fanout_idx ON @extschema@.follows (followee_id, follower_id) WHERE NOT dormant;
 -- home(): the followed authors whose posts are pulled.
 CREATE INDEX follows_pulled_idx ON @extschema@.follows (follower_id, followee_id) WHERE pulled;
 
@@ -146,6 +155,12 @@ CREATE FUNCTION @extschema@.home(user_id bigint, "limit" integer DEFAULT 20, cur
     AS 'MODULE_PATHNAME', 'feed_home';
 COMMENT ON FUNCTION @extschema@.home(bigint, integer, text) IS
     'The home feed, newest first: the materialized timeline merged natively with the posts of followed celebrities; keyset pages through the opaque cursor.';
+
+CREATE FUNCTION @extschema@.mark_dormant() RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'feed_mark_dormant';
+COMMENT ON FUNCTION @extschema@.mark_dormant() IS
+    'Marks the users not seen for feed.inactive_after (and their follows) dormant: fan-out skips them until their next read rebuilds their timeline. Schedule it (pg_cron); returns the users marked.';
 
 CREATE FUNCTION @extschema@.run_fanout(max_batches integer DEFAULT 1000) RETURNS bigint
     LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp

@@ -143,6 +143,13 @@ CASEBOOK_FUNCTION(feed_home) {
     return (Datum)0;
 }
 
+CASEBOOK_FUNCTION(feed_mark_dormant) {
+    spi::Connection conn;
+    int64_t n = feed::mark_dormant(conn);
+    conn.finish();
+    return Int64GetDatum(n);
+}
+
 CASEBOOK_FUNCTION(feed_run_fanout) {
     int32_t max_batches = args::int4(fcinfo, 0, "max_batches");
     spi::Connection conn;

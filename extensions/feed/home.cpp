@@ -42,7 +42,7 @@ namespace {
 constexpr auto kGeneric = spi::PlanChoice::generic;
 
 spi::Statement kUser{
-    "SELECT u.id IS NOT NULL, coalesce(a.last_seen_at < now() - make_interval(secs => $2), false),"
+    "SELECT u.id IS NOT NULL, coalesce(u.dormant, false),"
     "       a.last_seen_at IS NULL"
     "         OR a.last_seen_at < now() - least(interval '1 hour', make_interval(secs => $2 / 2.0)),"
     "       (SELECT k.key FROM feed.cursor_key k)"
@@ -53,6 +53,21 @@ spi::Statement kTouch{
     "INSERT INTO feed.activity (user_id, last_seen_at) VALUES ($1, now())"
     " ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
     {INT8OID}, kGeneric};
+// Waking a dormant user (fan-out skipped them): their row and every user
+// they follow, locked in id order as follow() locks pairs. A post by one of
+// them in flight holds its author FOR SHARE: the rebuild below waits for
+// its commit and sees it; a later post waits for this transaction and then
+// finds the follower awake.
+spi::Statement kLockWake{
+    "SELECT id FROM feed.users"
+    " WHERE id = $1 OR id IN (SELECT followee_id FROM feed.follows WHERE follower_id = $1)"
+    " ORDER BY id FOR NO KEY UPDATE",
+    {INT8OID}, kGeneric};
+// false (no row): a concurrent first read woke them already.
+spi::Statement kWakeUser{"UPDATE feed.users SET dormant = false WHERE id = $1 AND dormant RETURNING 1", {INT8OID},
+                         kGeneric};
+spi::Statement kWakeFollows{"UPDATE feed.follows SET dormant = false WHERE follower_id = $1 AND dormant", {INT8OID},
+                            kGeneric};
 spi::Statement kClearTimeline{"DELETE FROM feed.timelines WHERE user_id = $1", {INT8OID}, kGeneric};
 spi::Statement kRebuildTimeline{
     "INSERT INTO feed.timelines (user_id, created_at, post_id, author_id)"
@@ -321,9 +336,15 @@ void home_sql(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int3
     Entry below = page_start(cursor_text, key, user, now);
 
     if (inactive) {
-        // Fan-out skipped this user: rebuild the timeline before reading it.
-        conn.execute(kClearTimeline, {spi::int8_param(user)});
-        conn.execute(kRebuildTimeline, {spi::int8_param(user), spi::int8_param(s.timeline_max)});
+        // Fan-out skipped this dormant user: wake them and rebuild the
+        // timeline before reading it.
+        conn.execute(kLockWake, {spi::int8_param(user)});
+        if (!conn.execute(kWakeUser, {spi::int8_param(user)}).empty()) {
+            conn.execute(kWakeFollows, {spi::int8_param(user)});
+            conn.execute(kClearTimeline, {spi::int8_param(user)});
+            conn.execute(kRebuildTimeline, {spi::int8_param(user), spi::int8_param(s.timeline_max)});
+        }
+        touch = true;  // or mark_dormant() would find them again
     }
     if (touch) conn.execute(kTouch, {spi::int8_param(user)});
 

@@ -53,6 +53,7 @@ const Table kIndexTable[kIndexes] = {kUsers, kActivity, kFollows, kFollows, kPos
 // Columns read, by table.
 enum Column {
     kUsersId,
+    kUsersDormant,
     kActivityUser,
     kActivitySeen,
     kFollowsFollower,
@@ -78,6 +79,7 @@ struct ColumnSpec {
 };
 const ColumnSpec kColumnSpecs[kColumns] = {
     {kUsers, "id", INT8OID},
+    {kUsers, "dormant", BOOLOID},
     {kActivity, "user_id", INT8OID},
     {kActivity, "last_seen_at", TIMESTAMPTZOID},
     {kFollows, "follower_id", INT8OID},
@@ -372,7 +374,12 @@ struct UserArgs {
 };
 
 void read_user(State* s, UserArgs* a) {
-    a->out->exists = exists(s, kUsersPkey, 1, &a->user);
+    a->out->exists = probe(s, kUsersPkey, 1, &a->user);
+    if (a->out->exists) {
+        bool isnull = false;
+        Datum dormant = slot_getattr(s->slot[kUsers], att(s, kUsersDormant), &isnull);
+        a->out->inactive = !isnull && DatumGetBool(dormant);
+    }
     if (probe(s, kActivityPkey, 1, &a->user)) {
         bool isnull = false;
         Datum seen = slot_getattr(s->slot[kActivity], att(s, kActivitySeen), &isnull);
@@ -381,7 +388,6 @@ void read_user(State* s, UserArgs* a) {
             TimestampTz now = GetCurrentTransactionStartTimestamp();  // SQL's now()
             int64 after = static_cast<int64>(a->inactive_after_s) * USECS_PER_SEC;
             int64 touch_every = after / 2 < USECS_PER_HOUR ? after / 2 : USECS_PER_HOUR;
-            a->out->inactive = last < now - after;
             a->out->touch = last < now - touch_every;
         } else {
             a->out->touch = true;

@@ -30,7 +30,7 @@ namespace casebook::feed {
 
 struct HomeUser {
     bool exists = false;
-    bool inactive = false;  // not seen for feed.inactive_after
+    bool inactive = false;  // dormant (mark_dormant()): the timeline must be rebuilt
     bool touch = false;     // feed.activity is due an update
     bool have_key = false;
     CursorKey key{};

@@ -50,17 +50,17 @@ spi::Statement kInsertPost{
 // of them for an in-transaction fan-out), in
 // follower id order after $4: delivers to the active ones, unless the post
 // was deleted meanwhile; trims 1 in kTrimEvery of the receiving timelines.
+// Dormant followers (users.dormant) are skipped: follows_fanout_idx holds
+// the others.
 // Returns the followers visited, the last of them, and the deliveries.
 spi::Statement kDeliverBatch{
     "WITH batch AS ("
-    "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4"
+    "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4 AND NOT dormant"
     "   ORDER BY follower_id LIMIT $5),"
     " delivered AS ("
     "  INSERT INTO feed.timelines (user_id, created_at, post_id, author_id)"
     "  SELECT b.follower_id, $2, $1, $3 FROM batch b"
-    "   WHERE NOT EXISTS (SELECT 1 FROM feed.activity a WHERE a.user_id = b.follower_id"
-    "                        AND a.last_seen_at < now() - make_interval(secs => $6))"
-    "     AND EXISTS (SELECT 1 FROM feed.posts p WHERE p.id = $1 AND p.deleted_at IS NULL)"
+    "   WHERE EXISTS (SELECT 1 FROM feed.posts p WHERE p.id = $1 AND p.deleted_at IS NULL)"
     "  ON CONFLICT DO NOTHING RETURNING user_id),"
     " trimmed AS ("
     "  DELETE FROM feed.timelines t USING ("
@@ -69,50 +69,44 @@ spi::Statement kDeliverBatch{
     "                          WHERE user_id = d.user_id"
     // This statement cannot see the row it inserts: keep timeline_max - 1
     // older ones, as the direct path keeps timeline_max in all.
-    "                          ORDER BY created_at DESC, post_id DESC OFFSET greatest($7 - 1, 0) LIMIT 1) k"
-    "     WHERE (d.user_id + $1) % $8 = 0) x"
+    "                          ORDER BY created_at DESC, post_id DESC OFFSET greatest($6 - 1, 0) LIMIT 1) k"
+    "     WHERE (d.user_id + $1) % $7 = 0) x"
     "  WHERE t.user_id = x.user_id AND (t.created_at, t.post_id) <= (x.created_at, x.post_id))"
     " SELECT (SELECT count(*) FROM batch), (SELECT coalesce(max(follower_id), 0) FROM batch),"
     "        (SELECT count(*) FROM delivered)",
-    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT4OID, INT8OID, INT8OID}, kGeneric};
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID}, kGeneric};
 // The direct write path (timeline_writer.hpp) in three steps: the
 // followers to deliver to, the rows, then the sampled trim.
 //
 // In the posting transaction the post is not committed: no other
-// transaction can know its id, so no timeline holds it and every active
-// follower gets a row.
-// The followers, then those of them that are inactive: one probe of
-// activity's primary key per follower, whatever the table's size (as an
-// anti-join the planner may choose to hash all of activity for every post).
+// transaction can know its id, so no timeline holds it and every follower
+// who is not dormant gets a row. They are read from follows_fanout_idx
+// alone (an index-only scan): no lookup per follower.
 spi::Statement kActiveFollowers{
-    "WITH f AS (SELECT coalesce(array_agg(follower_id ORDER BY follower_id), '{}') AS ids"
-    "             FROM feed.follows WHERE followee_id = $1)"
-    " SELECT f.ids, (SELECT coalesce(array_agg(a.user_id), '{}') FROM feed.activity a"
-    "                 WHERE a.user_id = ANY (f.ids) AND a.last_seen_at < now() - make_interval(secs => $2))"
-    " FROM f",
-    {INT8OID, INT4OID}, kGeneric};
+    "SELECT coalesce(array_agg(follower_id ORDER BY follower_id), '{}')"
+    " FROM feed.follows WHERE followee_id = $1 AND NOT dormant",
+    {INT8OID}, kGeneric};
 // A background batch: the post is committed, so a follow's backfill or an
 // inactive reader's rebuild may have copied it already. The batch first
 // locks the author FOR SHARE (a follow, which writes a backfill, holds FOR
 // NO KEY UPDATE on it: it has committed or waits), then reads under a fresh
-// snapshot which followers still lack the post. A rebuild in progress
-// belongs to a reader who is inactive under that snapshot, and is skipped.
+// snapshot which followers still lack the post. A dormant reader's rebuild
+// locks the users they follow (home.cpp): it has committed (the reader is
+// no longer dormant, and the rebuild may hold the post) or waits.
 spi::Statement kBatchLock{
     "SELECT p.deleted_at IS NULL FROM feed.posts p JOIN feed.users u ON u.id = p.author_id"
     " WHERE p.id = $1 FOR SHARE OF u",
     {INT8OID}, kGeneric};
 spi::Statement kBatchFollowers{
     "WITH batch AS ("
-    "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4"
+    "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4 AND NOT dormant"
     "   ORDER BY follower_id LIMIT $5)"
     " SELECT count(*), coalesce(max(b.follower_id), 0),"
     "        coalesce(array_agg(b.follower_id ORDER BY b.follower_id) FILTER ("
-    "          WHERE NOT EXISTS (SELECT 1 FROM feed.activity a WHERE a.user_id = b.follower_id"
-    "                               AND a.last_seen_at < now() - make_interval(secs => $6))"
-    "            AND NOT EXISTS (SELECT 1 FROM feed.timelines t WHERE t.user_id = b.follower_id"
+    "          WHERE NOT EXISTS (SELECT 1 FROM feed.timelines t WHERE t.user_id = b.follower_id"
     "                               AND t.created_at = $2 AND t.post_id = $1)), '{}')"
     " FROM batch b",
-    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT4OID}, kGeneric};
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID}, kGeneric};
 // Cuts timelines at their trim points (timeline_writer.hpp).
 spi::Statement kTrimAt{
     "DELETE FROM feed.timelines t USING unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) x (u, c, p)"
@@ -168,7 +162,7 @@ Batch deliver_batch(spi::Connection& conn, int64_t post, Datum created_at, int64
     const Settings& s = settings();
     spi::Rows r = conn.execute(kDeliverBatch, {spi::int8_param(post), spi::datum_param(created_at),
                                                spi::int8_param(author), spi::int8_param(after), spi::int8_param(size),
-                                               spi::int4_param(s.inactive_after_s), spi::int8_param(s.timeline_max),
+                                               spi::int8_param(s.timeline_max),
                                                spi::int8_param(kTrimEvery)});
     return Batch{r.int8_at(0, 1), r.int8_at(0, 2), r.int8_at(0, 3)};
 }
@@ -201,13 +195,8 @@ bool deliver_to(spi::Connection& conn, const std::vector<int64_t>& users, int64_
 
 // Everything in the posting transaction: all active followers at once.
 void deliver_in_transaction(spi::Connection& conn, int64_t post, Datum created_at, int64_t author) {
-    spi::Rows r = conn.execute(kActiveFollowers, {spi::int8_param(author), spi::int4_param(settings().inactive_after_s)});
+    spi::Rows r = conn.execute(kActiveFollowers, {spi::int8_param(author)});
     std::vector<int64_t> users = spi::int8_values(*r.datum(0, 1));
-    std::vector<int64_t> inactive = spi::int8_values(*r.datum(0, 2));
-    if (!inactive.empty()) {
-        std::sort(inactive.begin(), inactive.end());
-        std::erase_if(users, [&](int64_t u) { return std::binary_search(inactive.begin(), inactive.end(), u); });
-    }
     if (!deliver_to(conn, users, post, created_at, author)) deliver_batch(conn, post, created_at, author, 0, INT64_MAX);
 }
 
@@ -218,7 +207,7 @@ Batch deliver_queued(spi::Connection& conn, int64_t post, Datum created_at, int6
     bool live = !lock.empty() && lock.boolean(0, 1).value_or(false);
     spi::Rows r = conn.execute_latest(
         kBatchFollowers, {spi::int8_param(post), spi::datum_param(created_at), spi::int8_param(author),
-                          spi::int8_param(after), spi::int8_param(size), spi::int4_param(settings().inactive_after_s)});
+                          spi::int8_param(after), spi::int8_param(size)});
     Batch b{r.int8_at(0, 1), r.int8_at(0, 2), 0};
     if (!live) return b;  // deleted meanwhile: its retraction is queued behind this job
     std::vector<int64_t> users = spi::int8_values(*r.datum(0, 3));

@@ -44,6 +44,19 @@ spi::Statement kTrim{
     "   ORDER BY created_at DESC, post_id DESC OFFSET $2 LIMIT 1) b"
     " WHERE t.user_id = $1 AND (t.created_at, t.post_id) <= (b.created_at, b.post_id)",
     {INT8OID, INT8OID}};
+// Users not seen for feed.inactive_after become dormant, with their follows
+// (fan-out reads follows_fanout_idx, which holds the others). The user's
+// row is updated first: a waking reader (home.cpp) locks it too, so the two
+// run one after the other and both marks change together.
+spi::Statement kMarkDormant{
+    "WITH d AS (UPDATE feed.users u SET dormant = true FROM feed.activity a"
+    "            WHERE a.user_id = u.id AND NOT u.dormant"
+    "              AND a.last_seen_at < now() - make_interval(secs => $1)"
+    "            RETURNING u.id),"
+    "     f AS (UPDATE feed.follows f SET dormant = true FROM d"
+    "            WHERE f.follower_id = d.id AND NOT f.dormant RETURNING 1)"
+    " SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM f)",
+    {INT4OID}};
 spi::Statement kInsertUser{
     "INSERT INTO feed.users (username) VALUES ($1) ON CONFLICT (username) DO NOTHING RETURNING id", {TEXTOID}};
 
@@ -98,6 +111,11 @@ int64_t unfollow(spi::Connection& conn, int64_t follower, int64_t followee) {
     conn.execute(kCounts, {spi::int8_param(follower), spi::int8_param(followee), spi::int8_param(-1)});
     return static_cast<int64_t>(
         conn.execute(kRemoveAuthor, {spi::int8_param(follower), spi::int8_param(followee)}).size());
+}
+
+int64_t mark_dormant(spi::Connection& conn) {
+    spi::Rows r = conn.execute(kMarkDormant, {spi::int4_param(settings().inactive_after_s)});
+    return r.int8_at(0, 1);
 }
 
 void trim_timeline(spi::Connection& conn, int64_t user) {

@@ -14,6 +14,10 @@ int64_t follow(spi::Connection& conn, int64_t follower, int64_t followee);
 // Returns the timeline entries removed.
 int64_t unfollow(spi::Connection& conn, int64_t follower, int64_t followee);
 
+// Marks the users not seen for feed.inactive_after dormant (and their
+// follows); returns the users marked.
+int64_t mark_dormant(spi::Connection& conn);
+
 // Trims one timeline to timeline_max entries.
 void trim_timeline(spi::Connection& conn, int64_t user);
 
