@@ -11,7 +11,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS feed;
 
-SELECT plan(32);
+SELECT plan(34);
 
 -------------------------------------------------------------------------------
 -- A hostile search_path changes nothing. This runs before any other feed
@@ -62,7 +62,13 @@ SELECT col_is_pk('feed', 'timelines', ARRAY['user_id', 'created_at', 'post_id'],
                  'timelines: primary key (user_id, created_at, post_id), read backward for newest first');
 SELECT col_is_pk('feed', 'follows', ARRAY['follower_id', 'followee_id'], 'follows: primary key (follower, followee)');
 SELECT has_index('feed', 'follows', 'follows_followee_idx', ARRAY['followee_id', 'follower_id'],
-                 'fan-out reads followers through (followee_id, follower_id)');
+                 'retraction reads all followers through (followee_id, follower_id)');
+SELECT is((SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indexrelid = 'feed.follows_fanout_idx'::regclass),
+          'CREATE INDEX follows_fanout_idx ON feed.follows USING btree (followee_id, follower_id) WHERE (NOT dormant)',
+          'fan-out reads the followers not marked dormant from a partial index');
+SELECT is((SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indexrelid = 'feed.follows_pulled_idx'::regclass),
+          'CREATE INDEX follows_pulled_idx ON feed.follows USING btree (follower_id, followee_id) WHERE pulled',
+          'home reads a user''s pulled authors from a partial index');
 SELECT is((SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indexrelid = 'feed.posts_pulled_idx'::regclass),
           '(NOT fanned_out)', 'the pulled posts have a partial index');
 SELECT throws_ok($$INSERT INTO feed.follows (follower_id, followee_id)
@@ -86,7 +92,7 @@ SELECT is((SELECT count(*) FROM pg_proc p
           0::bigint, 'every SECURITY DEFINER function of feed runs with search_path=pg_catalog, pg_temp');
 SELECT is((SELECT array_agg(proname::text ORDER BY proname) FROM pg_proc p
             WHERE p.pronamespace = 'feed'::regnamespace AND p.prosecdef),
-          ARRAY['create_user', 'delete_post', 'follow', 'home', 'post', 'run_fanout', 'unfollow'],
+          ARRAY['create_user', 'delete_post', 'follow', 'home', 'mark_dormant', 'post', 'run_fanout', 'unfollow'],
           'the native entry points are SECURITY DEFINER');
 
 -------------------------------------------------------------------------------
