@@ -198,6 +198,12 @@ SELECT feed.mark_dormant() AS marked_again;
 SELECT feed.post(2, 'ben while fay is away') AS p_away;
 SELECT count(*) AS delivered_to_fay FROM feed.timelines
  WHERE user_id = 6 AND post_id = (SELECT id FROM feed.posts WHERE content = 'ben while fay is away');
+-- A read-only transaction (or a standby) writes nothing: fay's timeline is
+-- read as it is, without the post, and she stays dormant.
+BEGIN READ ONLY;
+SELECT pg_temp.page(6, 3) AS read_only_page;
+SELECT dormant AS still_dormant FROM feed.users WHERE id = 6;
+COMMIT;
 SELECT pg_temp.page(6, 3);
 SELECT last_seen_at > now() - interval '1 minute' AS fay_seen_now FROM feed.activity WHERE user_id = 6;
 SELECT u.dormant, (SELECT bool_or(dormant) FROM feed.follows WHERE follower_id = 6) AS any_follow_dormant

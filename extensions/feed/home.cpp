@@ -32,6 +32,8 @@ extern "C" {
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "utils/timestamp.h"
 }
 
@@ -240,19 +242,19 @@ private:
 };
 
 void home_sql(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
-              const std::optional<std::string>& cursor_text);
+              const std::optional<std::string>& cursor_text, bool can_write);
 
 // The direct path (home_reader.hpp). false: it does not apply (the tables'
 // layout, or the user is inactive and the timeline must be rebuilt first);
 // nothing was read or written.
 bool home_direct(LazyConnection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
-                 const std::optional<std::string>& cursor_text) {
+                 const std::optional<std::string>& cursor_text, bool can_write) {
     const Settings& s = settings();
     HomeReader reader;
     if (!reader.open()) return false;
     HomeUser u = reader.user(user, s.inactive_after_s);
     if (!u.exists) throw Error(errcodes::unknown_user, "user " + std::to_string(user) + " does not exist");
-    if (u.inactive) {
+    if (u.inactive && can_write) {
         reader.close();
         return false;
     }
@@ -298,6 +300,7 @@ bool home_direct(LazyConnection& conn, FunctionCallInfo fcinfo, int64_t user, in
         }
     }
     reader.close();
+    if (!can_write) return true;
     if (u.touch) conn.get().execute(kTouch, {spi::int8_param(user)});
     if (!dead.empty())
         conn.get().execute(kDropEntries, {spi::int8_param(user), spi::datum_param(spi::int8_array(dead))});
@@ -309,11 +312,15 @@ bool home_direct(LazyConnection& conn, FunctionCallInfo fcinfo, int64_t user, in
 void home(FunctionCallInfo fcinfo, int64_t user, int32_t limit, const std::optional<std::string>& cursor_text) {
     if (limit < 1 || limit > 1000)
         throw Error(errcodes::invalid_parameter_value, "limit must be 1 to 1000, got " + std::to_string(limit));
+    // In a read-only transaction (or on a standby) home() writes nothing:
+    // no touch, no stray entry removed, and a dormant user is not woken (the
+    // timeline is read as it is; docs/feed.md).
+    bool can_write = pg::guard([] { return !XactReadOnly && !RecoveryInProgress(); });
     LazyConnection conn;
-    bool direct = home_direct(conn, fcinfo, user, limit, cursor_text);
+    bool direct = home_direct(conn, fcinfo, user, limit, cursor_text, can_write);
     // Which path ran, for tests and for an owner checking their layout.
     pg::guard([&] { elog(DEBUG1, "feed.home: %s read path", direct ? "direct" : "SQL"); });
-    if (!direct) home_sql(conn.get(), fcinfo, user, limit, cursor_text);
+    if (!direct) home_sql(conn.get(), fcinfo, user, limit, cursor_text, can_write);
     conn.finish();
 }
 
@@ -322,12 +329,12 @@ namespace {
 // The SQL path: the same reads as statements, and the rebuild of an
 // inactive user's timeline.
 void home_sql(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
-              const std::optional<std::string>& cursor_text) {
+              const std::optional<std::string>& cursor_text, bool can_write) {
     const Settings& s = settings();
     spi::Rows u = conn.execute(kUser, {spi::int8_param(user), spi::int4_param(s.inactive_after_s)}, true);
     if (!*u.boolean(0, 1)) throw Error(errcodes::unknown_user, "user " + std::to_string(user) + " does not exist");
-    bool inactive = *u.boolean(0, 2);
-    bool touch = *u.boolean(0, 3);
+    bool inactive = *u.boolean(0, 2) && can_write;
+    bool touch = *u.boolean(0, 3) && can_write;
     auto key_datum = u.datum(0, 4);
     if (!key_datum) throw Error(errcodes::extension_not_ready, "feed.cursor_key must hold exactly one key");
     CursorKey key = key_of(*key_datum);
@@ -411,7 +418,8 @@ void home_sql(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int3
             ++produced;
         }
     }
-    if (!dead.empty()) conn.execute(kDropEntries, {spi::int8_param(user), spi::datum_param(spi::int8_array(dead))});
+    if (!dead.empty() && can_write)
+        conn.execute(kDropEntries, {spi::int8_param(user), spi::datum_param(spi::int8_array(dead))});
 }
 
 }  // namespace
