@@ -1,20 +1,25 @@
 // feed: the home feed (see home.hpp and docs/feed.md).
 //
-//  1. The user and the cursor key, in one query: unknown is KB301. A user
-//     not seen for feed.inactive_after had no fan-out meanwhile: the
-//     timeline is rebuilt from the followees' recent posts first. The
+// Two paths with the same results. The direct path (home_reader.hpp) reads
+// the tables through their indexes with no SQL statement; the SQL path runs
+// the same reads as statements, when the tables' layout is not the one the
+// extension made, and wakes a dormant user. Either way:
+//  1. The user (unknown is KB301), whether mark_dormant() marked them, and
+//     the cursor key. A dormant user had no fan-out since: they are woken
+//     (their row and everyone they follow locked, the marks cleared) and
+//     their timeline rebuilt from the followees' recent posts first. The
 //     user's row in feed.activity (unlogged) is touched at most once an hour
 //     (or every inactive_after / 2, if that is shorter).
 //  2. The cursor, if any: sealed, issued to this user, not expired.
-//  3. The followed authors whose posts are pulled (few: the authors that
-//     ever posted above the threshold, probed in the user's follows).
-//  4. Sources, newest first below the cursor: the materialized timeline, a
-//     page at a time, and each pulled author's un-fanned posts (the first
-//     page of all of them in one query); the k-way merge (merge.hpp) takes
+//  3. The followed authors whose posts are pulled (the user's follows marked
+//     pulled).
+//  4. Sources, newest first below the cursor: the materialized timeline and
+//     each pulled author's un-fanned posts; the k-way merge (merge.hpp) takes
 //     the newest, each post once.
-//  5. For the entries taken, one query reads content, deletion and whether
-//     the author is still followed: deleted posts and unfollowed authors are
-//     skipped (their timeline entries removed); the rest get a cursor.
+//  5. For the entries taken, the posts: deleted posts and unfollowed authors
+//     are skipped (their timeline entries removed); the rest get a cursor.
+// In a read-only transaction nothing is written (no wake-up, no touch, no
+// removal).
 #include "home.hpp"
 
 #include <algorithm>
@@ -245,8 +250,8 @@ void home_sql(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int3
               const std::optional<std::string>& cursor_text, bool can_write);
 
 // The direct path (home_reader.hpp). false: it does not apply (the tables'
-// layout, or the user is inactive and the timeline must be rebuilt first);
-// nothing was read or written.
+// layout, or the user is dormant and must be woken first); nothing was
+// read or written.
 bool home_direct(LazyConnection& conn, FunctionCallInfo fcinfo, int64_t user, int32_t limit,
                  const std::optional<std::string>& cursor_text, bool can_write) {
     const Settings& s = settings();

@@ -290,7 +290,10 @@ State* open_state() {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!g_layout_valid) {
             resolve(&g_layout);
-            g_layout_valid = true;
+            // Kept only when usable: a layout that is not (a missing index,
+            // say) is looked at again on the next call, as the relation that
+            // would fix it need not be one whose invalidation we watch.
+            g_layout_valid = g_layout.usable;
         }
         if (!g_layout.usable) return nullptr;
         auto* s = static_cast<State*>(palloc0(sizeof(State)));
