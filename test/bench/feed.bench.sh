@@ -19,6 +19,7 @@ BENCH_CASES=(
   "feed.home|feed/home_feed.sql|1|30|home-1-client|casebook"
   "textbook-cte|feed/home_textbook.sql|8|30|home-8-clients|baseline"
   "feed.home|feed/home_feed.sql|8|30|home-8-clients|casebook"
+  "protocol-ceiling|feed/home_ceiling.sql|8|30|home-8-clients|reference"
   "textbook-insert-select|feed/post_textbook.sql|8|30|post-8-clients|baseline"
   "feed.post|feed/post_feed.sql|8|30|post-8-clients|casebook"
 )
