@@ -23,6 +23,7 @@
 #include "home.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -231,6 +232,45 @@ void emit(FunctionCallInfo fcinfo, const Entry& e, Datum content, int64_t user, 
     });
 }
 
+// One page: entries from the merge until `limit` rows were emitted or the
+// sources ran out. Each chunk is looked up at once (one fact per entry);
+// live posts are emitted, and the post ids of dead timeline entries
+// returned for removal.
+using Lookup = std::function<void(const std::vector<Entry>&, std::vector<PostFacts>&)>;
+
+std::vector<int64_t> fill_page(Merger& merger, int32_t limit, const Lookup& lookup, FunctionCallInfo fcinfo,
+                               int64_t user, const CursorKey& key, TimestampTz now) {
+    std::vector<int64_t> dead;
+    std::vector<Entry> chunk;
+    std::vector<PostFacts> facts;
+    int32_t produced = 0;
+    bool more = true;
+    while (produced < limit && more) {
+        chunk.clear();
+        while (static_cast<int32_t>(chunk.size()) < limit - produced) {
+            auto e = merger.next();
+            if (!e) {
+                more = false;
+                break;
+            }
+            chunk.push_back(*e);
+        }
+        if (chunk.empty()) break;
+        lookup(chunk, facts);
+        for (std::size_t i = 0; i < chunk.size(); ++i) {
+            if (!facts[i].live) {
+                if (chunk[i].from_timeline) dead.push_back(chunk[i].post_id);
+                continue;
+            }
+            Entry e = chunk[i];
+            e.author_id = facts[i].author_id;
+            emit(fcinfo, e, facts[i].content, user, key, now);
+            ++produced;
+        }
+    }
+    return dead;
+}
+
 // An SPI connection made on first use: the direct path needs none.
 class LazyConnection {
 public:
@@ -277,33 +317,10 @@ bool home_direct(LazyConnection& conn, FunctionCallInfo fcinfo, int64_t user, in
     }
     Merger merger(std::move(sources));
 
-    std::vector<int64_t> dead;  // timeline entries to remove: deleted posts, unfollowed authors
-    std::vector<Entry> chunk;
-    std::vector<PostFacts> facts;
-    int32_t produced = 0;
-    bool more = true;
-    while (produced < limit && more) {
-        chunk.clear();
-        while (static_cast<int32_t>(chunk.size()) < limit - produced) {
-            auto e = merger.next();
-            if (!e) {
-                more = false;
-                break;
-            }
-            chunk.push_back(*e);
-        }
-        if (chunk.empty()) break;
-        reader.posts(user, chunk, facts);
-        for (std::size_t i = 0; i < chunk.size(); ++i) {
-            if (!facts[i].live) {
-                if (chunk[i].from_timeline) dead.push_back(chunk[i].post_id);
-                continue;
-            }
-            chunk[i].author_id = facts[i].author_id;
-            emit(fcinfo, chunk[i], facts[i].content, user, u.key, now);
-            ++produced;
-        }
-    }
+    // Timeline entries to remove: deleted posts, unfollowed authors.
+    std::vector<int64_t> dead = fill_page(
+        merger, limit, [rp, user](const std::vector<Entry>& chunk, std::vector<PostFacts>& facts) { rp->posts(user, chunk, facts); },
+        fcinfo, user, u.key, now);
     reader.close();
     if (!can_write) return true;
     if (u.touch) conn.get().execute(kTouch, {spi::int8_param(user)});
@@ -393,36 +410,23 @@ void home_sql(spi::Connection& conn, FunctionCallInfo fcinfo, int64_t user, int3
     for (auto& src : owned) sources.push_back([p = src.get()] { return p->next(); });
     Merger merger(std::move(sources));
 
-    std::vector<int64_t> dead;  // timeline entries to remove: deleted posts, unfollowed authors
-    int32_t produced = 0;
-    bool more = true;
-    while (produced < limit && more) {
-        std::vector<Entry> chunk;
-        while (static_cast<int32_t>(chunk.size()) < limit - produced) {
-            auto e = merger.next();
-            if (!e) {
-                more = false;
-                break;
-            }
-            chunk.push_back(*e);
-        }
-        if (chunk.empty()) break;
+    // The posts of a chunk, with deletion and whether the author is still
+    // followed, in one query.
+    Lookup lookup = [&conn, user, inactive](const std::vector<Entry>& chunk, std::vector<PostFacts>& facts) {
         std::vector<int64_t> ids;
         for (const Entry& e : chunk) ids.push_back(e.post_id);
         spi::Rows rows = conn.execute(kPostRows, {spi::datum_param(spi::int8_array(ids)), spi::int8_param(user)}, !inactive);
         std::unordered_map<int64_t, uint64_t> row_of;
         for (uint64_t r = 0; r < rows.size(); ++r) row_of[rows.int8_at(r, 1)] = r;
-        for (const Entry& e : chunk) {
-            auto it = row_of.find(e.post_id);
-            bool live = it != row_of.end() && *rows.boolean(it->second, 3) && *rows.boolean(it->second, 4);
-            if (!live) {
-                if (e.from_timeline) dead.push_back(e.post_id);
-                continue;
-            }
-            emit(fcinfo, e, *rows.datum(it->second, 2), user, key, now);
-            ++produced;
+        facts.assign(chunk.size(), PostFacts{});
+        for (std::size_t i = 0; i < chunk.size(); ++i) {
+            auto it = row_of.find(chunk[i].post_id);
+            if (it == row_of.end() || !*rows.boolean(it->second, 3) || !*rows.boolean(it->second, 4)) continue;
+            // Out of SPI's memory: the rows go with this statement.
+            facts[i] = PostFacts{true, chunk[i].author_id, conn.copy_out(*rows.datum(it->second, 2), TEXTOID)};
         }
-    }
+    };
+    std::vector<int64_t> dead = fill_page(merger, limit, lookup, fcinfo, user, key, now);
     if (!dead.empty() && can_write)
         conn.execute(kDropEntries, {spi::int8_param(user), spi::datum_param(spi::int8_array(dead))});
 }

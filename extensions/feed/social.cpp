@@ -45,13 +45,16 @@ spi::Statement kTrim{
     " WHERE t.user_id = $1 AND (t.created_at, t.post_id) <= (b.created_at, b.post_id)",
     {INT8OID, INT8OID}};
 // Users not seen for feed.inactive_after become dormant, with their follows
-// (fan-out reads follows_fanout_idx, which holds the others). The user's
-// row is updated first: a waking reader (home.cpp) locks it too, so the two
-// run one after the other and both marks change together.
+// (fan-out reads follows_fanout_idx, which holds the others). The users'
+// rows are locked first, in id order as follow() and a waking reader
+// (home.cpp) lock theirs: the sweep and a wake-up of the same user run one
+// after the other, both marks change together, and no lock cycle forms.
 spi::Statement kMarkDormant{
-    "WITH d AS (UPDATE feed.users u SET dormant = true FROM feed.activity a"
-    "            WHERE a.user_id = u.id AND NOT u.dormant"
-    "              AND a.last_seen_at < now() - make_interval(secs => $1)"
+    "WITH d AS (UPDATE feed.users u SET dormant = true"
+    "            WHERE u.id IN (SELECT c.id FROM feed.users c JOIN feed.activity a ON a.user_id = c.id"
+    "                            WHERE NOT c.dormant AND a.last_seen_at < now() - make_interval(secs => $1)"
+    "                            ORDER BY c.id FOR NO KEY UPDATE OF c)"
+    "              AND NOT u.dormant"
     "            RETURNING u.id),"
     "     f AS (UPDATE feed.follows f SET dormant = true FROM d"
     "            WHERE f.follower_id = d.id AND NOT f.dormant RETURNING 1)"
