@@ -46,9 +46,10 @@ spi::Statement kTrim{
     {INT8OID, INT8OID}};
 // Users not seen for feed.inactive_after become dormant, with their follows
 // (fan-out reads follows_fanout_idx, which holds the others). The users'
-// rows are locked first, in id order as follow() and a waking reader
-// (home.cpp) lock theirs: the sweep and a wake-up of the same user run one
-// after the other, both marks change together, and no lock cycle forms.
+// rows are locked first, in id order, as follow() and a waking reader
+// (home.cpp, which locks everyone it follows) lock theirs: no lock cycle
+// forms. A dormant user is never picked, so a wake-up and a sweep never
+// mark the same user (isolation spec feed_sweep_wake).
 spi::Statement kMarkDormant{
     "WITH d AS (UPDATE feed.users u SET dormant = true"
     "            WHERE u.id IN (SELECT c.id FROM feed.users c JOIN feed.activity a ON a.user_id = c.id"
