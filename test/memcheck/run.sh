@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Memory check of the C++/PostgreSQL boundary: runs test/memcheck/workload.sql
 # (guarded PostgreSQL errors while C++ objects are alive, C++ exceptions,
-# commerce and eventstore paths and error paths) in a single-user backend under valgrind memcheck, and
+# commerce, eventstore and feed paths and error paths) in a single-user backend under valgrind memcheck, and
 # fails on any invalid access or leak whose stack passes through casebook's
 # own modules. Needs the extensions installed (make install). One statement
 # per line: single-user mode ends a command at a newline.
@@ -11,7 +11,7 @@ REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 PGBIN=/usr/lib/postgresql/15/bin
 # A stack frame is ours when it names one of our modules or, with debug
 # info, one of our source files.
-OURS="casebook_selftest[.]so|commerce[.]so|eventstore[.]so"
+OURS="casebook_selftest[.]so|commerce[.]so|eventstore[.]so|feed[.]so"
 for src in "$REPO"/extensions/*/*.[ch]pp "$REPO"/test/selftest/*.cpp; do
   OURS="$OURS|$(basename "$src" | sed 's/[.]/[.]/'):"
 done
@@ -43,7 +43,8 @@ check() { # name, ok(0/1), detail
 ran=1
 for want in "division by zero" "custom failure" "variant 7 has 2 available" "insufficient stock for variant 1" \
             "idempotency key" "cannot go from pending to shipped" "is at version 2, expected 0" \
-            "increment of" "must be a string" "needs exactly one of" "memcheck workload done"; do
+            "increment of" "must be a string" "needs exactly one of" "cursor is not a feed.home cursor" \
+            "limit must be 1 to 1000" "user 99 does not exist" "memcheck workload done"; do
   grep -q "$want" "$WORK/out.log" || { ran=0; echo "  missing in backend output: $want"; }
 done
 check "workload ran to the end with its expected errors" "$ran" "see backend output below"
