@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "index_shape.hpp"
 #include "pg_boundary.hpp"
 
 extern "C" {
@@ -18,10 +19,7 @@ extern "C" {
 #include "access/visibilitymap.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_index.h"
-#include "commands/defrem.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "nodes/nodeFuncs.h"
@@ -141,31 +139,13 @@ void on_relcache(Datum, Oid relid) {
 }
 
 bool index_matches(Oid index, const Layout* l, const IndexSpec& spec, Oid heap) {
-    if (!OidIsValid(index)) return false;
-    HeapTuple rel = SearchSysCache1(RELOID, ObjectIdGetDatum(index));
-    if (!HeapTupleIsValid(rel)) return false;
-    bool btree = reinterpret_cast<Form_pg_class>(GETSTRUCT(rel))->relam == BTREE_AM_OID;
-    ReleaseSysCache(rel);
-    if (!btree) return false;
-    HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
-    if (!HeapTupleIsValid(tup)) return false;
-    auto* ix = reinterpret_cast<Form_pg_index>(GETSTRUCT(tup));
-    bool ok = ix->indrelid == heap && ix->indnkeyatts == spec.ncols && ix->indisvalid && ix->indisready &&
-              ix->indislive && heap_attisnull(tup, Anum_pg_index_indexprs, nullptr) &&
-              heap_attisnull(tup, Anum_pg_index_indpred, nullptr) == (spec.predicate == Predicate::none);
-    if (ok) {
-        bool isnull = false;
-        Datum classes = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
-        Datum options = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indoption, &isnull);
-        auto* opclass = reinterpret_cast<oidvector*>(DatumGetPointer(classes));
-        auto* indoption = reinterpret_cast<int2vector*>(DatumGetPointer(options));
-        for (int k = 0; ok && k < spec.ncols; k++) {
-            const ColumnSpec& c = kColumnSpecs[spec.cols[k]];
-            ok = ix->indkey.values[k] == l->att[spec.cols[k]] && indoption->values[k] == 0 &&
-                 opclass->values[k] == GetDefaultOpClass(c.type, BTREE_AM_OID);
-        }
+    AttrNumber cols[3];
+    Oid types[3];
+    for (int k = 0; k < spec.ncols; k++) {
+        cols[k] = l->att[spec.cols[k]];
+        types[k] = kColumnSpecs[spec.cols[k]].type;
     }
-    ReleaseSysCache(tup);
+    bool ok = plain_btree(index, heap, spec.ncols, cols, types, spec.predicate != Predicate::none);
     if (ok && spec.predicate != Predicate::none) {
         // The entries are read without their rows: the predicate must be
         // exactly the one the extension made.
@@ -209,7 +189,6 @@ void resolve(Layout* l) {
 // author's posts, below a (created_at, post_id) key.
 struct Src {
     IndexScanDesc scan;
-    TupleTableSlot* slot;
     bool timeline;
     bool has_below;
     TimestampTz below_c;
@@ -471,7 +450,6 @@ int add_source(State* s, const SourceArgs* a) {
     src->scan = index_beginscan(s->table[t], s->index[i], s->snapshot, nkeys, 0);
     src->scan->xs_want_itup = true;  // the entries' columns are all in the key
     index_rescan(src->scan, src->keys, nkeys, nullptr, 0);
-    src->slot = s->slot[t];
     return s->nsrc++;
 }
 

@@ -1,7 +1,6 @@
 // feed: posting, deleting and fan-out (see posting.hpp).
 #include "posting.hpp"
 
-#include <algorithm>
 
 #include "errcodes.hpp"
 #include "settings.hpp"

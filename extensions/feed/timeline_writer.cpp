@@ -2,13 +2,13 @@
 #include "timeline_writer.hpp"
 
 #include "direct_insert.hpp"
+#include "index_shape.hpp"
 
 extern "C" {
 #include "access/genam.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
-#include "catalog/pg_am_d.h"
 #include "utils/fmgroids.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
@@ -48,9 +48,12 @@ bool write(TimelineRows* r) {
     pg::check_insert_allowed(rel);
     static const char* const kColumns[4] = {"user_id", "created_at", "post_id", "author_id"};
     bool direct = !pg::needs_executor(rel) && pg::live_columns(rel) == 4;
+    // The rows are made of int8 and timestamptz values: the columns must
+    // still have those types.
+    static const Oid kTypes[4] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID};
     for (int c = 0; direct && c < 4; c++) {
         r->att[c] = get_attnum(relid, kColumns[c]);
-        direct = r->att[c] != InvalidAttrNumber;
+        direct = r->att[c] != InvalidAttrNumber && get_atttype(relid, r->att[c]) == kTypes[c];
     }
     if (!direct) {
         table_close(rel, RowExclusiveLock);
@@ -70,18 +73,19 @@ struct TrimScan {
     int found;
 };
 
-// The primary key, when it is (user_id, created_at, post_id): InvalidOid
-// otherwise.
+// The primary key, when it is (user_id, created_at, post_id) read in that
+// order (ascending, default operator classes): InvalidOid otherwise. The
+// trim walks it backward for newest first.
 Oid timeline_key(Relation rel) {
     Oid pk = RelationGetPrimaryKeyIndex(rel);
-    if (!OidIsValid(pk)) return InvalidOid;
     static const char* const kKey[3] = {"user_id", "created_at", "post_id"};
-    Relation idx = index_open(pk, AccessShareLock);
-    bool ok = idx->rd_index->indnkeyatts == 3 && idx->rd_rel->relam == BTREE_AM_OID;
-    for (int k = 0; ok && k < 3; k++)
-        ok = idx->rd_index->indkey.values[k] == get_attnum(RelationGetRelid(rel), kKey[k]);
-    index_close(idx, AccessShareLock);
-    return ok ? pk : InvalidOid;
+    static const Oid kTypes[3] = {INT8OID, TIMESTAMPTZOID, INT8OID};
+    AttrNumber cols[3];
+    for (int k = 0; k < 3; k++) {
+        cols[k] = get_attnum(RelationGetRelid(rel), kKey[k]);
+        if (cols[k] == InvalidAttrNumber || get_atttype(RelationGetRelid(rel), cols[k]) != kTypes[k]) return InvalidOid;
+    }
+    return plain_btree(pk, RelationGetRelid(rel), 3, cols, kTypes, false) ? pk : InvalidOid;
 }
 
 // Plain C under one guard. false: no usable primary key.
