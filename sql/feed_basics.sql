@@ -380,3 +380,24 @@ SET client_min_messages = debug1;
 SELECT content FROM feed.home(2, 1);
 RESET client_min_messages;
 ALTER TABLE feed.timelines ALTER COLUMN author_id TYPE bigint;
+-- home() fetches a post where this session last found it (a hint, checked
+-- in full before use). A post removed past the functions, its slot reused
+-- by the next post after a vacuum: the hint now points at another post,
+-- which is not shown in its place (the entry is removed as the post is
+-- gone). Then a rewritten table, and a post deleted in place.
+SELECT feed.create_user('hint_author') AS hint_a \gset
+SELECT feed.create_user('hint_reader') AS hint_r \gset
+SELECT feed.follow(:hint_r, :hint_a) AS hint_backfilled;
+SELECT feed.post(:hint_a, 'hinted post') AS p_hinted \gset
+SELECT ctid AS hinted_ctid FROM feed.posts WHERE id = :p_hinted \gset
+SELECT post_id = :p_hinted AS shown, content FROM feed.home(:hint_r);
+DELETE FROM feed.posts WHERE id = :p_hinted;
+VACUUM feed.posts;
+SELECT feed.post(:hint_a, 'post in the reused slot') AS p_reused \gset
+SELECT ctid = :'hinted_ctid' AS same_slot FROM feed.posts WHERE id = :p_reused;
+SELECT post_id = :p_reused AS reused, post_id = :p_hinted AS hinted, content FROM feed.home(:hint_r);
+SELECT count(*) AS entry_left FROM feed.timelines WHERE user_id = :hint_r AND post_id = :p_hinted;
+VACUUM FULL feed.posts;
+SELECT post_id = :p_reused AS reused, content FROM feed.home(:hint_r);
+SELECT feed.delete_post(:p_reused) AS deleted;
+SELECT count(*) AS shown FROM feed.home(:hint_r);

@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/skey.h"
 #include "access/stratnum.h"
@@ -29,6 +30,7 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -197,6 +199,13 @@ struct Src {
     ScanKeyData keys[2];
 };
 
+// Visibility map pages kept pinned per table, by map page number modulo
+// this; and heap pages one map page covers (as visibilitymap.c computes it;
+// were it different, pins would only be swapped more often).
+constexpr int kVmPins = 8;
+constexpr BlockNumber kHeapBlocksPerMapPage =
+    (BLCKSZ - MAXALIGN(SizeOfPageHeaderData)) * (BITS_PER_BYTE / BITS_PER_HEAPBLOCK);
+
 }  // namespace
 
 struct HomeReader::State {
@@ -204,7 +213,9 @@ struct HomeReader::State {
     Relation index[kIndexes];
     TupleTableSlot* slot[kTables];
     IndexScanDesc probe[kIndexes][2];  // reused lookups by index and key count (rescanned)
-    Buffer vm[kTables];             // visibility map pages, for index-only reads
+    Buffer vm[kTables][kVmPins];       // visibility map pages, for index-only reads
+    IndexFetchTableData* post_fetch;   // posts fetched where a hint says they are
+    BlockNumber post_blocks;           // the posts table's size, read once (InvalidBlockNumber: not yet)
     Snapshot snapshot;
     Layout layout;
     Src* src;
@@ -241,11 +252,16 @@ void close_all(State* s) {
             ExecDropSingleTupleTableSlot(s->slot[t]);
             s->slot[t] = nullptr;
         }
+    if (s->post_fetch) {
+        table_index_fetch_end(s->post_fetch);
+        s->post_fetch = nullptr;
+    }
     for (int t = 0; t < kTables; t++)
-        if (s->vm[t] != InvalidBuffer) {
-            ReleaseBuffer(s->vm[t]);
-            s->vm[t] = InvalidBuffer;
-        }
+        for (int v = 0; v < kVmPins; v++)
+            if (s->vm[t][v] != InvalidBuffer) {
+                ReleaseBuffer(s->vm[t][v]);
+                s->vm[t][v] = InvalidBuffer;
+            }
     if (s->snapshot) {
         UnregisterSnapshot(s->snapshot);
         s->snapshot = nullptr;
@@ -276,7 +292,9 @@ State* open_state() {
         }
         if (!g_layout.usable) return nullptr;
         auto* s = static_cast<State*>(palloc0(sizeof(State)));
-        for (int t = 0; t < kTables; t++) s->vm[t] = InvalidBuffer;
+        for (int t = 0; t < kTables; t++)
+            for (int v = 0; v < kVmPins; v++) s->vm[t][v] = InvalidBuffer;
+        s->post_blocks = InvalidBlockNumber;
         s->layout = g_layout;
         for (int t = 0; t < kTables; t++) s->table[t] = table_open(s->layout.table[t], AccessShareLock);
         for (int i = 0; i < kIndexes; i++) s->index[i] = index_open(s->layout.index[i], AccessShareLock);
@@ -315,7 +333,11 @@ bool next_visible(State* s, Table t, IndexScanDesc scan, ScanDirection dir) {
     ItemPointer tid;
     while ((tid = index_getnext_tid(scan, dir)) != nullptr) {
         BlockNumber block = ItemPointerGetBlockNumber(tid);
-        if (VM_ALL_VISIBLE(s->table[t], block, &s->vm[t])) {
+        // One pinned map page per slot: a large table's entries for one
+        // user spread over several map pages, re-read on every switch with
+        // a single pin.
+        Buffer* vm = &s->vm[t][(block / kHeapBlocksPerMapPage) % kVmPins];
+        if (VM_ALL_VISIBLE(s->table[t], block, vm)) {
             PredicateLockPage(s->table[t], block, s->snapshot);
             return true;
         }
@@ -532,6 +554,73 @@ bool still_followed(State* s, int64 user, int64 author) {
     return exists(s, kFollowsPkey, 2, key);
 }
 
+// Where posts were found, per backend: a post's row is fetched at its
+// remembered location instead of descending posts_pkey (20 descents a page
+// were a third of a call). A hint is only a guess, checked in full: the row
+// there must be one the snapshot sees (the HOT chain from that location is
+// followed, as an index entry's would be) and carry the post's id, of
+// which at most one version is visible. A stale hint (the row moved by a
+// non-HOT update, the table rewritten, the slot reused) fails the check and
+// the lookup goes through the index, which renews it. Direct-mapped by id.
+struct PostHint {
+    int64 post_id;
+    ItemPointerData tid;  // the root of the row's HOT chain, as posts_pkey has it
+};
+constexpr int kPostHints = 1 << 16;  // 1 MB per backend, allocated on first use
+PostHint* g_post_hints = nullptr;
+Oid g_post_hints_file = InvalidOid;  // the posts table's file the hints point into
+
+PostHint* post_hint(State* s, int64 post_id) {
+    Relation posts = s->table[kPosts];
+    if (!g_post_hints) {
+        g_post_hints = static_cast<PostHint*>(MemoryContextAllocZero(TopMemoryContext, sizeof(PostHint) * kPostHints));
+        g_post_hints_file = posts->rd_node.relNode;
+    }
+    if (g_post_hints_file != posts->rd_node.relNode) {  // rewritten: every hint is stale
+        memset(g_post_hints, 0, sizeof(PostHint) * kPostHints);
+        g_post_hints_file = posts->rd_node.relNode;
+    }
+    uint64 h = static_cast<uint64>(post_id) * UINT64CONST(0x9E3779B97F4A7C15);
+    return &g_post_hints[h >> (64 - 16)];
+}
+
+// The post's row the snapshot sees, in the posts slot: at its hinted
+// location, else through posts_pkey.
+bool fetch_post(State* s, int64 post_id) {
+    static_assert(kPostHints == 1 << 16, "post_hint() takes 16 bits");
+    TupleTableSlot* slot = s->slot[kPosts];
+    PostHint* hint = post_hint(s, post_id);
+    if (hint->post_id == post_id && ItemPointerIsValid(&hint->tid)) {
+        // The size read once: held by our lock, the table cannot shrink
+        // (a truncating vacuum needs an exclusive lock).
+        if (s->post_blocks == InvalidBlockNumber) s->post_blocks = RelationGetNumberOfBlocks(s->table[kPosts]);
+        if (ItemPointerGetBlockNumber(&hint->tid) < s->post_blocks) {
+            if (!s->post_fetch) s->post_fetch = table_index_fetch_begin(s->table[kPosts]);
+            ItemPointerData tid = hint->tid;
+            bool call_again = false, all_dead = false;
+            if (table_index_fetch_tuple(s->post_fetch, &tid, s->snapshot, slot, &call_again, &all_dead)) {
+                bool isnull = false;
+                Datum id = slot_getattr(slot, att(s, kPostsId), &isnull);
+                if (!isnull && DatumGetInt64(id) == post_id) return true;
+            }
+        }
+        hint->post_id = 0;
+        ItemPointerSetInvalid(&hint->tid);
+    }
+    IndexScanDesc scan = rescan(s, kPostsPkey, 1, &post_id, false);
+    if (!index_getnext_slot(scan, ForwardScanDirection, slot)) return false;
+    // The row's location is a chain's root unless it is a heap-only tuple
+    // (updated in place, e.g. deleted): those are not remembered.
+    bool free_tuple = false;
+    HeapTuple tuple = ExecFetchSlotHeapTuple(slot, false, &free_tuple);
+    if (!HeapTupleIsHeapOnly(tuple)) {
+        hint->post_id = post_id;
+        hint->tid = tuple->t_self;
+    }
+    if (free_tuple) heap_freetuple(tuple);
+    return true;
+}
+
 void read_posts(State* s, PostsArgs* a) {
     TupleTableSlot* slot = s->slot[kPosts];
     for (int i = 0; i < a->n; i++) {
@@ -540,7 +629,7 @@ void read_posts(State* s, PostsArgs* a) {
         f.live = false;
         f.content = 0;
         f.author_id = 0;
-        if (!probe(s, kPostsPkey, 1, &e.post_id)) continue;
+        if (!fetch_post(s, e.post_id)) continue;
         bool nd = false, nc = false, na = false, nf = false;
         slot_getattr(slot, att(s, kPostsDeleted), &nd);
         if (!nd) continue;  // deleted
