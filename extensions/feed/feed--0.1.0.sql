@@ -175,6 +175,18 @@ REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
+-- Dormancy needs its sweep: hourly (at minute 17) when pg_cron is installed
+-- in this database, run as the extension's owner (job 'feed-dormant', with
+-- the server's feed.inactive_after). Without pg_cron, schedule SELECT
+-- feed.mark_dormant() yourself (docs/feed.md).
+DO $do$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        PERFORM cron.schedule('feed-dormant', '17 * * * *', 'SELECT feed.mark_dormant()');
+    END IF;
+END
+$do$;
+
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.users', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.follows', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.posts', '');
