@@ -50,11 +50,14 @@ void insert_rows(Relation rel, int count, FillRow fill, void* arg, bool check_co
     InitResultRelInfo(rri, rel, 1, nullptr, 0);
     ExecOpenIndices(rri, false);
 
-    // The slots live in the executor state's memory, freed below.
+    // The slots live in the executor state's memory, freed below. They share
+    // an unreferenced copy of the descriptor: the relation's own would be
+    // pinned (and remembered by the resource owner) once per slot.
     MemoryContext old = MemoryContextSwitchTo(estate->es_query_cxt);
+    TupleDesc slot_desc = CreateTupleDescCopy(desc);
     TupleTableSlot** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * count));
     for (int i = 0; i < count; i++) {
-        TupleTableSlot* s = ExecInitExtraTupleSlot(estate, desc, table_slot_callbacks(rel));
+        TupleTableSlot* s = ExecInitExtraTupleSlot(estate, slot_desc, table_slot_callbacks(rel));
         ExecClearTuple(s);
         for (int a = 0; a < desc->natts; a++) s->tts_isnull[a] = true;
         fill(arg, i, s->tts_values, s->tts_isnull);
