@@ -566,30 +566,28 @@ struct PostHint {
     int64 post_id;
     ItemPointerData tid;  // the root of the row's HOT chain, as posts_pkey has it
 };
-constexpr int kPostHints = 1 << 16;  // 1 MB per backend, allocated on first use
+constexpr int kPostHintBits = 16;
+constexpr int kPostHints = 1 << kPostHintBits;  // 1 MB per backend, allocated on first use
 PostHint* g_post_hints = nullptr;
 Oid g_post_hints_file = InvalidOid;  // the posts table's file the hints point into
 
-PostHint* post_hint(State* s, int64 post_id) {
-    Relation posts = s->table[kPosts];
-    if (!g_post_hints) {
+// Before a call's lookups: the table allocated, and emptied if the posts
+// table was rewritten since (every hint would be stale).
+void prepare_hints(State* s) {
+    Oid file = s->table[kPosts]->rd_node.relNode;
+    if (!g_post_hints)
         g_post_hints = static_cast<PostHint*>(MemoryContextAllocZero(TopMemoryContext, sizeof(PostHint) * kPostHints));
-        g_post_hints_file = posts->rd_node.relNode;
-    }
-    if (g_post_hints_file != posts->rd_node.relNode) {  // rewritten: every hint is stale
+    else if (g_post_hints_file != file)
         memset(g_post_hints, 0, sizeof(PostHint) * kPostHints);
-        g_post_hints_file = posts->rd_node.relNode;
-    }
-    uint64 h = static_cast<uint64>(post_id) * UINT64CONST(0x9E3779B97F4A7C15);
-    return &g_post_hints[h >> (64 - 16)];
+    g_post_hints_file = file;
 }
 
 // The post's row the snapshot sees, in the posts slot: at its hinted
 // location, else through posts_pkey.
 bool fetch_post(State* s, int64 post_id) {
-    static_assert(kPostHints == 1 << 16, "post_hint() takes 16 bits");
     TupleTableSlot* slot = s->slot[kPosts];
-    PostHint* hint = post_hint(s, post_id);
+    uint64 h = static_cast<uint64>(post_id) * UINT64CONST(0x9E3779B97F4A7C15);
+    PostHint* hint = &g_post_hints[h >> (64 - kPostHintBits)];
     if (hint->post_id == post_id && ItemPointerIsValid(&hint->tid)) {
         // The size read once: held by our lock, the table cannot shrink
         // (a truncating vacuum needs an exclusive lock).
@@ -607,8 +605,7 @@ bool fetch_post(State* s, int64 post_id) {
         hint->post_id = 0;
         ItemPointerSetInvalid(&hint->tid);
     }
-    IndexScanDesc scan = rescan(s, kPostsPkey, 1, &post_id, false);
-    if (!index_getnext_slot(scan, ForwardScanDirection, slot)) return false;
+    if (!probe(s, kPostsPkey, 1, &post_id)) return false;
     // The row's location is a chain's root unless it is a heap-only tuple
     // (updated in place, e.g. deleted): those are not remembered.
     bool free_tuple = false;
@@ -622,6 +619,7 @@ bool fetch_post(State* s, int64 post_id) {
 }
 
 void read_posts(State* s, PostsArgs* a) {
+    prepare_hints(s);
     TupleTableSlot* slot = s->slot[kPosts];
     for (int i = 0; i < a->n; i++) {
         const Entry& e = a->entries[i];
