@@ -46,7 +46,7 @@ REPO=$(cd "$BENCH_DIR/../.." && pwd)
 CLUSTER_SH="$REPO/test/harness/cluster.sh"
 OUT_DIR=${BENCH_OUT_DIR:-$BENCH_DIR/out}
 mkdir -p "$OUT_DIR"; OUT_DIR=$(cd "$OUT_DIR" && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${CASEBOOK_PGBIN:-/usr/lib/postgresql/15/bin}
 PGBENCH="$PGBIN/pgbench"
 [ -x "$PGBENCH" ] || PGBENCH=$(command -v pgbench || true)
 

@@ -18,7 +18,7 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 cd "$REPO"
 
-PGBIN=/usr/lib/postgresql/15/bin     # never the pg_ctl found first on PATH
+PGBIN=${CASEBOOK_PGBIN:-/usr/lib/postgresql/15/bin}     # never the pg_ctl found first on PATH
 PORT=${CASEBOOK_PORT:-55415}
 OWNER=postgres
 

@@ -14,7 +14,7 @@ REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 cd "$REPO"
 
 HARNESS="$REPO/test/harness"
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${CASEBOOK_PGBIN:-/usr/lib/postgresql/15/bin}
 LOGDIR="$REPO/build/demo"
 PSQL=("$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d casebook)
 

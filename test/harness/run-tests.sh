@@ -11,6 +11,9 @@
 #   CASEBOOK_KEEP_CLUSTER=1  leave the test cluster running afterwards
 #   CASEBOOK_SKIP_DEPS=1     skip the package check (non-Debian developer machines)
 #   CASEBOOK_PORT            cluster port (see cluster.sh)
+#   CASEBOOK_PGBIN           PostgreSQL's bin directory (default /usr/lib/postgresql/15/bin); with
+#                            PG_CONFIG=$CASEBOOK_PGBIN/pg_config, a private copy of the server can be
+#                            used, so two checkouts can install and test side by side
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,7 +21,7 @@ REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 cd "$REPO"
 
 HARNESS="$REPO/test/harness"
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${CASEBOOK_PGBIN:-/usr/lib/postgresql/15/bin}
 LOGDIR="$REPO/build/test-logs"
 mkdir -p "$LOGDIR"
 

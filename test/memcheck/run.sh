@@ -8,7 +8,7 @@
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${CASEBOOK_PGBIN:-/usr/lib/postgresql/15/bin}
 # A stack frame is ours when it names one of our modules or, with debug
 # info, one of our source files.
 OURS="casebook_selftest[.]so|commerce[.]so|eventstore[.]so|feed[.]so"
