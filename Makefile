@@ -28,7 +28,7 @@ DATA := $(addprefix control/,$(addsuffix .control,$(EXTENSIONS))) \
 	test/selftest/casebook_selftest.control $(wildcard test/selftest/casebook_selftest--*.sql)
 
 # pg_regress (sql/, expected/) and isolation specs (test/isolation/).
-REGRESS := core_boundary commerce_schema commerce_stock commerce_reserve commerce_cart \
+REGRESS := core_boundary core_layout commerce_schema commerce_stock commerce_reserve commerce_cart \
 	commerce_checkout commerce_catalog eventstore_append eventstore_reads eventstore_subscriptions \
 	eventstore_personal eventstore_projections eventstore_upcasters eventstore_projection_safety \
 	eventstore_notify eventstore_partitioned feed_basics

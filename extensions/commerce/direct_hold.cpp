@@ -8,12 +8,17 @@
 //      holder (one bucket) or skipping locked rows (buckets);
 //   3. check 0 <= reserved + qty <= quantity on the locked version and update
 //      the row (heap update; a new index entry when it is not a HOT update);
-//   4. insert the hold through the executor's index maintenance, so partial
-//      index predicates are honoured.
+//   4. insert the hold through core's direct insert (every index maintained,
+//      partial index predicates honoured).
 // The table's CHECK constraint is the same invariant as step 3, checked here
-// before writing. Tables that carry user triggers, rules or row security make
-// it return `unsupported`, and the SQL path (which honours them) is used.
+// before writing. Tables whose layout is not the one the extension created
+// (core/layout.hpp: anything an owner added or changed) make it return
+// `unsupported`, and the SQL path (which honours all of it) is used.
 #include "direct_hold.hpp"
+
+#include "direct_insert.hpp"
+#include "layout.hpp"
+#include "tables.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -69,14 +74,6 @@ Relation open_commerce_table(Oid* cached, const char* name) {
     return table_open(rel_oid, RowExclusiveLock);
 }
 
-bool has_user_rules_or_triggers(Relation rel) {
-    if (rel->rd_rules != nullptr || rel->rd_rel->relrowsecurity) return true;
-    if (rel->trigdesc == nullptr) return false;
-    for (int i = 0; i < rel->trigdesc->numtriggers; i++)
-        if (!rel->trigdesc->triggers[i].tgisinternal) return true;
-    return false;
-}
-
 int attnum_of(TupleDesc desc, const char* name) {
     for (int i = 0; i < desc->natts; i++) {
         Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -93,50 +90,53 @@ int32 int4_of(TupleTableSlot* slot, int attnum) {
     return isnull ? 0 : DatumGetInt32(d);
 }
 
-// Writes the hold row; returns its id.
+struct HoldRow {
+    int64 id;
+    int64 variant;
+    int32 bucket;
+    int32 qty;
+    Datum status;
+    Datum created_at;
+    Datum expires_at;
+    TupleDesc desc;
+};
+
+void fill_hold(void* arg, int, Datum* values, bool* isnull) {
+    const auto* h = static_cast<const HoldRow*>(arg);
+    auto put = [&](const char* column, Datum v) {
+        int a = attnum_of(h->desc, column);
+        values[a - 1] = v;
+        isnull[a - 1] = false;
+    };
+    put("id", Int64GetDatum(h->id));
+    put("variant_id", Int64GetDatum(h->variant));
+    put("bucket", Int32GetDatum(h->bucket));
+    put("quantity", Int32GetDatum(h->qty));
+    put("status", h->status);
+    put("created_at", h->created_at);
+    put("expires_at", h->expires_at);
+}
+
+// Writes the hold row (every index maintained); returns its id.
 int64 insert_hold(Relation holds, int64 variant, int32 bucket, int32 qty, Datum hold) {
     TupleDesc desc = RelationGetDescr(holds);
-    Datum* values = static_cast<Datum*>(palloc0(sizeof(Datum) * desc->natts));
-    bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
-    for (int i = 0; i < desc->natts; i++) nulls[i] = true;
-
     Oid nsp_oid = get_namespace_oid(kSchema, false);
     Oid seq_oid = get_relname_relid("reservations_id_seq", nsp_oid);
     if (!OidIsValid(seq_oid))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
                         errmsg("sequence %s.reservations_id_seq does not exist", kSchema)));
-    int64 id = nextval_internal(seq_oid, false);
-
-    int status_att = attnum_of(desc, "status");
-    Oid status_type = TupleDescAttr(desc, status_att - 1)->atttypid;
-    Datum held = DirectFunctionCall2(enum_in, CStringGetDatum("held"), ObjectIdGetDatum(status_type));
-    Datum now = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
-    Datum expires = DirectFunctionCall2(timestamptz_pl_interval, now, hold);
-
-    int a;
-    a = attnum_of(desc, "id");         values[a - 1] = Int64GetDatum(id);        nulls[a - 1] = false;
-    a = attnum_of(desc, "variant_id"); values[a - 1] = Int64GetDatum(variant);   nulls[a - 1] = false;
-    a = attnum_of(desc, "bucket");     values[a - 1] = Int32GetDatum(bucket);    nulls[a - 1] = false;
-    a = attnum_of(desc, "quantity");   values[a - 1] = Int32GetDatum(qty);       nulls[a - 1] = false;
-    values[status_att - 1] = held;                                                nulls[status_att - 1] = false;
-    a = attnum_of(desc, "created_at"); values[a - 1] = now;                      nulls[a - 1] = false;
-    a = attnum_of(desc, "expires_at"); values[a - 1] = expires;                  nulls[a - 1] = false;
-
-    EState* estate = CreateExecutorState();
-    estate->es_snapshot = GetActiveSnapshot();
-    estate->es_output_cid = GetCurrentCommandId(true);
-    ResultRelInfo* rri = makeNode(ResultRelInfo);
-    InitResultRelInfo(rri, holds, 1, nullptr, 0);
-    ExecOpenIndices(rri, false);
-    TupleTableSlot* slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsHeapTuple);
-    ExecStoreHeapTuple(heap_form_tuple(desc, values, nulls), slot, false);
-    simple_table_tuple_insert(holds, slot);
-    List* recheck = ExecInsertIndexTuples(rri, slot, estate, false, false, nullptr, NIL);
-    list_free(recheck);
-    ExecCloseIndices(rri);
-    ExecResetTupleTable(estate->es_tupleTable, false);
-    FreeExecutorState(estate);
-    return id;
+    HoldRow row;
+    row.id = nextval_internal(seq_oid, false);
+    row.variant = variant;
+    row.bucket = bucket;
+    row.qty = qty;
+    row.status = DirectFunctionCall2(enum_in, CStringGetDatum("held"),
+                                     ObjectIdGetDatum(TupleDescAttr(desc, attnum_of(desc, "status") - 1)->atttypid));
+    row.created_at = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
+    row.expires_at = DirectFunctionCall2(timestamptz_pl_interval, row.created_at, hold);
+    row.desc = desc;
+    pg::insert_rows(holds, 1, fill_hold, &row);
+    return row.id;
 }
 
 }  // namespace
@@ -155,7 +155,13 @@ HoldResult take_hold(int64_t variant, int32_t qty, Datum hold, bool bucketed, in
 
     Relation stock = open_commerce_table(&g_stock_oid, "stock");
     Relation holds = open_commerce_table(&g_holds_oid, "reservations");
-    if (has_user_rules_or_triggers(stock) || has_user_rules_or_triggers(holds)) {
+    // Only on the layout the extension created (core/layout.hpp): a CHECK,
+    // column, index, trigger, rule, policy, publication or type an owner
+    // added or changed sends the hold to SQL, which honours it. On that
+    // layout the stock row's one index is its primary key, and the hold
+    // row's values satisfy the tables' own constraints by construction.
+    if (!pg::layout::matches(stock, kStockLayout, pg::layout::Use::write) ||
+        !pg::layout::matches(holds, kReservationsLayout, pg::layout::Use::write)) {
         table_close(holds, NoLock);
         table_close(stock, NoLock);
         result.status = HoldStatus::unsupported;

@@ -14,7 +14,7 @@ namespace casebook::commerce::direct {
 enum class HoldStatus : int {
     taken,        // the hold is written; id and bucket are set
     not_taken,    // no lockable row with enough stock (or no row): use the SQL path
-    unsupported,  // the tables carry user triggers, rules or row security: use the SQL path
+    unsupported,  // the tables are not as the extension created them (tables.hpp): use the SQL path
 };
 
 struct HoldResult {

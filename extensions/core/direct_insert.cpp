@@ -24,28 +24,20 @@ void check_insert_allowed(Relation rel) {
     if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_TABLE, RelationGetRelationName(rel));
 }
 
-bool needs_executor(Relation rel) { return rel->rd_rel->relkind != RELKIND_RELATION || has_insert_side_effects(rel); }
-
-bool has_insert_side_effects(Relation rel) {
-    if (rel->rd_rules != nullptr || rel->rd_rel->relrowsecurity) return true;
-    TriggerDesc* t = rel->trigdesc;
-    return t != nullptr && (t->trig_insert_before_row || t->trig_insert_after_row || t->trig_insert_instead_row ||
-                            t->trig_insert_before_statement || t->trig_insert_after_statement ||
-                            t->trig_insert_new_table);
-}
-
-int live_columns(Relation rel) {
-    TupleDesc desc = RelationGetDescr(rel);
-    int n = 0;
-    for (int a = 0; a < desc->natts; a++) n += !TupleDescAttr(desc, a)->attisdropped;
-    return n;
-}
-
-void insert_rows(Relation rel, int count, FillRow fill, void* arg, bool check_constraints) {
+void insert_rows(Relation rel, int count, FillRow fill, void* arg) {
     if (count <= 0) return;
     TupleDesc desc = RelationGetDescr(rel);
     EState* estate = CreateExecutorState();
     estate->es_output_cid = GetCurrentCommandId(true);
+    // The result relation is range-table entry 1, as in an INSERT: what the
+    // executor's routines look up through it (an index's or a constraint's
+    // error report) finds the relation.
+    RangeTblEntry* rte = makeNode(RangeTblEntry);
+    rte->rtekind = RTE_RELATION;
+    rte->relid = RelationGetRelid(rel);
+    rte->relkind = rel->rd_rel->relkind;
+    rte->rellockmode = RowExclusiveLock;
+    ExecInitRangeTable(estate, list_make1(rte));
     ResultRelInfo* rri = makeNode(ResultRelInfo);
     InitResultRelInfo(rri, rel, 1, nullptr, 0);
     ExecOpenIndices(rri, false);
@@ -62,14 +54,15 @@ void insert_rows(Relation rel, int count, FillRow fill, void* arg, bool check_co
         for (int a = 0; a < desc->natts; a++) s->tts_isnull[a] = true;
         fill(arg, i, s->tts_values, s->tts_isnull);
         ExecStoreVirtualTuple(s);
-        if (check_constraints) ExecConstraints(rri, s, estate);
         slots[i] = s;
     }
     MemoryContextSwitchTo(old);
 
-    BulkInsertState bistate = GetBulkInsertState();
+    // A bulk-insert state keeps the target page pinned across rows; for one
+    // row it would only cost its setup.
+    BulkInsertState bistate = count > 1 ? GetBulkInsertState() : nullptr;
     table_multi_insert(rel, slots, count, estate->es_output_cid, 0, bistate);
-    FreeBulkInsertState(bistate);
+    if (bistate != nullptr) FreeBulkInsertState(bistate);
     for (int i = 0; i < count; i++) {
         List* recheck = ExecInsertIndexTuples(rri, slots[i], estate, false, false, nullptr, NIL);
         list_free(recheck);

@@ -69,6 +69,7 @@ inline constexpr SqlState personal_subject_missing{"KB214"};
 inline constexpr SqlState partition_missing{"KB215"};
 inline constexpr SqlState partitioning_not_configured{"KB216"};
 inline constexpr SqlState partition_layout_unsupported{"KB217"};
+inline constexpr SqlState events_layout_unreadable{"KB218"};
 
 // feed (KB3xx).
 inline constexpr SqlState unknown_user{"KB301"};
@@ -119,6 +120,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB215", "partition_missing", "a partitioned events table has no partition for the positions an append was given (run eventstore.manage_partitions())"},
     {"KB216", "partitioning_not_configured", "manage_partitions on an unpartitioned store, or without pg_partman"},
     {"KB217", "partition_layout_unsupported", "the events table's partitions are not plain range partitions on position with the parent's columns (a default partition with rows, a sub-partition, other columns)"},
+    {"KB218", "events_layout_unreadable", "eventstore.events was changed so that its native replay cannot read it: a column of the extension's retyped or dropped, row security enabled, or one of its indexes changed or dropped (added columns, indexes, constraints and triggers are fine)"},
     {"KB301", "unknown_user", "a user id that feed.users does not hold"},
     {"KB302", "self_follow", "follow with follower = followee"},
     {"KB303", "already_following", "follow of a user already followed"},

@@ -26,4 +26,6 @@ uint64_t generation() {
     return g_generation;
 }
 
+uint64_t generation_as_is() noexcept { return g_generation; }
+
 }  // namespace casebook::eventstore::catalog

@@ -13,5 +13,9 @@ namespace casebook::eventstore::catalog {
 
 void install();  // from _PG_init
 uint64_t generation();
+// The counter as it stands, without taking in pending invalidations (for
+// plain C code under a guard that has just locked a relation, which took
+// them in).
+uint64_t generation_as_is() noexcept;
 
 }  // namespace casebook::eventstore::catalog

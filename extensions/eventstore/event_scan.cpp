@@ -4,7 +4,9 @@
 #include "catalog_cache.hpp"
 #include "errcodes.hpp"
 #include "global_order.hpp"
+#include "layout.hpp"
 #include "store.hpp"
+#include "tables.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -70,6 +72,20 @@ int64_t bound_value(Node* n) {
     if (d->kind == PARTITION_RANGE_DATUM_MINVALUE) return INT64_MIN;
     if (d->kind == PARTITION_RANGE_DATUM_MAXVALUE) return INT64_MAX;
     return DatumGetInt64(castNode(Const, d->value)->constvalue);
+}
+
+// Reads take values by attribute number: the table (or partition) must
+// still have the extension's columns first, with their types, its indexes,
+// and no row security (core/layout.hpp, Use::read).
+void check_readable(Relation rel, const char* expected) {
+    const char* why = nullptr;
+    if (pg::layout::matches(rel, expected, pg::layout::Use::read, &why)) return;
+    ereport(ERROR, (errcode(MAKE_SQLSTATE('K', 'B', '2', '1', '8')),
+                    errmsg("eventstore.events was changed so that its events cannot be replayed natively"),
+                    errdetail("%s: %s.", RelationGetRelationName(rel), why),
+                    errhint("Columns, indexes, constraints and triggers may be added; the extension's columns, "
+                            "their types and its indexes must stay, and row security must stay off "
+                            "(docs/eventstore.md, Storage).")));
 }
 
 Oid leaf_index(Relation leaf, Oid parent_index, Oid leaf_oid) {
@@ -213,6 +229,8 @@ struct OpenArgs {
 EventScan::State* open_scan(const OpenArgs* a) {
     auto* s = static_cast<EventScan::State*>(palloc0(sizeof(EventScan::State)));
     s->parent = table_open(a->parent, AccessShareLock);
+    check_readable(s->parent, s->parent->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? kPartitionedEventsLayout
+                                                                                     : kEventsLayout);
     s->snapshot = RegisterSnapshot(GetLatestSnapshot());
     s->mode = a->mode;
     s->below = a->below;
@@ -237,9 +255,7 @@ void open_leaf(EventScan::State* s) {
                                                              : l.pkey;
     s->heap = table_open(l.heap, AccessShareLock);
     s->index = index_open(index, AccessShareLock);
-    if (RelationGetDescr(s->heap)->natts != kTableColumns)
-        ereport(ERROR, (errcode(MAKE_SQLSTATE('K', 'B', '0', '0', '1')),
-                        errmsg("eventstore.events does not have the expected columns")));
+    if (s->heap != s->parent) check_readable(s->heap, kEventsPartitionLayout);
     Oid collation = s->index->rd_indcollation[0];
     switch (s->mode) {
         case EventScan::Mode::stream:
@@ -327,12 +343,22 @@ struct HeadProbe {
     int64_t version;
     char category[256];
     int category_len;
+    bool unreadable;  // the table is not as read_stream_head expects
 };
 
 // The newest leaf holding the stream has its head: probe leaves from the
 // newest down, each backward through its (stream_id, version) index.
 void probe_head(HeadProbe* p) {
     Relation parent = table_open(p->parent, AccessShareLock);
+    p->found = false;
+    p->unreadable = !pg::layout::matches(parent,
+                                         parent->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? kPartitionedEventsLayout
+                                                                                              : kEventsLayout,
+                                         pg::layout::Use::read);
+    if (p->unreadable) {
+        table_close(parent, AccessShareLock);
+        return;
+    }
     Snapshot snapshot = RegisterSnapshot(p->latest ? GetLatestSnapshot() : GetTransactionSnapshot());
     if (p->skip_unused) {
         // Partitions made ahead of the positions handed out hold nothing
@@ -342,9 +368,13 @@ void probe_head(HeadProbe* p) {
         while (p->nleaves > 0 && p->leaves[p->nleaves - 1].lo >= end) --p->nleaves;
     }
     Datum key_text = PointerGetDatum(cstring_to_text_with_len(p->key, p->key_len));
-    p->found = false;
-    for (int i = p->nleaves - 1; i >= 0 && !p->found; --i) {
+    for (int i = p->nleaves - 1; i >= 0 && !p->found && !p->unreadable; --i) {
         Relation heap = table_open(p->leaves[i].heap, AccessShareLock);
+        if (heap != parent && !pg::layout::matches(heap, kEventsPartitionLayout, pg::layout::Use::read)) {
+            p->unreadable = true;
+            table_close(heap, AccessShareLock);
+            break;
+        }
         Relation index = index_open(p->leaves[i].stream_index, AccessShareLock);
         ScanKeyData key;
         ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_TEXTEQ,
@@ -386,6 +416,7 @@ StreamHead read_stream_head(const std::string& stream, bool latest) {
     HeadProbe* pp = &probe;
     pg::guard([&] { probe_head(pp); });
     StreamHead head;
+    head.readable = !probe.unreadable;
     head.found = probe.found;
     if (probe.found) {
         head.version = probe.version;

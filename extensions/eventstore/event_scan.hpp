@@ -73,10 +73,12 @@ struct EventsTable {
 const EventsTable& events_table();
 
 // The last event of a stream (its version and category) through a
-// backward probe of events_stream_version_key. latest = a snapshot taken
+// backward probe of events_stream_version_key, when the table is readable
+// directly (core/layout.hpp, Use::read; else readable = false). latest = a snapshot taken
 // now; otherwise the transaction's (a new one per statement in READ
 // COMMITTED, the transaction's own in REPEATABLE READ and SERIALIZABLE).
 struct StreamHead {
+    bool readable = true;  // false: the table is not as the extension made it; read it with SQL
     bool found = false;
     int64_t version = 0;
     std::string category;

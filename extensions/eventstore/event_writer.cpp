@@ -3,6 +3,8 @@
 
 #include "event_scan.hpp"
 
+#include "catalog_cache.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -10,6 +12,8 @@
 
 #include "direct_insert.hpp"
 #include "errcodes.hpp"
+#include "layout.hpp"
+#include "tables.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -29,18 +33,6 @@ extern "C" {
 namespace casebook::eventstore {
 namespace {
 
-// The values written are NOT NULL where declared and version > 0 by
-// construction, so the table's own CHECK need not be compiled and run for
-// every append; any constraint the owner added is checked as usual.
-bool has_foreign_checks(Relation rel) {
-    TupleConstr* constr = rel->rd_att->constr;
-    if (constr == nullptr) return false;
-    for (int i = 0; i < constr->num_check; i++)
-        if (std::strcmp(constr->check[i].ccname, "events_version_check") != 0) return true;
-    return false;
-}
-
-
 // Consecutive rows bound for one leaf (the whole batch when unpartitioned).
 struct Chunk {
     Oid heap;
@@ -53,6 +45,7 @@ struct WriteArgs {
     const EventsTable* table;
     const Chunk* chunks;
     int nchunks;
+    uint64_t generation;  // of the catalog cache the table was resolved at
 };
 
 struct ChunkFill {
@@ -85,7 +78,7 @@ void fill_event(void* arg, int k, Datum* values, bool* isnull) {
 
 void write_chunk(const EventRows* r, const EventsTable* t, Relation rel, int from, int count) {
     ChunkFill c{r, t, from};
-    pg::insert_rows(rel, count, fill_event, &c, has_foreign_checks(rel));
+    pg::insert_rows(rel, count, fill_event, &c);
 }
 
 // Plain C under one guard.
@@ -95,7 +88,15 @@ bool write(const WriteArgs* w) {
     // What the executor would check first (25006 in a read-only transaction
     // or on a standby, 42501 without INSERT privilege).
     pg::check_insert_allowed(parent);
-    if (pg::has_insert_side_effects(parent)) {
+    // Only on the layout the extension created (core/layout.hpp): a column,
+    // constraint, index, trigger, rule, policy or publication an owner
+    // added sends the append to SQL, which honours it. The values written
+    // satisfy the layout's own constraints (NOT NULL, version > 0) by
+    // construction.
+    // The column numbers and leaves in *t were resolved before the lock was
+    // taken: a catalog change since sends this append to SQL too.
+    if (catalog::generation_as_is() != w->generation ||
+        !pg::layout::matches(parent, t->partitioned ? kPartitionedEventsLayout : kEventsLayout, pg::layout::Use::write)) {
         table_close(parent, RowExclusiveLock);
         return false;
     }
@@ -104,7 +105,7 @@ bool write(const WriteArgs* w) {
     Relation* leaves = static_cast<Relation*>(palloc(sizeof(Relation) * w->nchunks));
     for (int c = 0; c < w->nchunks; c++) {
         leaves[c] = w->chunks[c].heap == t->heap ? parent : table_open(w->chunks[c].heap, RowExclusiveLock);
-        if (leaves[c] != parent && pg::has_insert_side_effects(leaves[c])) {
+        if (leaves[c] != parent && !pg::layout::matches(leaves[c], kEventsPartitionLayout, pg::layout::Use::write)) {
             for (int k = 0; k <= c; k++)
                 if (leaves[k] != parent) table_close(leaves[k], RowExclusiveLock);
             table_close(parent, RowExclusiveLock);
@@ -123,6 +124,7 @@ bool write(const WriteArgs* w) {
 }  // namespace
 
 bool write_events(const EventRows& rows) {
+    uint64_t generation = catalog::generation();
     const EventsTable& t = events_table();
     // Route each row by its position; the SQL path would route the same way
     // through the parent. A position no partition holds fails the append
@@ -143,7 +145,7 @@ bool write_events(const EventRows& rows) {
         chunks.push_back(Chunk{leaf->heap, i, n});
         i += n;
     }
-    WriteArgs w{&rows, &t, chunks.data(), static_cast<int>(chunks.size())};
+    WriteArgs w{&rows, &t, chunks.data(), static_cast<int>(chunks.size()), generation};
     const WriteArgs* wp = &w;
     return pg::guard([&] { return write(wp); });
 }

@@ -24,10 +24,11 @@ struct EventRows {
     TimestampTz created_at;
 };
 
-// Inserts the rows (constraints checked, every index maintained, unique
-// violations raised as usual). Returns false without writing anything when
-// eventstore.events has INSERT triggers, rules or row security of its own:
-// the caller then uses SQL so those run.
+// Inserts the rows (every index maintained, unique violations raised as
+// usual). Returns false without writing anything when eventstore.events (or
+// a partition the rows go to) is not exactly as the extension created it
+// (tables.hpp, core/layout.hpp): the caller then uses SQL, which honours
+// what the owner added.
 bool write_events(const EventRows& rows);
 
 }  // namespace casebook::eventstore

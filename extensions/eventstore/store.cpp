@@ -114,12 +114,27 @@ struct Head {
     std::optional<std::string> category;
 };
 
-Head read_head(const std::string& stream, bool latest) {
+// The head through SQL, for a table an owner changed (a retyped column).
+spi::Statement kHead{
+    "SELECT version::int8, category::text FROM eventstore.events WHERE stream_id = $1 "
+    "ORDER BY version DESC LIMIT 1",
+    {TEXTOID}};
+
+Head read_head(spi::Connection& conn, const std::string& stream, bool latest) {
     // A fresh snapshot in READ COMMITTED (the transaction snapshot is
     // re-taken per call there), taken after the stream lock was granted:
     // it sees the previous writer's commit.
     StreamHead sh = read_stream_head(stream, latest);
     Head h;
+    if (!sh.readable) {
+        spi::Rows rows = latest ? conn.execute_latest(kHead, {spi::text_param(stream)})
+                                : conn.execute(kHead, {spi::text_param(stream)});
+        if (!rows.empty()) {
+            h.version = rows.int8_at(0, 1);
+            h.category = rows.text(0, 2);
+        }
+        return h;
+    }
     if (sh.found) {
         h.version = sh.version;
         h.category = sh.category;
@@ -146,12 +161,12 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
 
     // The stream's head, read after the lock: in READ COMMITTED every
     // statement takes a new snapshot, so it sees the previous writer's commit.
-    Head head = read_head(req.stream, false);
+    Head head = read_head(conn, req.stream, false);
     if (pg::guard([] { return IsolationUsesXactSnapshot(); })) {
         // A transaction snapshot can predate the last append: appending on
         // top of what it sees would collide; report it as the serialization
         // failure it is.
-        Head latest = read_head(req.stream, true);
+        Head latest = read_head(conn, req.stream, true);
         if (latest.version != head.version)
             throw Error(errcodes::serialization_failure,
                         "could not serialize access: stream \"" + req.stream +

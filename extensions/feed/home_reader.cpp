@@ -6,8 +6,9 @@
 
 #include <cstring>
 
-#include "index_shape.hpp"
+#include "layout.hpp"
 #include "pg_boundary.hpp"
+#include "tables.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -32,7 +33,6 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "storage/bufmgr.h"
@@ -46,6 +46,11 @@ namespace {
 enum Table { kUsers, kActivity, kFollows, kPosts, kTimelines, kCursorKey, kTables };
 enum Index { kUsersPkey, kActivityPkey, kFollowsPkey, kFollowsPulled, kPostsPkey, kPostsPulled, kTimelinesPkey, kIndexes };
 const char* const kTableNames[kTables] = {"users", "activity", "follows", "posts", "timelines", "cursor_key"};
+// What each table must look like for these reads (tables.hpp): the columns
+// and their types, and the indexes read with their key columns, order,
+// operator classes and predicates (entries are read without their rows).
+const char* const kTableLayouts[kTables] = {kUsersLayout, kActivityLayout,  kFollowsLayout,
+                                            kPostsLayout, kTimelinesLayout, kCursorKeyLayout};
 const char* const kIndexNames[kIndexes] = {"users_pkey",   "activity_pkey",     "follows_pkey",  "follows_pulled_idx",
                                            "posts_pkey",   "posts_pulled_idx",  "timelines_pkey"};
 const Table kIndexTable[kIndexes] = {kUsers, kActivity, kFollows, kFollows, kPosts, kPosts, kTimelines};
@@ -75,46 +80,13 @@ enum Column {
 struct ColumnSpec {
     Table table;
     const char* name;
-    Oid type;
 };
 const ColumnSpec kColumnSpecs[kColumns] = {
-    {kUsers, "id", INT8OID},
-    {kUsers, "dormant", BOOLOID},
-    {kActivity, "user_id", INT8OID},
-    {kActivity, "last_seen_at", TIMESTAMPTZOID},
-    {kFollows, "follower_id", INT8OID},
-    {kFollows, "followee_id", INT8OID},
-    {kFollows, "pulled", BOOLOID},
-    {kPosts, "id", INT8OID},
-    {kPosts, "author_id", INT8OID},
-    {kPosts, "content", TEXTOID},
-    {kPosts, "created_at", TIMESTAMPTZOID},
-    {kPosts, "fanned_out", BOOLOID},
-    {kPosts, "deleted_at", TIMESTAMPTZOID},
-    {kTimelines, "user_id", INT8OID},
-    {kTimelines, "created_at", TIMESTAMPTZOID},
-    {kTimelines, "post_id", INT8OID},
-    {kTimelines, "author_id", INT8OID},
-    {kCursorKey, "key", BYTEAOID},
-};
-// Each index's key columns, in order (btree, ascending, default operator
-// classes, no expressions), and its predicate: none, or one boolean column
-// (WHERE col), or its negation (WHERE NOT col).
-enum class Predicate { none, column, not_column };
-struct IndexSpec {
-    int ncols;
-    Column cols[3];
-    Predicate predicate;
-    Column predicate_col;
-};
-const IndexSpec kIndexSpecs[kIndexes] = {
-    {1, {kUsersId}, Predicate::none, kUsersId},
-    {1, {kActivityUser}, Predicate::none, kUsersId},
-    {2, {kFollowsFollower, kFollowsFollowee}, Predicate::none, kUsersId},
-    {2, {kFollowsFollower, kFollowsFollowee}, Predicate::column, kFollowsPulledCol},
-    {1, {kPostsId}, Predicate::none, kUsersId},
-    {3, {kPostsAuthor, kPostsCreated, kPostsId}, Predicate::not_column, kPostsFanned},
-    {3, {kTimelinesUser, kTimelinesCreated, kTimelinesPost}, Predicate::none, kUsersId},
+    {kUsers, "id"},           {kUsers, "dormant"},        {kActivity, "user_id"},      {kActivity, "last_seen_at"},
+    {kFollows, "follower_id"}, {kFollows, "followee_id"}, {kFollows, "pulled"},        {kPosts, "id"},
+    {kPosts, "author_id"},    {kPosts, "content"},        {kPosts, "created_at"},      {kPosts, "fanned_out"},
+    {kPosts, "deleted_at"},   {kTimelines, "user_id"},    {kTimelines, "created_at"},  {kTimelines, "post_id"},
+    {kTimelines, "author_id"}, {kCursorKey, "key"},
 };
 
 // The resolved layout, cached per backend until a relcache invalidation
@@ -140,33 +112,6 @@ void on_relcache(Datum, Oid relid) {
         if (i == relid) g_layout_valid = false;
 }
 
-bool index_matches(Oid index, const Layout* l, const IndexSpec& spec, Oid heap) {
-    AttrNumber cols[3];
-    Oid types[3];
-    for (int k = 0; k < spec.ncols; k++) {
-        cols[k] = l->att[spec.cols[k]];
-        types[k] = kColumnSpecs[spec.cols[k]].type;
-    }
-    bool ok = plain_btree(index, heap, spec.ncols, cols, types, spec.predicate != Predicate::none);
-    if (ok && spec.predicate != Predicate::none) {
-        // The entries are read without their rows: the predicate must be
-        // exactly the one the extension made.
-        Relation idx = index_open(index, AccessShareLock);
-        List* pred = RelationGetIndexPredicate(idx);  // implicitly ANDed
-        ok = list_length(pred) == 1;
-        if (ok) {
-            auto* n = static_cast<Node*>(linitial(pred));
-            if (spec.predicate == Predicate::not_column) {
-                ok = is_notclause(n);
-                if (ok) n = reinterpret_cast<Node*>(get_notclausearg(reinterpret_cast<Expr*>(n)));
-            }
-            ok = ok && IsA(n, Var) && reinterpret_cast<Var*>(n)->varattno == l->att[spec.predicate_col];
-        }
-        index_close(idx, AccessShareLock);
-    }
-    return ok;
-}
-
 void resolve(Layout* l) {
     memset(l, 0, sizeof *l);
     Oid ns = get_namespace_oid("feed", true);
@@ -178,11 +123,13 @@ void resolve(Layout* l) {
     for (int c = 0; c < kColumns; c++) {
         Oid rel = l->table[kColumnSpecs[c].table];
         l->att[c] = get_attnum(rel, kColumnSpecs[c].name);
-        if (l->att[c] == InvalidAttrNumber || get_atttype(rel, l->att[c]) != kColumnSpecs[c].type) return;
+        if (l->att[c] == InvalidAttrNumber) return;
     }
+    // Their shapes are checked with the tables' layouts, once the tables
+    // are locked (open_state).
     for (int i = 0; i < kIndexes; i++) {
         l->index[i] = get_relname_relid(kIndexNames[i], ns);
-        if (!index_matches(l->index[i], l, kIndexSpecs[i], l->table[kIndexTable[i]])) return;
+        if (!OidIsValid(l->index[i]) || get_rel_relkind(l->index[i]) != RELKIND_INDEX) return;
     }
     l->usable = true;
 }
@@ -305,14 +252,18 @@ State* open_state() {
             pfree(s);
             continue;
         }
-        bool rls = false;
-        for (int t = 0; t < kTables; t++) {
+        // Only on the layout the extension created (core/layout.hpp, for a
+        // read): other column types, changed indexes or row security send
+        // home() to SQL, which honours them.
+        bool usable = true;
+        for (int t = 0; usable && t < kTables; t++)
+            usable = pg::layout::matches(s->table[t], kTableLayouts[t], pg::layout::Use::read);
+        for (int t = 0; usable && t < kTables; t++) {
             Oid relid = s->layout.table[t];
             AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
             if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
-            rls |= check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED;
         }
-        if (rls) {
+        if (!usable) {
             close_all(s);
             pfree(s);
             return nullptr;

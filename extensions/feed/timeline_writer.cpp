@@ -2,7 +2,8 @@
 #include "timeline_writer.hpp"
 
 #include "direct_insert.hpp"
-#include "index_shape.hpp"
+#include "layout.hpp"
+#include "tables.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -46,21 +47,16 @@ bool write(TimelineRows* r) {
     if (!OidIsValid(relid)) return false;  // the SQL path reports it
     Relation rel = table_open(relid, RowExclusiveLock);
     pg::check_insert_allowed(rel);
-    static const char* const kColumns[4] = {"user_id", "created_at", "post_id", "author_id"};
-    bool direct = !pg::needs_executor(rel) && pg::live_columns(rel) == 4;
-    // The rows are made of int8 and timestamptz values: the columns must
-    // still have those types.
-    static const Oid kTypes[4] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID};
-    for (int c = 0; direct && c < 4; c++) {
-        r->att[c] = get_attnum(relid, kColumns[c]);
-        direct = r->att[c] != InvalidAttrNumber && get_atttype(relid, r->att[c]) == kTypes[c];
-    }
-    if (!direct) {
+    // Only on the layout the extension created (core/layout.hpp): anything
+    // an owner added (a CHECK, a column, an index, a trigger…) sends the
+    // fan-out to SQL, which honours it.
+    if (!pg::layout::matches(rel, kTimelinesLayout, pg::layout::Use::write)) {
         table_close(rel, RowExclusiveLock);
         return false;
     }
-    TupleConstr* constr = RelationGetDescr(rel)->constr;
-    pg::insert_rows(rel, r->count, fill_row, r, constr != nullptr && constr->num_check > 0);
+    static const char* const kColumns[4] = {"user_id", "created_at", "post_id", "author_id"};
+    for (int c = 0; c < 4; c++) r->att[c] = get_attnum(relid, kColumns[c]);
+    pg::insert_rows(rel, r->count, fill_row, r);
     table_close(rel, NoLock);  // the lock is kept to the end of the transaction
     return true;
 }
@@ -73,19 +69,12 @@ struct TrimScan {
     int found;
 };
 
-// The primary key, when it is (user_id, created_at, post_id) read in that
-// order (ascending, default operator classes): InvalidOid otherwise. The
-// trim walks it backward for newest first.
+// The primary key (user_id, created_at, post_id), when the table is as the
+// extension created it (for a read: its entries are read alone):
+// InvalidOid otherwise. The trim walks it backward for newest first.
 Oid timeline_key(Relation rel) {
-    Oid pk = RelationGetPrimaryKeyIndex(rel);
-    static const char* const kKey[3] = {"user_id", "created_at", "post_id"};
-    static const Oid kTypes[3] = {INT8OID, TIMESTAMPTZOID, INT8OID};
-    AttrNumber cols[3];
-    for (int k = 0; k < 3; k++) {
-        cols[k] = get_attnum(RelationGetRelid(rel), kKey[k]);
-        if (cols[k] == InvalidAttrNumber || get_atttype(RelationGetRelid(rel), cols[k]) != kTypes[k]) return InvalidOid;
-    }
-    return plain_btree(pk, RelationGetRelid(rel), 3, cols, kTypes, false) ? pk : InvalidOid;
+    if (!pg::layout::matches(rel, kTimelinesLayout, pg::layout::Use::read)) return InvalidOid;
+    return RelationGetPrimaryKeyIndex(rel);
 }
 
 // Plain C under one guard. false: no usable primary key.

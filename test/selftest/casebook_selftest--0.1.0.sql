@@ -36,3 +36,15 @@ CREATE FUNCTION @extschema@.leak_control() RETURNS integer
 COMMENT ON FUNCTION @extschema@.leak_control() IS
     'leaks one 4242-byte block on purpose: the memory check''s positive control';
 REVOKE ALL ON FUNCTION @extschema@.leak_control() FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.describe_layout(rel regclass) RETURNS text
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_describe_layout';
+COMMENT ON FUNCTION @extschema@.describe_layout(regclass) IS
+    'the description of a table that direct paths compare with the layout their extension created (core/layout.hpp)';
+REVOKE ALL ON FUNCTION @extschema@.describe_layout(regclass) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.expected_layout(name text) RETURNS text
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_expected_layout';
+COMMENT ON FUNCTION @extschema@.expected_layout(text) IS
+    'the layout an extension''s direct paths expect of a table (its tables.hpp): ''commerce.stock'', ''eventstore.events partition'', ...';
+REVOKE ALL ON FUNCTION @extschema@.expected_layout(text) FROM PUBLIC;
