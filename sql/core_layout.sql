@@ -5,7 +5,9 @@
 -- defaults and generated values present, every index complete under
 -- amcheck). DEBUG1 names what differs, once per change.
 -- Runs in a database of its own: it changes the extensions' tables.
+SET client_min_messages = warning;
 DROP DATABASE IF EXISTS core_layout_regress WITH (FORCE);
+RESET client_min_messages;
 CREATE DATABASE core_layout_regress;
 \c core_layout_regress
 \i sql/include/try.psql
@@ -268,7 +270,9 @@ DROP DATABASE core_layout_regress WITH (FORCE);
 -- 5. The partitioned store: the parent and each partition as expected, and
 -- appends across partitions take the direct path (no DEBUG1 line).
 ------------------------------------------------------------------------------
+SET client_min_messages = warning;
 DROP DATABASE IF EXISTS core_layout_partitioned WITH (FORCE);
+RESET client_min_messages;
 CREATE DATABASE core_layout_partitioned;
 \c core_layout_partitioned
 \i sql/include/try.psql

@@ -18,6 +18,7 @@
 
 #include "direct_insert.hpp"
 #include "layout.hpp"
+#include "relation.hpp"
 #include "tables.hpp"
 
 extern "C" {
@@ -71,7 +72,7 @@ Relation open_commerce_table(Oid* cached, const char* name) {
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                         errmsg("relation %s.%s does not exist", kSchema, name)));
     *cached = rel_oid;
-    return table_open(rel_oid, RowExclusiveLock);
+    return pg::open_table(rel_oid, RowExclusiveLock, psprintf("%s.%s", kSchema, name));
 }
 
 int attnum_of(TupleDesc desc, const char* name) {
@@ -171,7 +172,7 @@ HoldResult take_hold(int64_t variant, int32_t qty, Datum hold, bool bucketed, in
     if (!OidIsValid(pk_oid))
         ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
                         errmsg("commerce.stock has no primary key")));
-    Relation pk = index_open(pk_oid, RowExclusiveLock);
+    Relation pk = pg::open_index(pk_oid, RowExclusiveLock, "commerce.stock_pkey");
     TupleDesc desc = RelationGetDescr(stock);
     const int att_bucket = attnum_of(desc, "bucket");
     const int att_nbuckets = attnum_of(desc, "nbuckets");

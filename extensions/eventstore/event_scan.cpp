@@ -5,6 +5,7 @@
 #include "errcodes.hpp"
 #include "global_order.hpp"
 #include "layout.hpp"
+#include "relation.hpp"
 #include "store.hpp"
 #include "tables.hpp"
 
@@ -108,7 +109,7 @@ void resolve_events_table(Resolved* t) {
             ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
                             errmsg("eventstore.events has no column \"%s\"", kColumnNames[i])));
     }
-    Relation rel = table_open(t->heap, AccessShareLock);
+    Relation rel = pg::open_table(t->heap, AccessShareLock, "eventstore.events");
     t->partitioned = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
     if (!t->partitioned) {
         t->nleaves = 1;
@@ -141,7 +142,7 @@ void resolve_events_table(Resolved* t) {
             layout_error("a default partition would hold events outside their range; drop it "
                          "(manage_partitions() drops an empty one)",
                          child);
-        Relation leaf = table_open(child, AccessShareLock);
+        Relation leaf = pg::open_table(child, AccessShareLock, "a partition of eventstore.events");
         bool same = RelationGetDescr(leaf)->natts == parent_natts;
         for (int c = 0; same && c < kTableColumns; ++c) same = get_attnum(child, kColumnNames[c]) == t->att[c];
         if (!same) layout_error("a partition's columns are not the parent's, in the parent's order", child);
@@ -228,7 +229,7 @@ struct OpenArgs {
 // time as the scan reaches them.
 EventScan::State* open_scan(const OpenArgs* a) {
     auto* s = static_cast<EventScan::State*>(palloc0(sizeof(EventScan::State)));
-    s->parent = table_open(a->parent, AccessShareLock);
+    s->parent = pg::open_table(a->parent, AccessShareLock, "eventstore.events");
     check_readable(s->parent, s->parent->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? kPartitionedEventsLayout
                                                                                      : kEventsLayout);
     s->snapshot = RegisterSnapshot(GetLatestSnapshot());
@@ -253,8 +254,8 @@ void open_leaf(EventScan::State* s) {
     Oid index = s->mode == EventScan::Mode::stream           ? l.stream_index
                 : s->mode == EventScan::Mode::category_below ? l.category_index
                                                              : l.pkey;
-    s->heap = table_open(l.heap, AccessShareLock);
-    s->index = index_open(index, AccessShareLock);
+    s->heap = pg::open_table(l.heap, AccessShareLock, "eventstore.events");
+    s->index = pg::open_index(index, AccessShareLock, "an index of eventstore.events");
     if (s->heap != s->parent) check_readable(s->heap, kEventsPartitionLayout);
     Oid collation = s->index->rd_indcollation[0];
     switch (s->mode) {
@@ -349,7 +350,7 @@ struct HeadProbe {
 // The newest leaf holding the stream has its head: probe leaves from the
 // newest down, each backward through its (stream_id, version) index.
 void probe_head(HeadProbe* p) {
-    Relation parent = table_open(p->parent, AccessShareLock);
+    Relation parent = pg::open_table(p->parent, AccessShareLock, "eventstore.events");
     p->found = false;
     p->unreadable = !pg::layout::matches(parent,
                                          parent->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? kPartitionedEventsLayout
@@ -369,13 +370,13 @@ void probe_head(HeadProbe* p) {
     }
     Datum key_text = PointerGetDatum(cstring_to_text_with_len(p->key, p->key_len));
     for (int i = p->nleaves - 1; i >= 0 && !p->found && !p->unreadable; --i) {
-        Relation heap = table_open(p->leaves[i].heap, AccessShareLock);
+        Relation heap = pg::open_table(p->leaves[i].heap, AccessShareLock, "eventstore.events");
         if (heap != parent && !pg::layout::matches(heap, kEventsPartitionLayout, pg::layout::Use::read)) {
             p->unreadable = true;
             table_close(heap, AccessShareLock);
             break;
         }
-        Relation index = index_open(p->leaves[i].stream_index, AccessShareLock);
+        Relation index = pg::open_index(p->leaves[i].stream_index, AccessShareLock, "eventstore.events_stream_version_key");
         ScanKeyData key;
         ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_TEXTEQ,
                                key_text);

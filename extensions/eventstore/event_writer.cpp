@@ -13,6 +13,7 @@
 #include "direct_insert.hpp"
 #include "errcodes.hpp"
 #include "layout.hpp"
+#include "relation.hpp"
 #include "tables.hpp"
 
 extern "C" {
@@ -84,7 +85,7 @@ void write_chunk(const EventRows* r, const EventsTable* t, Relation rel, int fro
 // Plain C under one guard.
 bool write(const WriteArgs* w) {
     const EventsTable* t = w->table;
-    Relation parent = table_open(t->heap, RowExclusiveLock);
+    Relation parent = pg::open_table(t->heap, RowExclusiveLock, "eventstore.events");
     // What the executor would check first (25006 in a read-only transaction
     // or on a standby, 42501 without INSERT privilege).
     pg::check_insert_allowed(parent);
@@ -104,7 +105,7 @@ bool write(const WriteArgs* w) {
     // written, so the SQL path can still take over.
     Relation* leaves = static_cast<Relation*>(palloc(sizeof(Relation) * w->nchunks));
     for (int c = 0; c < w->nchunks; c++) {
-        leaves[c] = w->chunks[c].heap == t->heap ? parent : table_open(w->chunks[c].heap, RowExclusiveLock);
+        leaves[c] = w->chunks[c].heap == t->heap ? parent : pg::open_table(w->chunks[c].heap, RowExclusiveLock, "a partition of eventstore.events");
         if (leaves[c] != parent && !pg::layout::matches(leaves[c], kEventsPartitionLayout, pg::layout::Use::write)) {
             for (int k = 0; k <= c; k++)
                 if (leaves[k] != parent) table_close(leaves[k], RowExclusiveLock);

@@ -8,6 +8,7 @@
 
 #include "layout.hpp"
 #include "pg_boundary.hpp"
+#include "relation.hpp"
 #include "tables.hpp"
 
 extern "C" {
@@ -46,6 +47,8 @@ namespace {
 enum Table { kUsers, kActivity, kFollows, kPosts, kTimelines, kCursorKey, kTables };
 enum Index { kUsersPkey, kActivityPkey, kFollowsPkey, kFollowsPulled, kPostsPkey, kPostsPulled, kTimelinesPkey, kIndexes };
 const char* const kTableNames[kTables] = {"users", "activity", "follows", "posts", "timelines", "cursor_key"};
+const char* const kQualifiedNames[kTables] = {"feed.users", "feed.activity",  "feed.follows",
+                                              "feed.posts", "feed.timelines", "feed.cursor_key"};
 // What each table must look like for these reads (tables.hpp): the columns
 // and their types, and the indexes read with their key columns, order,
 // operator classes and predicates (entries are read without their rows).
@@ -243,11 +246,18 @@ State* open_state() {
             for (int v = 0; v < kVmPins; v++) s->vm[t][v] = InvalidBuffer;
         s->post_blocks = InvalidBlockNumber;
         s->layout = g_layout;
-        for (int t = 0; t < kTables; t++) s->table[t] = table_open(s->layout.table[t], AccessShareLock);
-        for (int i = 0; i < kIndexes; i++) s->index[i] = index_open(s->layout.index[i], AccessShareLock);
+        // A table dropped meanwhile (DROP EXTENSION, perhaps followed by a
+        // new CREATE) has sent an invalidation that taking its lock took in:
+        // resolve the names again; 42P01 when nothing explains it.
+        bool gone = false;
+        for (int t = 0; t < kTables && !gone; t++) {
+            s->table[t] = try_table_open(s->layout.table[t], AccessShareLock);
+            gone = s->table[t] == nullptr;
+            if (gone && g_layout_valid) pg::open_table(s->layout.table[t], AccessShareLock, kQualifiedNames[t]);
+        }
         // Taking the locks processed pending invalidations: a layout changed
         // meanwhile is resolved again.
-        if (!g_layout_valid) {
+        if (gone || !g_layout_valid) {
             close_all(s);
             pfree(s);
             continue;
@@ -263,6 +273,9 @@ State* open_state() {
             AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
             if (acl != ACLCHECK_OK) aclcheck_error(acl, OBJECT_TABLE, get_rel_name(relid));
         }
+        // The indexes last: the layouts say they are still the ones named.
+        for (int i = 0; usable && i < kIndexes; i++)
+            s->index[i] = pg::open_index(s->layout.index[i], AccessShareLock, kIndexNames[i]);
         if (!usable) {
             close_all(s);
             pfree(s);

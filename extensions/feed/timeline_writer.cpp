@@ -3,6 +3,7 @@
 
 #include "direct_insert.hpp"
 #include "layout.hpp"
+#include "relation.hpp"
 #include "tables.hpp"
 
 extern "C" {
@@ -45,7 +46,7 @@ void fill_row(void* arg, int i, Datum* values, bool* isnull) {
 bool write(TimelineRows* r) {
     Oid relid = get_relname_relid("timelines", get_namespace_oid("feed", false));
     if (!OidIsValid(relid)) return false;  // the SQL path reports it
-    Relation rel = table_open(relid, RowExclusiveLock);
+    Relation rel = pg::open_table(relid, RowExclusiveLock, "feed.timelines");
     pg::check_insert_allowed(rel);
     // Only on the layout the extension created (core/layout.hpp): anything
     // an owner added (a CHECK, a column, an index, a trigger…) sends the
@@ -81,13 +82,13 @@ Oid timeline_key(Relation rel) {
 bool scan_trim_points(TrimScan* t) {
     Oid relid = get_relname_relid("timelines", get_namespace_oid("feed", false));
     if (!OidIsValid(relid)) return false;
-    Relation rel = table_open(relid, AccessShareLock);
+    Relation rel = pg::open_table(relid, AccessShareLock, "feed.timelines");
     Oid pk = timeline_key(rel);
     if (!OidIsValid(pk)) {
         table_close(rel, AccessShareLock);
         return false;
     }
-    Relation idx = index_open(pk, AccessShareLock);
+    Relation idx = pg::open_index(pk, AccessShareLock, "feed.timelines_pkey");
     // The heap is never visited, so no snapshot applies (SnapshotAny, as
     // CLUSTER's index scan).
     IndexScanDesc scan = index_beginscan(rel, idx, SnapshotAny, 1, 0);
