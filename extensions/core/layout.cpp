@@ -18,6 +18,7 @@ extern "C" {
 #include "lib/stringinfo.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -329,14 +330,20 @@ bool columns_extend(const char* actual, const char* expected, Line* found, bool*
 
 // ---- cache ------------------------------------------------------------------
 
-constexpr int kEntries = 32;
+// One entry per relation, expected layout and use: a backend that appends to
+// a store of hundreds of partitions keeps them all.
 constexpr int kWatchedIndexes = 16;
 constexpr int kWhy = 512;
 
-struct Entry {
-    Oid relid;  // InvalidOid: free or invalidated
+struct Key {
+    Oid relid;
     const char* expected;
-    Use use;
+    int use;
+};
+
+struct Entry {
+    Key key;  // first: the hash table's key (zeroed padding, HASH_BLOBS)
+    bool valid;
     bool ok;
     bool watch_all;  // more indexes than watched: any invalidation clears it
     int nindexes;
@@ -344,26 +351,31 @@ struct Entry {
     char why[kWhy];
 };
 
-Entry* g_entries = nullptr;
-int g_next_victim = 0;
+HTAB* g_entries = nullptr;
 uint64 g_invalidations = 0;
 char g_why[kWhy];
 
 void on_relcache(Datum, Oid relid) {
     g_invalidations++;
     if (g_entries == nullptr) return;
-    for (int i = 0; i < kEntries; i++) {
-        Entry* e = &g_entries[i];
-        if (!OidIsValid(e->relid)) continue;
-        bool hit = !OidIsValid(relid) || e->relid == relid || e->watch_all;
+    HASH_SEQ_STATUS it;
+    hash_seq_init(&it, g_entries);
+    while (auto* e = static_cast<Entry*>(hash_seq_search(&it))) {
+        if (!e->valid) continue;
+        bool hit = !OidIsValid(relid) || e->key.relid == relid || e->watch_all;
         for (int k = 0; !hit && k < e->nindexes; k++) hit = e->indexes[k] == relid;
-        if (hit) e->relid = InvalidOid;
+        if (hit) e->valid = false;
     }
 }
 
 void ensure_cache() {
     if (g_entries != nullptr) return;
-    g_entries = static_cast<Entry*>(MemoryContextAllocZero(TopMemoryContext, sizeof(Entry) * kEntries));
+    HASHCTL ctl;
+    std::memset(&ctl, 0, sizeof ctl);
+    ctl.keysize = sizeof(Key);
+    ctl.entrysize = sizeof(Entry);
+    ctl.hcxt = TopMemoryContext;
+    g_entries = hash_create("casebook layout checks", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
     CacheRegisterRelcacheCallback(on_relcache, (Datum)0);
 }
 
@@ -421,13 +433,15 @@ char* describe(Relation rel) {
 
 bool matches(Relation rel, const char* expected, Use use, const char** why) {
     ensure_cache();
-    Oid relid = RelationGetRelid(rel);
-    for (int i = 0; i < kEntries; i++) {
-        Entry* e = &g_entries[i];
-        if (e->relid == relid && e->expected == expected && e->use == use) {
-            if (why != nullptr) *why = e->why;
-            return e->ok;
-        }
+    Key key;
+    std::memset(&key, 0, sizeof key);
+    key.relid = RelationGetRelid(rel);
+    key.expected = expected;
+    key.use = static_cast<int>(use);
+    auto* cached = static_cast<Entry*>(hash_search(g_entries, &key, HASH_FIND, nullptr));
+    if (cached != nullptr && cached->valid) {
+        if (why != nullptr) *why = cached->why;
+        return cached->ok;
     }
 
     uint64 before = g_invalidations;
@@ -439,23 +453,16 @@ bool matches(Relation rel, const char* expected, Use use, const char** why) {
     List* indexes = RelationGetIndexList(rel);
     MemoryContextSwitchTo(old);
 
-    if (!ok) ereport(DEBUG1, (errmsg_internal("casebook: direct path off for %s: %s", qualified_name(relid), reason)));
+    if (!ok)
+        ereport(DEBUG1, (errmsg_internal("casebook: direct path off for %s: %s", qualified_name(key.relid), reason)));
     std::memcpy(g_why, reason, kWhy);
     if (why != nullptr) *why = g_why;
 
     // Cached only when no invalidation arrived while it was computed (the
     // catalog reads above may take some in): else the next call looks again.
     if (g_invalidations == before) {
-        Entry* e = nullptr;
-        for (int i = 0; e == nullptr && i < kEntries; i++)
-            if (!OidIsValid(g_entries[i].relid)) e = &g_entries[i];
-        if (e == nullptr) {
-            e = &g_entries[g_next_victim];
-            g_next_victim = (g_next_victim + 1) % kEntries;
-        }
-        e->relid = relid;
-        e->expected = expected;
-        e->use = use;
+        auto* e = static_cast<Entry*>(hash_search(g_entries, &key, HASH_ENTER, nullptr));
+        e->valid = true;
         e->ok = ok;
         e->nindexes = 0;
         e->watch_all = list_length(indexes) > kWatchedIndexes;

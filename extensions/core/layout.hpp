@@ -33,7 +33,7 @@
 //
 // The answer is cached per backend and relation until a relcache
 // invalidation names the relation or one of its indexes (or all
-// relations): after the first call it costs a short search. Call it with the
+// relations): after the first call it costs a hash lookup. Call it with the
 // relation opened and locked, so that pending invalidations have been taken
 // in (a CREATE INDEX CONCURRENTLY waits for that lock to be released).
 //
