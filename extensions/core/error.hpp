@@ -1,12 +1,14 @@
 // casebook core: the C++ side of an SQL error.
 //
 // Pure C++ (no PostgreSQL headers) so that the unit tests can use it. The
-// boundary (pg_boundary.hpp) turns an Error into ereport(ERROR) at the SQL
-// entry point, and turns a PostgreSQL ERROR raised inside a guarded call into
-// a PgError.
+// boundary (pg_boundary.hpp) turns an Error into ereport(ERROR) at the entry
+// point (an SQL function, hook or callback), and turns a PostgreSQL ERROR
+// raised inside a guarded call into a PgError.
 #pragma once
 
 #include <array>
+#include <exception>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -71,18 +73,77 @@ private:
     std::string hint_;
 };
 
-// A PostgreSQL ERROR caught by the guard and carried through C++ frames.
-// It keeps the error context lines too, so the client sees where it came from.
+// The fields of a PostgreSQL ErrorData beyond SQLSTATE, message, detail and
+// hint, as the guard copied them. Empty strings (and 0) mean absent.
+struct PgErrorFields {
+    std::string context;          // context lines from inside the guarded call
+    std::string detail_log;       // detail for the server log only
+    std::string schema_name;      // the object the error is about ...
+    std::string table_name;
+    std::string column_name;
+    std::string datatype_name;
+    std::string constraint_name;  // ... e.g. the index of a 23505
+    std::string internal_query;   // an internally generated query (SPI) ...
+    int internal_pos = 0;         // ... and the 1-based position in it
+    int cursor_pos = 0;           // 1-based position in the statement being run
+};
+
+// A PostgreSQL ERROR caught by the guard and carried through C++ frames. It
+// keeps every field the client can see, so the entry point re-raises the
+// error as PostgreSQL reported it.
 class PgError : public Error {
 public:
     PgError(SqlState state, std::string message, std::string detail, std::string hint,
             std::string context)
+        : Error(state, std::move(message), std::move(detail), std::move(hint)) {
+        fields_.context = std::move(context);
+    }
+    PgError(SqlState state, std::string message, std::string detail, std::string hint,
+            PgErrorFields fields)
         : Error(state, std::move(message), std::move(detail), std::move(hint)),
-          context_(std::move(context)) {}
-    const std::string& context() const { return context_; }
+          fields_(std::move(fields)) {}
+    const std::string& context() const { return fields_.context; }
+    const PgErrorFields& fields() const { return fields_; }
 
 private:
-    std::string context_;
+    PgErrorFields fields_;
 };
+
+// What an exception that reached an entry point is reported as. The views
+// point into the exception object (or static strings): valid only inside
+// the sink that receives the report.
+struct ExceptionReport {
+    SqlState state;
+    std::string_view message;
+    std::string_view detail;
+    std::string_view hint;
+    const PgErrorFields* pg = nullptr;  // set for a PgError
+};
+
+// Calls sink(report) for the exception being handled. Only valid inside a
+// catch handler (it rethrows the current exception to inspect it; with no
+// exception being handled, std::terminate is called). The mapping:
+//   PgError                  its SQLSTATE and every field it carries
+//   Error                    its SQLSTATE, message, detail, hint
+//   std::bad_alloc           53200 out_of_memory
+//   other std::exception     XX000 internal_error with what()
+//   anything else            XX000 internal_error
+template <typename Sink>
+void describe_current_exception(Sink&& sink) noexcept {
+    try {
+        throw;
+    } catch (const PgError& e) {
+        sink(ExceptionReport{e.state(), e.message(), e.detail(), e.hint(), &e.fields()});
+    } catch (const Error& e) {
+        sink(ExceptionReport{e.state(), e.message(), e.detail(), e.hint(), nullptr});
+    } catch (const std::bad_alloc&) {
+        sink(ExceptionReport{SqlState("53200"), "out of memory in casebook native code", {}, {}, nullptr});
+    } catch (const std::exception& e) {
+        sink(ExceptionReport{SqlState("XX000"), e.what(), {}, {}, nullptr});
+    } catch (...) {
+        sink(ExceptionReport{SqlState("XX000"), "unknown C++ exception in casebook native code", {}, {},
+                             nullptr});
+    }
+}
 
 }  // namespace casebook

@@ -27,8 +27,35 @@ CREATE FUNCTION @extschema@.spin(seconds double precision) RETURNS bigint
 COMMENT ON FUNCTION @extschema@.spin(double precision) IS
     'a native loop that checks for interrupts; returns iterations';
 
+CREATE FUNCTION @extschema@.nested(kind text, depth integer) RETURNS integer
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_nested';
+COMMENT ON FUNCTION @extschema@.nested(text, integer) IS
+    'depth guards, each inside the previous one''s callable; the innermost returns 42 (ok), raises 22012 (pg_error) or throws (domain | bad_alloc)';
+
+CREATE FUNCTION @extschema@.guard_state(kind text) RETURNS text
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_guard_state';
+COMMENT ON FUNCTION @extschema@.guard_state(text) IS
+    'a guard whose callable switches memory context and throws (throw), or throws from a hand-written PG_TRY (pg_try); says which state the guard restored';
+
+CREATE FUNCTION @extschema@.escape_pg_try(place text) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_escape_pg_try';
+COMMENT ON FUNCTION @extschema@.escape_pg_try(text) IS
+    'throws a C++ exception out of a hand-written PG_TRY block, in the entry or inside a guard';
+
+CREATE FUNCTION @extschema@.hook_calls() RETURNS text
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_hook_calls';
+COMMENT ON FUNCTION @extschema@.hook_calls() IS
+    'calls of the module''s ExecutorStart hooks (refusing, and the stand-in previous hook) and ProcessUtility hook in this backend';
+
+CREATE FUNCTION @extschema@.entry_stack_bytes() RETURNS bigint
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'selftest_entry_stack_bytes';
+COMMENT ON FUNCTION @extschema@.entry_stack_bytes() IS
+    'stack bytes between an SQL function''s caller frame and its body (the entry wrapper''s cost)';
+
 REVOKE ALL ON FUNCTION @extschema@.live_objects(), @extschema@.divide(integer, integer),
-    @extschema@.run_sql(text), @extschema@.throw(text), @extschema@.spin(double precision)
+    @extschema@.run_sql(text), @extschema@.throw(text), @extschema@.spin(double precision),
+    @extschema@.nested(text, integer), @extschema@.guard_state(text), @extschema@.escape_pg_try(text),
+    @extschema@.hook_calls(), @extschema@.entry_stack_bytes()
     FROM PUBLIC;
 
 CREATE FUNCTION @extschema@.leak_control() RETURNS integer
