@@ -37,16 +37,20 @@ namespace {
 int g_partition_positions = 0;  // read by the install script only
 }  // namespace
 
+// Through the boundary's entry: an exception from the installers (a guarded
+// call that failed) is reported as an ERROR, never std::terminate.
 void _PG_init(void) {
-    es::global_order::install();
-    es::catalog::install();
-    casebook::pg::guard([] {
-        DefineCustomIntVariable(
-            "eventstore.partition_positions",
-            "Positions per range partition of eventstore.events; 0 = one table. Read at CREATE EXTENSION only.",
-            "Set it before CREATE EXTENSION eventstore, then run eventstore.manage_partitions() (pg_partman).",
-            &g_partition_positions, 0, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-        MarkGUCPrefixReserved("eventstore");
+    casebook::pg::entry([] {
+        es::global_order::install();
+        es::catalog::install();
+        casebook::pg::guard([] {
+            DefineCustomIntVariable(
+                "eventstore.partition_positions",
+                "Positions per range partition of eventstore.events; 0 = one table. Read at CREATE EXTENSION only.",
+                "Set it before CREATE EXTENSION eventstore, then run eventstore.manage_partitions() (pg_partman).",
+                &g_partition_positions, 0, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+            MarkGUCPrefixReserved("eventstore");
+        });
     });
 }
 

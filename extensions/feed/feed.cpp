@@ -46,39 +46,43 @@ feed::Settings g_settings{10000, 800, 30 * 24 * 3600, 1000, 5000, 50, 24 * 3600,
 
 const feed::Settings& feed::settings() { return g_settings; }
 
+// Through the boundary's entry: an exception from a guarded call is reported
+// as an ERROR, never std::terminate.
 void _PG_init(void) {
-    casebook::pg::guard([] {
-        DefineCustomIntVariable("feed.celebrity_threshold",
-                                "Followers from which an author's posts are pulled at read time instead of fanned out.",
-                                nullptr, &g_settings.celebrity_threshold, 10000, 1, INT_MAX, PGC_SUSET, 0, nullptr,
-                                nullptr, nullptr);
-        DefineCustomIntVariable("feed.timeline_max", "Entries a materialized timeline keeps.", nullptr,
-                                &g_settings.timeline_max, 800, 1, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-        DefineCustomIntVariable("feed.inactive_after",
-                                "Fan-out skips users not seen for this long; their timeline is rebuilt on their next read.",
-                                nullptr, &g_settings.inactive_after_s, 30 * 24 * 3600, 60, INT_MAX, PGC_SUSET,
-                                GUC_UNIT_S, nullptr, nullptr, nullptr);
-        DefineCustomIntVariable("feed.fanout_sync_max",
-                                "Fan-outs to at most this many followers run in the posting transaction; larger ones in background batches.",
-                                nullptr, &g_settings.fanout_sync_max, 1000, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr,
-                                nullptr);
-        DefineCustomIntVariable("feed.fanout_batch", "Followers per background fan-out batch (one transaction each).",
-                                nullptr, &g_settings.fanout_batch, 5000, 1, 1000000, PGC_SUSET, 0, nullptr, nullptr,
-                                nullptr);
-        DefineCustomIntVariable("feed.follow_backfill",
-                                "Recent posts of the followee copied into a new follower's timeline.", nullptr,
-                                &g_settings.follow_backfill, 50, 0, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-        DefineCustomIntVariable("feed.cursor_ttl", "How long a home() cursor stays valid.", nullptr,
-                                &g_settings.cursor_ttl_s, 24 * 3600, 1, INT_MAX, PGC_SUSET, GUC_UNIT_S, nullptr,
-                                nullptr, nullptr);
-        DefineCustomBoolVariable("feed.fanout_worker",
-                                 "Start the database's background fan-out worker after a commit that queued a job; off: "
-                                 "jobs wait for run_fanout() (by hand or from pg_cron).",
-                                 nullptr, &g_settings.fanout_worker, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-        MarkGUCPrefixReserved("feed");
+    casebook::pg::entry([] {
+        casebook::pg::guard([] {
+            DefineCustomIntVariable("feed.celebrity_threshold",
+                                    "Followers from which an author's posts are pulled at read time instead of fanned out.",
+                                    nullptr, &g_settings.celebrity_threshold, 10000, 1, INT_MAX, PGC_SUSET, 0, nullptr,
+                                    nullptr, nullptr);
+            DefineCustomIntVariable("feed.timeline_max", "Entries a materialized timeline keeps.", nullptr,
+                                    &g_settings.timeline_max, 800, 1, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+            DefineCustomIntVariable("feed.inactive_after",
+                                    "Fan-out skips users not seen for this long; their timeline is rebuilt on their next read.",
+                                    nullptr, &g_settings.inactive_after_s, 30 * 24 * 3600, 60, INT_MAX, PGC_SUSET,
+                                    GUC_UNIT_S, nullptr, nullptr, nullptr);
+            DefineCustomIntVariable("feed.fanout_sync_max",
+                                    "Fan-outs to at most this many followers run in the posting transaction; larger ones in background batches.",
+                                    nullptr, &g_settings.fanout_sync_max, 1000, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr,
+                                    nullptr);
+            DefineCustomIntVariable("feed.fanout_batch", "Followers per background fan-out batch (one transaction each).",
+                                    nullptr, &g_settings.fanout_batch, 5000, 1, 1000000, PGC_SUSET, 0, nullptr, nullptr,
+                                    nullptr);
+            DefineCustomIntVariable("feed.follow_backfill",
+                                    "Recent posts of the followee copied into a new follower's timeline.", nullptr,
+                                    &g_settings.follow_backfill, 50, 0, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+            DefineCustomIntVariable("feed.cursor_ttl", "How long a home() cursor stays valid.", nullptr,
+                                    &g_settings.cursor_ttl_s, 24 * 3600, 1, INT_MAX, PGC_SUSET, GUC_UNIT_S, nullptr,
+                                    nullptr, nullptr);
+            DefineCustomBoolVariable("feed.fanout_worker",
+                                     "Start the database's background fan-out worker after a commit that queued a job; off: "
+                                     "jobs wait for run_fanout() (by hand or from pg_cron).",
+                                     nullptr, &g_settings.fanout_worker, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+            MarkGUCPrefixReserved("feed");
+        });
+        feed::install_worker_callback();
+        feed::install_reader_callback();
     });
-    feed::install_worker_callback();
-    feed::install_reader_callback();
 }
 
 CASEBOOK_FUNCTION(feed_new_key) {
