@@ -129,9 +129,35 @@ progress_sql() {  # the counts the workload makes grow
     | tr '|' ' '
 }
 
+# Wait (bounded) until every part of the workload has done some of
+# everything since the counts in base: holds and orders (commerce); events
+# and deliveries (eventstore); posts, of them a few by big, fanned out in
+# the background (feed). A pgbench that ended (all its clients failed) ends
+# the wait. Sets now, reached (per extension) and waited.
+WANT=(300 30 300 50 150 3) FIRST=(0 2 4) EXT=(commerce eventstore feed)
+base=() now=() reached=() waited=0
+wait_progress() {
+  local e i all name pid
+  waited=0
+  while :; do
+    read -r -a now < <(progress_sql)
+    all=1
+    for e in 0 1 2; do
+      reached[e]=1
+      for i in "${FIRST[$e]}" $((FIRST[e] + 1)); do
+        [ "${now[$i]:-0}" -ge $(( ${base[$i]:-0} + WANT[i] )) ] || { reached[e]=0; all=0; }
+      done
+    done
+    [ "$all" -eq 1 ] && return 0
+    for name in "${EXT[@]}"; do eval "pid=\$pid_$name"; kill -0 "$pid" 2>/dev/null || all=2; done
+    [ "$all" -eq 2 ] || [ "$waited" -ge "$PROGRESS_TIMEOUT" ] && return 1
+    sleep 1; waited=$((waited + 1))
+  done
+}
+
 # ---- one round ------------------------------------------------------------------
 round() {
-  local round=$1 offset base now waited rc out name pid aborted i reached=()
+  local round=$1 offset rc out name pid aborted i e
   echo "---- round $round ----"
   offset=$(log_size)
 
@@ -143,6 +169,9 @@ round() {
     fi
   fi
 
+  # A checkpoint first: crash recovery replays this round's work, not the
+  # WAL of everything the cluster did before.
+  out=$(q -d postgres -c CHECKPOINT 2>&1) || fail "$round: checkpoint before the workload" "$out"
   read -r -a base < <(progress_sql)
   start_workload "$round" commerce 3 commerce_hold.sql@10 commerce_keyed.sql@3 commerce_expire.sql@2 \
     commerce_cart.sql@4 commerce_restock.sql@2 commerce_buckets.sql@1
@@ -150,26 +179,14 @@ round() {
   start_workload "$round" feed "$FEED_CLIENTS" feed_post.sql@6 feed_post_big.sql@1 feed_post_star.sql@1 \
     feed_home.sql@6 feed_follow.sql@3 feed_unfollow.sql@3
 
-  # Wait (bounded) until every part of the workload has done some of
-  # everything: holds and orders (commerce); events and deliveries
-  # (eventstore); posts, of them a few by big, fanned out in the background
-  # (feed). A pgbench that ended (all its clients failed) ends the wait.
-  local want=(300 30 300 50 150 3) first=(0 2 4) ext=(commerce eventstore feed) e all
-  waited=0
-  while :; do
-    read -r -a now < <(progress_sql)
-    all=1
-    for e in 0 1 2; do
-      reached[e]=1
-      for i in "${first[$e]}" $((first[e] + 1)); do
-        [ "${now[$i]:-0}" -ge $(( ${base[$i]:-0} + want[i] )) ] || { reached[e]=0; all=0; }
-      done
-    done
-    [ "$all" -eq 1 ] && break
-    for name in "${ext[@]}"; do eval "pid=\$pid_$name"; kill -0 "$pid" 2>/dev/null || all=2; done
-    [ "$all" -eq 2 ] || [ "$waited" -ge "$PROGRESS_TIMEOUT" ] && break
-    sleep 1; waited=$((waited + 1))
-  done
+  wait_progress
+  if [ "$round" = "immediate" ]; then
+    # This round's crash comes after a checkpoint taken mid-workload: redo
+    # starts inside transactions that were running at the checkpoint.
+    out=$(q -d postgres -c CHECKPOINT 2>&1) || fail "$round: checkpoint mid-workload" "$out"
+    base=("${now[@]}")
+    wait_progress
+  fi
 
   # Rows that committed before the crash, to find after it.
   out=$(q -d "$DB" -c "INSERT INTO rc.witness (round, kind, key, digest)
@@ -180,17 +197,17 @@ round() {
 
   # Each workload must still be running, with no client failed, at the crash.
   for e in 0 1 2; do
-    name=${ext[$e]}
+    name=${EXT[$e]}
     eval "pid=\$pid_$name"
     aborted=$(grep -E 'aborted|error' "$WORK/$round-$name.pgbench.log" | head -n 5)
-    i=${first[$e]}
+    i=${FIRST[$e]}
     if [ -n "$aborted" ]; then
       fail "$round: $name workload running at the crash" "a client failed: $aborted"
     elif ! kill -0 "$pid" 2>/dev/null; then
       fail "$round: $name workload running at the crash" "pgbench ended early: $(tail -n 5 "$WORK/$round-$name.pgbench.log")"
     elif [ "${reached[$e]}" -ne 1 ]; then
       fail "$round: $name workload running at the crash" \
-        "too little done in ${waited}s: counts ${base[$i]:-?} ${base[$((i + 1))]:-?} -> ${now[$i]:-?} ${now[$((i + 1))]:-?}, wanted +${want[$i]} +${want[$((i + 1))]} (progress_sql in run.sh)"
+        "too little done in ${waited}s: counts ${base[$i]:-?} ${base[$((i + 1))]:-?} -> ${now[$i]:-?} ${now[$((i + 1))]:-?}, wanted +${WANT[$i]} +${WANT[$((i + 1))]} (progress_sql in run.sh)"
     else
       ok "$round: $name workload running at the crash"
     fi
