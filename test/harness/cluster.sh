@@ -5,6 +5,13 @@
 #   cluster.sh stop                             stop it if running
 #   cluster.sh status                           prints running/stopped; exit 0/3
 #   cluster.sh env                              export lines: eval "$(cluster.sh env)"
+#   cluster.sh crash --kill9|--immediate        crash it, keeping the data directory (recovery tests):
+#                                               --kill9 sends SIGKILL to the postmaster alone and waits
+#                                               for its orphaned server processes to exit (exit 3 if
+#                                               some had to be killed); --immediate is pg_ctl stop -m immediate
+#   cluster.sh restart                          same data directory: pg_ctl restart -m fast when running,
+#                                               plain start (crash recovery) after a crash or a stop
+#   cluster.sh info                             shell lines CLUSTER_PID, CLUSTER_DATA, CLUSTER_LOG
 #
 # The cluster lives in $REPO/.cluster (data/, run/ = socket dir, server.log).
 # As root, the server runs as the "postgres" OS user; if that user cannot reach
@@ -220,6 +227,70 @@ cmd_status() {
   return 3
 }
 
+# Attachment count of the cluster's SysV shared memory segment (line 7 of
+# postmaster.pid: key, id): 0 once every server process has exited or the
+# segment is gone. A new postmaster refuses to start while it is not 0.
+shm_attached() {
+  local shmid
+  shmid=$(sed -n 7p "$DATA/postmaster.pid" 2>/dev/null | awk '{print $2}')
+  [[ "$shmid" =~ ^[0-9]+$ ]] || { echo 0; return; }
+  ipcs -m 2>/dev/null | awk -v id="$shmid" '$2 == id { n = $6 } END { print n + 0 }'
+}
+
+cmd_crash() {
+  local how=${1:-} pid children c waited survivors=""
+  case "$how" in --kill9|--immediate) ;; *) die "crash needs --kill9 or --immediate" ;; esac
+  pid=$(live_pid) || die "not running (no live postmaster for $DATA)"
+  if [ "$how" = "--immediate" ]; then
+    as_owner "$PGBIN/pg_ctl" -D "$DATA" stop -m immediate -w -t 60 >/dev/null 2>&1 \
+      || die "pg_ctl stop -m immediate failed"
+    echo "cluster: immediate shutdown (pid $pid)"
+    return 0
+  fi
+  children=$(ps -o pid= --ppid "$pid" | tr -s ' \n' ' ')
+  kill -KILL "$pid"
+  # The orphans notice the postmaster's death when they next wait (a latch,
+  # a lock, the client) and exit; wait for that, bounded.
+  waited=0
+  while [ "$waited" -lt "${CASEBOOK_ORPHAN_WAIT:-30}" ]; do
+    survivors=""
+    for c in $children; do
+      if grep -qa postgres "/proc/$c/cmdline" 2>/dev/null; then survivors="$survivors $c"; fi
+    done
+    if [ -z "$survivors" ] && [ "$(shm_attached)" = "0" ] && ! kill -0 "$pid" 2>/dev/null; then
+      echo "cluster: killed postmaster pid $pid (SIGKILL); its server processes exited"
+      return 0
+    fi
+    sleep 1; waited=$((waited + 1))
+  done
+  echo "cluster: server processes still alive ${waited}s after the postmaster's death:" >&2
+  for c in $survivors; do
+    echo "  pid $c: $(tr "\0" " " 2>/dev/null <"/proc/$c/cmdline")" >&2
+    kill -KILL "$c" 2>/dev/null || true
+  done
+  echo "  shared memory attachments: $(shm_attached); killed the processes listed" >&2
+  exit 3
+}
+
+cmd_restart() {
+  [ -f "$DATA/PG_VERSION" ] || die "no cluster at $LOC (start one first)"
+  if live_pid >/dev/null; then
+    as_owner "$PGBIN/pg_ctl" -D "$DATA" restart -m fast -w -t 120 -l "$LOG" >/dev/null 2>&1 \
+      || { tail -n 40 "$LOG" >&2 2>/dev/null || true; die "pg_ctl restart failed"; }
+    echo "cluster: restarted (fast shutdown), port $PORT"
+  else
+    as_owner "$PGBIN/pg_ctl" -D "$DATA" start -w -t 120 -l "$LOG" >/dev/null 2>&1 \
+      || { tail -n 40 "$LOG" >&2 2>/dev/null || true; die "server failed to start on $DATA"; }
+    echo "cluster: started on the existing data directory, port $PORT"
+  fi
+}
+
+cmd_info() {
+  printf 'CLUSTER_PID=%q\n' "$(live_pid || true)"
+  printf 'CLUSTER_DATA=%q\n' "$DATA"
+  printf 'CLUSTER_LOG=%q\n' "$LOG"
+}
+
 cmd_env() {
   printf 'export PGHOST=%q\n' "$RUN"
   printf 'export PGPORT=%q\n' "$PORT"
@@ -227,7 +298,7 @@ cmd_env() {
 }
 
 usage() {
-  echo "usage: $0 start [--mode test|demo|bench] | stop | status | env" >&2
+  echo "usage: $0 start [--mode test|demo|bench] | stop | status | env | crash --kill9|--immediate | restart | info" >&2
   exit 2
 }
 
@@ -238,5 +309,8 @@ case "$cmd" in
   stop)   [ -z "$LOC_REASON" ] || echo "cluster: using $LOC ($LOC_REASON)"; stop_cluster ;;
   status) cmd_status ;;
   env)    cmd_env ;;
+  crash)   cmd_crash "$@" ;;
+  restart) cmd_restart ;;
+  info)    cmd_info ;;
   *)      usage ;;
 esac

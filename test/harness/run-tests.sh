@@ -3,6 +3,7 @@
 #   1 dependencies   2 build + install   3 C++ unit tests (ctest)
 #   4 fresh cluster  5 pg_regress + isolation (make installcheck)
 #   6 pgTAP (pg_prove)   6b DBA changes under load (test/dba)   7 memory checks (test/memcheck/run.sh, if present)
+#   7b crash recovery (test/recovery/run.sh: kill -9 mid-workload, restart, invariants)
 #   8 stop cluster   9 summary
 # A failing suite does not stop the run; every suite reports. The last line
 # printed is always "N passed, N failed". Exit 1 if anything failed or nothing ran.
@@ -268,6 +269,26 @@ for so in extensions/*/*.so test/selftest/*.so; do
   else failed=$((failed + 1)); echo "not linked with -Bsymbolic: $so"; fi
 done
 record "module linking" "$passed" "$failed"
+
+# ---- 7b. crash recovery --------------------------------------------------------------
+banner "7b/9 crash recovery (test/recovery/run.sh)"
+if [ "$cluster_up" -ne 1 ]; then
+  echo "skipped: no cluster"
+  record "crash recovery" 0 0 "skipped: no cluster"
+else
+  log="$LOGDIR/recovery.log"
+  rc=0
+  bash test/recovery/run.sh 2>&1 | tee "$log" || rc=$?
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
+  if [ -n "$line" ]; then
+    read -r passed failed < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+    note=""
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; note="run.sh exited with $rc"; fi
+    record "crash recovery" "$passed" "$failed" "$note"
+  else
+    record "crash recovery" 0 1 "no 'N passed, N failed' line (rc $rc), log build/test-logs/recovery.log"
+  fi
+fi
 
 # ---- 8. stop the cluster -------------------------------------------------------------
 banner "8/9 stop cluster"
