@@ -76,9 +76,13 @@ BEGIN
                AND j.database = current_database()
             RETURNING j.jobid, to_jsonb(j) AS job_row)
         UPDATE @extschema@.cron_jobs c SET parked = taken.job_row FROM taken WHERE c.jobid = taken.jobid;
-    ELSE
+    ELSIF has_schema_privilege('cron', 'USAGE')
+          AND has_function_privilege(to_regprocedure('cron.unschedule(bigint)'), 'EXECUTE')
+          AND has_function_privilege(to_regprocedure('cron.schedule(text,text,text)'), 'EXECUTE') THEN
         -- An owner without superuser may not write cron.job, and sees only
-        -- its own jobs there: pg_cron lets it unschedule those.
+        -- its own jobs there: pg_cron lets it unschedule those, and schedule
+        -- them again. (Without these rights it can do neither, by hand
+        -- either: its jobs are left alone, and any DROP goes on.)
         FOR job IN SELECT c.jobid, to_jsonb(j) AS job_row
                      FROM @extschema@.cron_jobs c
                      JOIN cron.job j ON j.jobid = c.jobid AND j.jobname = c.jobname AND j.username = c.username
