@@ -2,7 +2,8 @@
 # Full casebook test run (what `make test` runs):
 #   1 dependencies   2 build + install   3 C++ unit tests (ctest)
 #   4 fresh cluster  5 pg_regress + isolation (make installcheck)
-#   6 pgTAP (pg_prove)   7 memory checks (test/memcheck/run.sh, if present)
+#   6 pgTAP (pg_prove)   6b upgrade (test/upgrade/run.sh)
+#   7 memory checks (test/memcheck/run.sh, if present)
 #   8 stop cluster   9 summary
 # A failing suite does not stop the run; every suite reports. The last line
 # printed is always "N passed, N failed". Exit 1 if anything failed or nothing ran.
@@ -216,6 +217,26 @@ else
     failed=1; note="pg_prove failed (rc $rc), log build/test-logs/pgtap.log"
   fi
   record "pgtap" "$passed" "$failed" "$note"
+fi
+
+# ---- 6b. upgrade path (test/upgrade/run.sh: older versions updated, compared with a fresh install)
+banner "6b/9 upgrade (make upgradecheck)"
+if [ "$cluster_up" -ne 1 ]; then
+  echo "skipped: no cluster"
+  record "upgrade" 0 0 "skipped: no cluster"
+else
+  log="$LOGDIR/upgrade.log"
+  rc=0
+  bash test/upgrade/run.sh 2>&1 | tee "$log" || rc=$?
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
+  if [ -n "$line" ]; then
+    read -r passed failed < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+    note=""
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; note="run.sh exited with $rc"; fi
+    record "upgrade" "$passed" "$failed" "$note"
+  else
+    record "upgrade" 0 1 "no 'N passed, N failed' line (rc $rc), log build/test-logs/upgrade.log"
+  fi
 fi
 
 # ---- 7. memory checks -------------------------------------------------------------
