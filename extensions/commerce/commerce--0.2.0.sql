@@ -482,7 +482,6 @@ BEGIN
         WITH taken AS (
             DELETE FROM cron.job j USING @extschema@.cron_jobs c
              WHERE j.jobid = c.jobid AND j.jobname = c.jobname AND j.username = c.username
-               AND j.database = current_database()
             RETURNING j.jobid, to_jsonb(j) AS job_row)
         UPDATE @extschema@.cron_jobs c SET parked = taken.job_row FROM taken WHERE c.jobid = taken.jobid;
     ELSIF has_schema_privilege('cron', 'USAGE')
@@ -495,7 +494,6 @@ BEGIN
         FOR job IN SELECT c.jobid, to_jsonb(j) AS job_row
                      FROM @extschema@.cron_jobs c
                      JOIN cron.job j ON j.jobid = c.jobid AND j.jobname = c.jobname AND j.username = c.username
-                    WHERE j.database = current_database()
         LOOP
             PERFORM cron.unschedule(job.jobid);
             UPDATE @extschema@.cron_jobs SET parked = job.job_row WHERE jobid = job.jobid;
@@ -590,7 +588,3 @@ $do$;
 -- Abandoned holds must not keep stock: expire them every minute when pg_cron
 -- is installed in this database (otherwise see docs/commerce.md).
 SELECT @extschema@._cron_schedule('commerce-expire', '* * * * *', 'SELECT commerce.expire()');
-
--- pg_dump keeps which jobs are the extension's (pg_cron's own cron.job is
--- dumped too).
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.cron_jobs', '');
