@@ -2,6 +2,7 @@
 #
 #   make / make install        build and install every extension
 #   make installcheck          pg_regress + isolation specs against a running server
+#   make upgradecheck          every older version updated to the current one, compared with a fresh install
 #   make demo                  set up everything, run every extension's demo, print a scoreboard
 #   make test                  set up everything, run every suite, end with "N passed, N failed"
 #   make stop                  stop the throwaway cluster
@@ -12,7 +13,13 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 
 # Extensions: one folder each under extensions/, one control file each under control/.
 EXTENSIONS := commerce eventstore feed
-VERSION := 0.1.0
+# The version every extension is at: default_version in control/<ext>.control,
+# a full install script extensions/<ext>/<ext>--$(EXTVERSION).sql and the
+# versions in META.json (check-versions). Older full scripts stay installable
+# and are upgraded by extensions/<ext>/<ext>--<old>--<new>.sql (make
+# upgradecheck, docs/upgrading.md). Not named VERSION: PGXS sets that to
+# PostgreSQL's version.
+EXTVERSION := 0.2.0
 
 CORE_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/core/*.cpp))
 commerce_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/commerce/*.cpp)) $(CORE_OBJS)
@@ -77,9 +84,10 @@ $(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
 
 # A test file that no schedule names never runs: refuse to build. Before a
 # test run, every scheduled test must also exist.
-all: check-unscheduled
+all: check-unscheduled check-versions
 installcheck regresscheck isolationcheck isolationcheck-partitioned: check-schedule
-.PHONY: check-unscheduled check-schedule regresscheck isolationcheck isolationcheck-partitioned demo test stop bench unit
+.PHONY: check-unscheduled check-schedule check-versions regresscheck isolationcheck isolationcheck-partitioned \
+	upgradecheck demo test stop bench unit
 check-unscheduled:
 	@missing=""; \
 	for f in sql/*.sql; do [ -e "$$f" ] || continue; t=$$(basename $$f .sql); \
@@ -99,6 +107,16 @@ check-schedule:
 	for t in $(ISOLATION); do [ -f test/isolation/specs/$$t.spec ] || missing="$$missing test/isolation/specs/$$t.spec(absent)"; done; \
 	if [ -n "$$missing" ]; then echo "test files not in the Makefile schedule, or missing:$$missing" >&2; exit 1; fi
 
+check-versions:
+	@bad=""; \
+	for e in $(EXTENSIONS); do \
+	  grep -qx "default_version = '$(EXTVERSION)'" control/$$e.control || bad="$$bad control/$$e.control"; \
+	  [ -f extensions/$$e/$$e--$(EXTVERSION).sql ] || bad="$$bad extensions/$$e/$$e--$(EXTVERSION).sql(absent)"; \
+	done; \
+	n=$$(grep -c '"version": "$(EXTVERSION)"' META.json); \
+	[ "$$n" -eq $$(($(words $(EXTENSIONS)) + 1)) ] || bad="$$bad META.json($$n versions)"; \
+	if [ -n "$$bad" ]; then echo "not at version $(EXTVERSION):$$bad" >&2; exit 1; fi
+
 # pg_regress and isolation as two targets, so `make -k` runs both even when
 # the first fails (PGXS's installcheck stops after pg_regress).
 regresscheck:
@@ -111,6 +129,11 @@ isolationcheck-partitioned:
 	$(PSQL) -d $(ISOLATION_PARTITIONED_DB) -f test/isolation/partitioned-setup.sql
 	$(pg_isolation_regress_installcheck) --inputdir=test/isolation --outputdir=output_iso_partitioned \
 	  --use-existing --dbname=$(ISOLATION_PARTITIONED_DB) $(ISOLATION_PARTITIONED)
+
+# Each older version, installed with data and updated, against a fresh
+# install (test/upgrade/run.sh), on a running server.
+upgradecheck:
+	bash test/upgrade/run.sh
 
 demo:
 	bash test/harness/demo.sh

@@ -2,7 +2,8 @@
 # Full casebook test run (what `make test` runs):
 #   1 dependencies   2 build + install   3 C++ unit tests (ctest)
 #   4 fresh cluster  5 pg_regress + isolation (make installcheck)
-#   6 pgTAP (pg_prove)   6b DBA changes under load (test/dba)   7 memory checks (test/memcheck/run.sh, if present)
+#   6 pgTAP (pg_prove)   6b upgrade (test/upgrade/run.sh)   6c DBA changes under load (test/dba)
+#   7 memory checks (test/memcheck/run.sh, if present)
 #   7b crash recovery (test/recovery/run.sh: kill -9 mid-workload, restart, invariants)
 #   8 stop cluster   9 summary
 # A failing suite does not stop the run; every suite reports. The last line
@@ -37,6 +38,26 @@ record() {  # record NAME PASSED FAILED [NOTE]
 banner() { printf '\n======== %s ========\n' "$*"; suite_start=$SECONDS; }
 # Count lines of FILE matching extended regex RE (0 when none).
 count() { grep -cE -- "$1" "$2" || true; }
+
+# run_counted NAME SCRIPT LOGNAME: runs a suite script on the test cluster
+# that ends with its own "N passed, N failed" line, and records those counts.
+run_counted() {
+  local name=$1 script=$2 log="$LOGDIR/$3.log" rc=0 line passed failed note=""
+  if [ "$cluster_up" -ne 1 ]; then
+    echo "skipped: no cluster"
+    record "$name" 0 0 "skipped: no cluster"
+    return
+  fi
+  bash "$script" 2>&1 | tee "$log" || rc=$?
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
+  if [ -z "$line" ]; then
+    record "$name" 0 1 "no 'N passed, N failed' line (rc $rc), log build/test-logs/$3.log"
+    return
+  fi
+  read -r passed failed < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; note="$script exited with $rc"; fi
+  record "$name" "$passed" "$failed" "$note"
+}
 
 cluster_up=0
 stop_cluster() {
@@ -219,25 +240,13 @@ else
   record "pgtap" "$passed" "$failed" "$note"
 fi
 
-# ---- 6b. a DBA's changes under load ------------------------------------------------------
-banner "6b/9 DBA changes under load (test/dba/under_load.sh)"
-if [ "$cluster_up" -ne 1 ]; then
-  echo "skipped: no cluster"
-  record "dba under load" 0 0 "skipped: no cluster"
-else
-  log="$LOGDIR/dba-under-load.log"
-  rc=0
-  bash test/dba/under_load.sh 2>&1 | tee "$log" || rc=$?
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
-  if [ -n "$line" ]; then
-    read -r passed failed < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
-    note=""
-    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; note="under_load.sh exited with $rc"; fi
-    record "dba under load" "$passed" "$failed" "$note"
-  else
-    record "dba under load" 0 1 "no 'N passed, N failed' line (rc $rc)"
-  fi
-fi
+# ---- 6b. upgrade path -------------------------------------------------------------
+banner "6b/9 upgrade (make upgradecheck: older versions updated, compared with a fresh install)"
+run_counted "upgrade" test/upgrade/run.sh upgrade
+
+# ---- 6c. a DBA's changes under load ------------------------------------------------
+banner "6c/9 a DBA's changes under load (test/dba/under_load.sh)"
+run_counted "dba under load" test/dba/under_load.sh dba-under-load
 
 # ---- 7. memory checks -------------------------------------------------------------
 banner "7/9 memory checks"
@@ -272,23 +281,7 @@ record "module linking" "$passed" "$failed"
 
 # ---- 7b. crash recovery --------------------------------------------------------------
 banner "7b/9 crash recovery (test/recovery/run.sh)"
-if [ "$cluster_up" -ne 1 ]; then
-  echo "skipped: no cluster"
-  record "crash recovery" 0 0 "skipped: no cluster"
-else
-  log="$LOGDIR/recovery.log"
-  rc=0
-  bash test/recovery/run.sh 2>&1 | tee "$log" || rc=$?
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)
-  if [ -n "$line" ]; then
-    read -r passed failed < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
-    note=""
-    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; note="run.sh exited with $rc"; fi
-    record "crash recovery" "$passed" "$failed" "$note"
-  else
-    record "crash recovery" 0 1 "no 'N passed, N failed' line (rc $rc), log build/test-logs/recovery.log"
-  fi
-fi
+run_counted "crash recovery" test/recovery/run.sh recovery
 
 # ---- 8. stop the cluster -------------------------------------------------------------
 banner "8/9 stop cluster"

@@ -14,7 +14,7 @@ SELECT plan(205);
 SELECT has_schema('commerce', 'schema commerce exists');
 SELECT has_extension('commerce', 'commerce', 'extension commerce lives in schema commerce');
 SELECT is((SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'commerce'),
-          '0.1.0', 'commerce is installed at version 0.1.0');
+          '0.2.0', 'commerce is installed at version 0.2.0');
 SELECT is((SELECT extrelocatable FROM pg_catalog.pg_extension WHERE extname = 'commerce'),
           false, 'commerce is not relocatable (its functions name commerce.* directly)');
 SELECT ok(EXISTS (SELECT 1
@@ -30,8 +30,8 @@ SELECT ok(EXISTS (SELECT 1
 -------------------------------------------------------------------------------
 SELECT tables_are('commerce',
     ARRAY['users', 'addresses', 'categories', 'products', 'product_variants', 'stock', 'carts',
-          'reservations', 'orders', 'order_items', 'reviews', 'product_review_stats'],
-    'commerce has exactly the case-study tables');
+          'reservations', 'orders', 'order_items', 'reviews', 'product_review_stats', 'cron_jobs'],
+    'commerce has exactly the case-study tables, and the pg_cron jobs it scheduled');
 SELECT has_table('commerce', 'users', 'table commerce.users exists');
 SELECT has_table('commerce', 'addresses', 'table commerce.addresses exists');
 SELECT has_table('commerce', 'categories', 'table commerce.categories exists');
@@ -366,7 +366,8 @@ SELECT enum_has_labels('commerce', 'order_status',
 SELECT functions_are('commerce',
     ARRAY['restock', 'available', 'reserve', 'reserve_cart', 'confirm', 'release', 'expire',
           'set_buckets', 'checkout', 'set_order_status', 'orders_guard', 'products_in_category',
-          'product_page', 'review_stats_trigger', 'category_path_trigger', 'variant_stock_trigger'],
+          'product_page', 'review_stats_trigger', 'category_path_trigger', 'variant_stock_trigger',
+          '_cron_schedule', '_cron_park', '_cron_restore'],
     'commerce has exactly the designed functions');
 SELECT results_eq(
     $$SELECT p.oid::regprocedure::text, pg_catalog.pg_get_function_arguments(p.oid),
@@ -375,6 +376,9 @@ SELECT results_eq(
        WHERE p.pronamespace = 'commerce'::regnamespace AND p.prorettype <> 'trigger'::regtype
        ORDER BY 1$$,
     $$VALUES
+      ('commerce._cron_park()', '', 'event_trigger'),
+      ('commerce._cron_restore()', '', 'event_trigger'),
+      ('commerce._cron_schedule(text,text,text)', 'job_name text, job_schedule text, job_command text', 'bigint'),
       ('commerce.available(bigint)', 'variant bigint', 'bigint'),
       ('commerce.checkout(bigint,bigint,text)',
        'cart bigint, shipping_address_id bigint DEFAULT NULL::bigint, idempotency_key text DEFAULT NULL::text',

@@ -77,6 +77,7 @@ SELECT results_eq(
        ORDER BY 1$$,
     $$SELECT f, ARRAY['search_path=pg_catalog, pg_temp']
         FROM unnest(ARRAY[
+            'commerce._cron_park()', 'commerce._cron_restore()',
             'commerce.available(bigint)', 'commerce.checkout(bigint,bigint,text)',
             'commerce.confirm(bigint)', 'commerce.expire(integer)', 'commerce.orders_guard()',
             'commerce.release(bigint)', 'commerce.reserve(bigint,integer,interval,text)',

@@ -18,7 +18,7 @@ SELECT plan(111);
 SELECT has_schema('eventstore', 'schema eventstore exists');
 SELECT has_extension('eventstore', 'eventstore', 'extension eventstore lives in schema eventstore');
 SELECT is((SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'eventstore'),
-          '0.1.0', 'eventstore is installed at version 0.1.0');
+          '0.2.0', 'eventstore is installed at version 0.2.0');
 SELECT is((SELECT extrelocatable FROM pg_catalog.pg_extension WHERE extname = 'eventstore'),
           false, 'eventstore is not relocatable (its functions name eventstore.* directly)');
 SELECT ok(pg_catalog.current_setting('shared_preload_libraries') ~ '(^|[ ,])eventstore($|[ ,])',
