@@ -125,8 +125,10 @@ bool write(const WriteArgs* w) {
 }  // namespace
 
 bool write_events(const EventRows& rows) {
-    uint64_t generation = catalog::generation();
+    // events_table() takes in pending invalidations before it answers; the
+    // counter read after it is the one the answer is valid for.
     const EventsTable& t = events_table();
+    uint64_t generation = catalog::generation_as_is();
     // Route each row by its position; the SQL path would route the same way
     // through the parent. A position no partition holds fails the append
     // before anything is written.
