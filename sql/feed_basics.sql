@@ -401,3 +401,22 @@ VACUUM FULL feed.posts;
 SELECT post_id = :p_reused AS reused, content FROM feed.home(:hint_r);
 SELECT feed.delete_post(:p_reused) AS deleted;
 SELECT count(*) AS shown FROM feed.home(:hint_r);
+-- The scans' memory: one context per backend, kept from call to call and
+-- emptied by each call's end (docs/feed.md, "Read path"); a call that
+-- failed with its reader open (an unknown user is found after the scans
+-- began) leaves it to the (sub)transaction's abort, and the next call
+-- finds it empty again. Used bytes above a few hundred: memory held past a
+-- call.
+SELECT count(*) > 0 AS read FROM feed.home(2), generate_series(1, 50);
+CREATE TEMP VIEW scan_memory AS
+SELECT count(*) AS contexts, sum(total_bytes) AS total_bytes, sum(used_bytes) < 1024 AS empty
+  FROM pg_backend_memory_contexts WHERE name = 'feed home scans';
+SELECT * FROM scan_memory;
+DO $$ BEGIN PERFORM feed.home(99); EXCEPTION WHEN SQLSTATE 'KB301' THEN RAISE NOTICE 'caught %', SQLSTATE; END $$;
+SELECT count(*) > 0 AS read FROM feed.home(2);
+SELECT * FROM scan_memory;
+\set VERBOSITY sqlstate
+SELECT count(*) FROM feed.home(99);
+\set VERBOSITY default
+SELECT count(*) > 0 AS read FROM feed.home(2);
+SELECT * FROM scan_memory;

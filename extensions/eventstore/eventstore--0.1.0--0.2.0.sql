@@ -214,3 +214,18 @@ BEGIN
     END IF;
 END
 $do$;
+
+-------------------------------------------------------------------------------
+-- Positions across restarts (since 0.2.0).
+-------------------------------------------------------------------------------
+-- The durable reserve of global positions (docs/eventstore.md, "Positions
+-- across restarts"): the highest position append may hand out. append
+-- raises it ahead of the positions it takes (and flushes it to the WAL
+-- first); it is never lowered, so no restart or crash hands a position out
+-- twice. Not for anybody else's use: nothing is granted on it.
+CREATE SEQUENCE @extschema@.position_reserve AS bigint MINVALUE 0 START 0 NO CYCLE;
+COMMENT ON SEQUENCE @extschema@.position_reserve IS
+    'Durable reserve mark of global positions, raised by append (never lowered); see docs/eventstore.md.';
+-- A server running while this runs keeps its counter; the first append
+-- after the update raises the mark above every position handed out so far.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.position_reserve', '');

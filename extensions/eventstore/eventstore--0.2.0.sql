@@ -72,6 +72,15 @@ CREATE INDEX events_category_position_idx ON @extschema@.events (category, posit
 COMMENT ON TABLE @extschema@.events IS
     'Append-only event log. Write with eventstore.append(); read with read_stream/read_category/read_all.';
 
+-- The durable reserve of global positions (docs/eventstore.md, "Positions
+-- across restarts"): the highest position append may hand out. append
+-- raises it ahead of the positions it takes (and flushes it to the WAL
+-- first); it is never lowered, so no restart or crash hands a position out
+-- twice. Not for anybody else's use: nothing is granted on it.
+CREATE SEQUENCE @extschema@.position_reserve AS bigint MINVALUE 0 START 0 NO CYCLE;
+COMMENT ON SEQUENCE @extschema@.position_reserve IS
+    'Durable reserve mark of global positions, raised by append (never lowered); see docs/eventstore.md.';
+
 -- The row every read returns.
 CREATE TYPE @extschema@.event AS (
     position       bigint,
@@ -665,3 +674,4 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.snapshots', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.personal_fields', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.subject_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.subject_streams', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.position_reserve', '');

@@ -7,6 +7,10 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "storage/lmgr.h"
+#include "utils/lsyscache.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -86,10 +90,53 @@ extern "C" void global_order_on_xact(XactEvent event, void*) {
 
 extern "C" void global_order_on_exit(int, Datum) { release_slot(); }
 
-// Loads this database's counter from max(position) of the events table.
+// The durable reserve mark (docs/eventstore.md, "Positions across
+// restarts"): a sequence whose value is the highest position that may be
+// handed out. A sequence because its changes are not transactional, are
+// WAL-logged, and survive a crash as far as they were flushed; every
+// position handed out lies at or below a mark flushed before it was
+// handed out, so no restart, crash or counter eviction hands it out again.
+// Reserved this far beyond the positions asked for, so that one WAL flush
+// covers many appends; a restart skips at most this many positions.
+constexpr int64_t kReserveAhead = 4096;
+
+// The sequence, InvalidOid in a database still at 0.1.0 (no mark: the
+// counter is then loaded from the stored positions alone, as 0.1.0 did).
+Oid reserve_sequence() {
+    return pg::guard([] {
+        Oid ns = get_namespace_oid("eventstore", true);
+        return OidIsValid(ns) ? get_relname_relid("position_reserve", ns) : InvalidOid;
+    });
+}
+
+// Makes a mark at or above upto durable and returns it. Extenders take the
+// sequence's lock in turn (released at once, not at transaction end: the
+// mark is not transactional), so the mark only grows; the WAL record is
+// flushed before anything is handed out below it, whatever
+// synchronous_commit says.
+int64_t extend_reserve(spi::Connection& conn, Oid seq, int64_t upto) {
+    static spi::Statement kExtend{
+        "SELECT pg_catalog.setval('eventstore.position_reserve'::pg_catalog.regclass, "
+        "GREATEST($1, last_value)) FROM eventstore.position_reserve",
+        {INT8OID}};
+    pg::guard([seq] { LockRelationOid(seq, ExclusiveLock); });
+    int64_t mark = conn.execute(kExtend, {spi::int8_param(upto)}).int8_at(0, 1);
+    pg::guard([seq] {
+        XLogFlush(XactLastRecEnd);
+        UnlockRelationOid(seq, ExclusiveLock);
+    });
+    return mark;
+}
+
+// Loads this database's counter: above every stored position (events and
+// checkpoints: a restored database may hold checkpoints above its last
+// event) and above the durable reserve mark.
 void load(spi::Connection& conn) {
     static spi::Statement kMax{
-        "SELECT coalesce(max(position), 0) FROM eventstore.events", {}};
+        "SELECT GREATEST((SELECT coalesce(max(position), 0) FROM eventstore.events), "
+        "(SELECT coalesce(max(position), 0) FROM eventstore.subscription_checkpoints))",
+        {}};
+    static spi::Statement kMark{"SELECT last_value FROM eventstore.position_reserve", {}};
     for (int attempt = 0; attempt < 100; ++attempt) {
         uint64_t epoch = pg::guard([] {
             LWLockAcquire(g_lock, LW_SHARED);
@@ -100,9 +147,11 @@ void load(spi::Connection& conn) {
         // A fresh snapshot: the counter must lie above every committed event,
         // whatever the caller's isolation level.
         int64_t max_position = conn.execute_latest(kMax, {}).int8_at(0, 0 + 1);
+        int64_t mark = kUntracked;
+        if (OidIsValid(reserve_sequence())) mark = conn.execute_latest(kMark, {}).int8_at(0, 1);
         auto result = pg::guard([&] {
             LWLockAcquire(g_lock, LW_EXCLUSIVE);
-            auto r = g_table->load(MyDatabaseId, max_position, epoch);
+            auto r = g_table->load(MyDatabaseId, max_position, epoch, mark);
             LWLockRelease(g_lock);
             return r;
         });
@@ -145,17 +194,58 @@ int64_t allocate(spi::Connection& conn, int64_t n) {
         pg::guard([] { before_shmem_exit(global_order_on_exit, 0); });
         exit_hook = true;
     }
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        int64_t first = 0;
+    // A few rounds: load, reserve, allocate (others may take what was
+    // reserved in between; each round reserves kReserveAhead more).
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        int64_t first = 0, upto = 0;
+        bool untracked = false;
         auto result = pg::guard([&] {
             LWLockAcquire(g_lock, LW_EXCLUSIVE);
-            auto r = g_table->allocate(MyDatabaseId, static_cast<uint32_t>(MyBackendId - 1), n, &first);
+            auto r = g_table->allocate(MyDatabaseId, static_cast<uint32_t>(MyBackendId - 1), n, &first, &upto,
+                                       &untracked);
             if (r == HorizonTable::Alloc::ok) g_in_flight = true;
             LWLockRelease(g_lock);
             return r;
         });
-        if (result == HorizonTable::Alloc::ok) return first;
-        load(conn);
+        if (result == HorizonTable::Alloc::ok) {
+            // A counter loaded before ALTER EXTENSION UPDATE made the mark:
+            // tracked from now on, the mark raised above everything handed
+            // out so far (ours included) before this transaction commits.
+            if (untracked) {
+                Oid seq = reserve_sequence();
+                if (OidIsValid(seq)) {
+                    int64_t last = pg::guard([] {
+                        LWLockAcquire(g_lock, LW_EXCLUSIVE);
+                        int64_t l = g_table->track(MyDatabaseId);
+                        LWLockRelease(g_lock);
+                        return l;
+                    });
+                    if (last < first + n - 1) last = first + n - 1;
+                    int64_t mark = extend_reserve(conn, seq, last + kReserveAhead);
+                    pg::guard([mark] {
+                        LWLockAcquire(g_lock, LW_EXCLUSIVE);
+                        g_table->reserved(MyDatabaseId, mark);
+                        LWLockRelease(g_lock);
+                    });
+                }
+            }
+            return first;
+        }
+        if (result == HorizonTable::Alloc::needs_load) {
+            load(conn);
+            continue;
+        }
+        Oid seq = reserve_sequence();
+        if (!OidIsValid(seq))
+            throw Error(errcodes::extension_not_ready, "eventstore: the position reserve is missing",
+                        "The sequence eventstore.position_reserve was dropped.",
+                        "Recreate the extension, or restore the sequence from a backup.");
+        int64_t mark = extend_reserve(conn, seq, upto > INT64_MAX - kReserveAhead ? INT64_MAX : upto + kReserveAhead);
+        pg::guard([mark] {
+            LWLockAcquire(g_lock, LW_EXCLUSIVE);
+            g_table->reserved(MyDatabaseId, mark);
+            LWLockRelease(g_lock);
+        });
     }
     throw Error(errcodes::internal_error, "eventstore: could not allocate positions");
 }

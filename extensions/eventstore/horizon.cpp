@@ -37,9 +37,15 @@ DbCounter* HorizonTable::find(uint32_t db) {
     return nullptr;
 }
 
-HorizonTable::Alloc HorizonTable::allocate(uint32_t db, uint32_t slot, int64_t n, int64_t* first) {
+HorizonTable::Alloc HorizonTable::allocate(uint32_t db, uint32_t slot, int64_t n, int64_t* first, int64_t* upto,
+                                           bool* untracked) {
     DbCounter* c = find(db);
     if (c == nullptr) return Alloc::needs_load;
+    if (untracked != nullptr) *untracked = c->reserved == kUntracked;
+    if (c->reserved != kUntracked && n > c->reserved - c->next + 1) {
+        if (upto != nullptr) *upto = c->next + n - 1;
+        return Alloc::needs_reserve;
+    }
     *first = c->next;
     c->next += n;
     InflightSlot& s = slots()[slot];
@@ -59,7 +65,7 @@ bool HorizonTable::in_flight(uint32_t db) {
     return false;
 }
 
-HorizonTable::Load HorizonTable::load(uint32_t db, int64_t max_position, uint64_t epoch) {
+HorizonTable::Load HorizonTable::load(uint32_t db, int64_t max_position, uint64_t epoch, int64_t durable_mark) {
     if (find(db) != nullptr) return Load::ok;
     if (epoch != evictions) return Load::stale;
     DbCounter* c = counters();
@@ -75,8 +81,26 @@ HorizonTable::Load HorizonTable::load(uint32_t db, int64_t max_position, uint64_
     if (target == nullptr) return Load::full;
     target->db = db;
     target->ready = 1;
-    target->next = max_position + 1;
+    if (durable_mark == kUntracked) {
+        target->next = max_position + 1;
+        target->reserved = kUntracked;
+    } else {
+        target->next = (max_position > durable_mark ? max_position : durable_mark) + 1;
+        target->reserved = target->next - 1;
+    }
     return Load::ok;
+}
+
+int64_t HorizonTable::track(uint32_t db) {
+    DbCounter* c = find(db);
+    if (c == nullptr) return 0;
+    if (c->reserved == kUntracked) c->reserved = c->next - 1;
+    return c->next - 1;
+}
+
+void HorizonTable::reserved(uint32_t db, int64_t upto) {
+    DbCounter* c = find(db);
+    if (c != nullptr && c->reserved != kUntracked && upto > c->reserved) c->reserved = upto;
 }
 
 bool HorizonTable::forget(uint32_t db) {
@@ -84,7 +108,7 @@ bool HorizonTable::forget(uint32_t db) {
     DbCounter* c = counters();
     for (uint32_t i = 0; i < ndb; ++i) {
         if (c[i].db == db) {
-            c[i] = DbCounter{0, 0, 0};
+            c[i] = DbCounter{0, 0, 0, 0};
             ++evictions;
         }
     }

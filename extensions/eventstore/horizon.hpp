@@ -25,10 +25,15 @@
 
 namespace casebook::eventstore {
 
+// A counter's `reserved` when positions are not made durable before they
+// are handed out (a database whose schema has no reserve mark yet).
+constexpr int64_t kUntracked = INT64_MAX;
+
 struct DbCounter {
     uint32_t db;         // database OID, 0 = free entry
     uint32_t ready;      // 1 once `next` was loaded from the events table
     int64_t next;        // next position to hand out
+    int64_t reserved;    // positions up to here are durably reserved (or kUntracked)
 };
 
 struct InflightSlot {
@@ -53,21 +58,40 @@ struct HorizonTable {
     // The ready counter of db, or nullptr.
     DbCounter* find(uint32_t db);
 
-    enum class Alloc { ok, needs_load };
+    enum class Alloc { ok, needs_load, needs_reserve };
     // Takes n positions for the transaction in `slot`; first = the first one.
     // needs_load: the database's counter is not loaded (call load()).
-    Alloc allocate(uint32_t db, uint32_t slot, int64_t n, int64_t* first);
+    // needs_reserve: the positions would pass the durable reserve; *upto
+    // (when given) is the last one they need: make a mark at or above it
+    // durable, call reserved(), and allocate again.
+    // *untracked (when given): the positions were handed out by an untracked
+    // counter (see track()).
+    Alloc allocate(uint32_t db, uint32_t slot, int64_t n, int64_t* first, int64_t* upto = nullptr,
+                   bool* untracked = nullptr);
 
-    // Installs db's counter at next = max_position + 1, where max_position
-    // was read from the events table after `epoch` = evictions was read.
-    // No-op if another backend loaded it meanwhile. Evicts a counter with no
-    // in-flight transaction when the table is full.
+    // Makes an untracked counter tracked (its database got a reserve mark,
+    // by ALTER EXTENSION UPDATE): nothing more is handed out until a mark
+    // at or above what was handed out so far is durable and reserved() says
+    // so. Returns the last position handed out (0: none, or not loaded).
+    int64_t track(uint32_t db);
+
+    // A reserve mark made durable: positions up to `upto` may be handed out.
+    // Marks only grow; no-op for a counter not loaded (or untracked).
+    void reserved(uint32_t db, int64_t upto);
+
+    // Installs db's counter, where max_position (the highest position in the
+    // events table or in a checkpoint) was read after `epoch` = evictions
+    // was read, and durable_mark is the durable reserve mark read with it
+    // (kUntracked: none). Positions continue above both: next =
+    // max(max_position, durable_mark) + 1; a tracked counter has nothing
+    // reserved yet. No-op if another backend loaded it meanwhile. Evicts a
+    // counter with no in-flight transaction when the table is full.
     //   ok: loaded (or already loaded)
     //   stale: a counter was dropped since `epoch`; max_position may predate
     //          events of that database: read it again
     //   full: every counter has a transaction in flight
     enum class Load { ok, stale, full };
-    Load load(uint32_t db, int64_t max_position, uint64_t epoch);
+    Load load(uint32_t db, int64_t max_position, uint64_t epoch, int64_t durable_mark = kUntracked);
 
     // Forgets db's counter if nothing of db is in flight (CREATE EXTENSION
     // in a database that had the extension before): the next use reloads it

@@ -5,6 +5,7 @@
 #include "home_reader.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 #include "layout.hpp"
 #include "pg_boundary.hpp"
@@ -20,6 +21,7 @@ extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/visibilitymap.h"
+#include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -177,6 +179,10 @@ struct HomeReader::State {
     bool followees_complete;
     int64* followees;
     int nfollowees;
+    // Where the scans allocate (the backend's scan context, or the caller's
+    // when a reader is already open), and whether this reader holds it.
+    MemoryContext cxt;
+    bool owns_cxt;
 };
 
 namespace {
@@ -479,6 +485,7 @@ struct PostsArgs {
     const Entry* entries;
     int n;
     PostFacts* out;
+    MemoryContext caller;  // where the contents are copied
 };
 
 // Followees read at once for the follow checks: a user following more is
@@ -603,17 +610,105 @@ void read_posts(State* s, PostsArgs* a) {
         // predicate, rechecked).
         if (!e.from_timeline && fanned) continue;
         f.author_id = author;
-        // A copy: the row's buffer is released by the next lookup.
+        // A copy in the caller's context: the row's buffer is released by
+        // the next lookup, and the scan context is reset by close().
+        MemoryContext scan_cxt = MemoryContextSwitchTo(a->caller);
         f.content = PointerGetDatum(pg_detoast_datum_copy(reinterpret_cast<struct varlena*>(DatumGetPointer(content))));
+        MemoryContextSwitchTo(scan_cxt);
         // Pulled entries come from the user's follows.
         f.live = !e.from_timeline || still_followed(s, a->user, author);
+    }
+}
+
+// The scans' memory. A btree scan allocates some 27 kB (43 kB reading
+// entries from the index alone) in chunks above a standard context's
+// chunk limit, each a malloc of its own: a call beginning a dozen scans and
+// ending them freed that much at the top of the heap, which glibc gave back
+// to the kernel and took again on the next call (brk shrink and grow, page
+// faults, TLB shootdowns: a fifth of a call's time, varying from backend
+// to backend with the heap's layout). One generation context per backend,
+// kept across calls, carves those chunks from blocks it keeps: its first
+// block (1 MB) is never freed, and close() resets it to that block.
+constexpr Size kScanContextKeep = 1024 * 1024;
+MemoryContext g_scan_cxt = nullptr;
+bool g_scan_busy = false;  // a reader holds g_scan_cxt
+
+// Transaction end: a reader abandoned by an error (the C++ frames unwound
+// without close(); the abort released its buffers, snapshot and relations)
+// leaves its memory behind, emptied here.
+void release_scan_memory() {
+    if (g_scan_busy) {
+        MemoryContextReset(g_scan_cxt);
+        g_scan_busy = false;
+    }
+}
+
+extern "C" void feed_reader_on_xact(XactEvent event, void*) {
+    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_COMMIT ||
+        event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE)
+        release_scan_memory();
+}
+
+extern "C" void feed_reader_on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+    // home() runs no subtransaction while its reader is open: a
+    // subtransaction aborting with the reader held is the one home() ran in.
+    if (event == SUBXACT_EVENT_ABORT_SUB) release_scan_memory();
+}
+
+// Runs body with the reader's scan context current.
+template <typename F>
+auto in_scan_context(State* s, F&& body) {
+    return pg::guard([&] {
+        MemoryContext caller = MemoryContextSwitchTo(s->cxt);
+        if constexpr (std::is_void_v<decltype(body())>) {
+            body();
+            MemoryContextSwitchTo(caller);
+        } else {
+            auto r = body();
+            MemoryContextSwitchTo(caller);
+            return r;
+        }
+    });
+}
+
+State* open_reader() {
+    if (!g_scan_cxt)
+        g_scan_cxt = GenerationContextCreate(TopMemoryContext, "feed home scans", kScanContextKeep, kScanContextKeep,
+                                             8 * kScanContextKeep);
+    // A reader already open (not done by home(), which opens one at a
+    // time): this one allocates in the caller's context.
+    bool owns = !g_scan_busy;
+    MemoryContext cxt = owns ? g_scan_cxt : CurrentMemoryContext;
+    if (owns) g_scan_busy = true;
+    MemoryContext caller = MemoryContextSwitchTo(cxt);
+    State* s = open_state();
+    MemoryContextSwitchTo(caller);
+    if (s) {
+        s->cxt = cxt;
+        s->owns_cxt = owns;
+    } else if (owns) {
+        MemoryContextReset(g_scan_cxt);
+        g_scan_busy = false;
+    }
+    return s;
+}
+
+void close_reader(State* s) {
+    MemoryContext caller = MemoryContextSwitchTo(s->cxt);
+    close_all(s);
+    MemoryContextSwitchTo(caller);
+    if (s->owns_cxt) {
+        MemoryContextReset(g_scan_cxt);
+        g_scan_busy = false;
+    } else {
+        pfree(s);
     }
 }
 
 }  // namespace
 
 bool HomeReader::open() {
-    state_ = pg::guard([] { return open_state(); });
+    state_ = pg::guard([] { return open_reader(); });
     return state_ != nullptr;
 }
 
@@ -622,7 +717,7 @@ HomeUser HomeReader::user(int64_t user_id, int inactive_after_s) {
     UserArgs a{user_id, inactive_after_s, &out};
     UserArgs* ap = &a;
     State* s = state_;
-    pg::guard([&] { read_user(s, ap); });
+    in_scan_context(s, [&] { read_user(s, ap); });
     return out;
 }
 
@@ -632,7 +727,7 @@ std::vector<int64_t> HomeReader::pulled_followees(int64_t user_id) {
         PulledArgs a{user_id, ids.data(), static_cast<int>(ids.size()), 0, false};
         PulledArgs* ap = &a;
         State* s = state_;
-        pg::guard([&] { read_pulled(s, ap); });
+        in_scan_context(s, [&] { read_pulled(s, ap); });
         if (!a.more) {
             ids.resize(static_cast<std::size_t>(a.n));
             return ids;
@@ -645,14 +740,14 @@ int HomeReader::add_timeline(int64_t user_id, const Entry& below) {
     SourceArgs a{user_id, true, below.created_at != DT_NOEND, below.created_at, below.post_id};
     const SourceArgs* ap = &a;
     State* s = state_;
-    return pg::guard([&] { return add_source(s, ap); });
+    return in_scan_context(s, [&] { return add_source(s, ap); });
 }
 
 int HomeReader::add_pulled(int64_t author_id, const Entry& below) {
     SourceArgs a{author_id, false, below.created_at != DT_NOEND, below.created_at, below.post_id};
     const SourceArgs* ap = &a;
     State* s = state_;
-    return pg::guard([&] { return add_source(s, ap); });
+    return in_scan_context(s, [&] { return add_source(s, ap); });
 }
 
 std::optional<Entry> HomeReader::next(int source) {
@@ -660,28 +755,33 @@ std::optional<Entry> HomeReader::next(int source) {
     NextArgs a{source, false, &e};
     NextArgs* ap = &a;
     State* s = state_;
-    pg::guard([&] { next_entry(s, ap); });
+    in_scan_context(s, [&] { next_entry(s, ap); });
     if (!a.found) return std::nullopt;
     return e;
 }
 
 void HomeReader::posts(int64_t user_id, const std::vector<Entry>& entries, std::vector<PostFacts>& out) {
     out.assign(entries.size(), PostFacts{});
-    PostsArgs a{user_id, entries.data(), static_cast<int>(entries.size()), out.data()};
+    // The contents are copied where the caller allocates.
+    PostsArgs a{user_id, entries.data(), static_cast<int>(entries.size()), out.data(), CurrentMemoryContext};
     PostsArgs* ap = &a;
     State* s = state_;
-    pg::guard([&] { read_posts(s, ap); });
+    in_scan_context(s, [&] { read_posts(s, ap); });
 }
 
 void HomeReader::close() {
     if (!state_) return;
     State* s = state_;
     state_ = nullptr;
-    pg::guard([&] { close_all(s); });
+    pg::guard([&] { close_reader(s); });
 }
 
 void install_reader_callback() {
-    pg::guard([] { CacheRegisterRelcacheCallback(on_relcache, 0); });
+    pg::guard([] {
+        CacheRegisterRelcacheCallback(on_relcache, 0);
+        RegisterXactCallback(feed_reader_on_xact, nullptr);
+        RegisterSubXactCallback(feed_reader_on_subxact, nullptr);
+    });
 }
 
 }  // namespace casebook::feed

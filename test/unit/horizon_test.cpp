@@ -171,3 +171,78 @@ TEST(Horizon, ForgetRefusesWhileInFlight) {
     EXPECT_TRUE(tab.t->forget(3));
     EXPECT_EQ(tab.t->horizon(3), 0);
 }
+
+// The durable reserve (issue: positions reused after a restart). A tracked
+// counter hands out nothing above its reserve mark; a reload continues above
+// both the highest stored position and the durable mark, so positions handed
+// out before a restart (and perhaps rolled back, but named by a checkpoint)
+// are never handed out again.
+TEST(HorizonReserve, NothingIsHandedOutAboveTheMark) {
+    Table tab(2, 2);
+    ASSERT_EQ(tab.t->load(1, 0, tab.t->evictions, 0), HorizonTable::Load::ok);
+    int64_t first = 0, upto = 0;
+    EXPECT_EQ(tab.t->allocate(1, 0, 3, &first, &upto), HorizonTable::Alloc::needs_reserve);
+    EXPECT_EQ(upto, 3);
+    tab.t->reserved(1, 10);
+    ASSERT_EQ(tab.t->allocate(1, 0, 3, &first, &upto), HorizonTable::Alloc::ok);
+    EXPECT_EQ(first, 1);
+    ASSERT_EQ(tab.t->allocate(1, 1, 7, &first, &upto), HorizonTable::Alloc::ok);
+    EXPECT_EQ(first, 4);  // 4..10: exactly up to the mark
+    EXPECT_EQ(tab.t->allocate(1, 1, 1, &first, &upto), HorizonTable::Alloc::needs_reserve);
+    EXPECT_EQ(upto, 11);
+    tab.t->reserved(1, 5);  // a lower mark (a slower extender) changes nothing
+    EXPECT_EQ(tab.t->allocate(1, 1, 1, &first, &upto), HorizonTable::Alloc::needs_reserve);
+}
+
+TEST(HorizonReserve, ReloadContinuesAboveTheDurableMark) {
+    Table tab(1, 2);
+    ASSERT_EQ(tab.t->load(1, 0, tab.t->evictions, 0), HorizonTable::Load::ok);
+    tab.t->reserved(1, 100);
+    int64_t first = 0;
+    ASSERT_EQ(tab.t->allocate(1, 0, 50, &first), HorizonTable::Alloc::ok);  // 1..50, rolled back
+    tab.t->release(0);
+    EXPECT_EQ(tab.t->horizon(1), 51);  // a checkpoint may be set at 50
+    // A restart: shared memory is new; the table holds nothing, the mark 100.
+    Table again(1, 2);
+    ASSERT_EQ(again.t->load(1, 0, again.t->evictions, 100), HorizonTable::Load::ok);
+    EXPECT_EQ(again.t->allocate(1, 0, 1, &first), HorizonTable::Alloc::needs_reserve);
+    again.t->reserved(1, 200);
+    ASSERT_EQ(again.t->allocate(1, 0, 1, &first), HorizonTable::Alloc::ok);
+    EXPECT_EQ(first, 101);
+    // Stored positions above the mark (a restore, raw inserts) win.
+    Table restored(1, 2);
+    ASSERT_EQ(restored.t->load(1, 500, restored.t->evictions, 100), HorizonTable::Load::ok);
+    restored.t->reserved(1, 600);
+    ASSERT_EQ(restored.t->allocate(1, 0, 1, &first), HorizonTable::Alloc::ok);
+    EXPECT_EQ(first, 501);
+}
+
+TEST(HorizonReserve, UntrackedCountersNeedNoReserve) {
+    Table tab(1, 1);
+    ASSERT_EQ(tab.t->load(1, 41, tab.t->evictions), HorizonTable::Load::ok);
+    int64_t first = 0;
+    ASSERT_EQ(tab.t->allocate(1, 0, 1000, &first), HorizonTable::Alloc::ok);
+    EXPECT_EQ(first, 42);
+    tab.t->reserved(1, 5);  // no effect
+    ASSERT_EQ(tab.t->allocate(1, 0, 1, &first), HorizonTable::Alloc::ok);
+    EXPECT_EQ(first, 1042);
+}
+
+TEST(HorizonReserve, TrackingAnUntrackedCounterStopsItAtWhatWasHandedOut) {
+    Table tab(1, 2);
+    ASSERT_EQ(tab.t->load(1, 9, tab.t->evictions), HorizonTable::Load::ok);
+    int64_t first = 0, upto = 0;
+    bool untracked = false;
+    ASSERT_EQ(tab.t->allocate(1, 0, 5, &first, &upto, &untracked), HorizonTable::Alloc::ok);
+    EXPECT_TRUE(untracked);
+    ASSERT_EQ(tab.t->allocate(1, 1, 5, &first, &upto, &untracked), HorizonTable::Alloc::ok);  // 15..19
+    EXPECT_EQ(tab.t->track(1), 19);
+    EXPECT_EQ(tab.t->allocate(1, 1, 1, &first, &upto, &untracked), HorizonTable::Alloc::needs_reserve);
+    EXPECT_FALSE(untracked);
+    EXPECT_EQ(upto, 20);
+    tab.t->reserved(1, 30);
+    ASSERT_EQ(tab.t->allocate(1, 1, 1, &first, &upto, &untracked), HorizonTable::Alloc::ok);
+    EXPECT_EQ(first, 20);
+    EXPECT_EQ(tab.t->track(1), 20);  // already tracked: unchanged
+    EXPECT_EQ(tab.t->track(2), 0);   // not loaded
+}

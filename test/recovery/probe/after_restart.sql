@@ -1,4 +1,4 @@
--- Issue 13 probes, after the restart: an event appended now, the async
+-- Restart probes, after the restart: an event appended now, the async
 -- projection run once, and the usual activity of a feed database (a read, a
 -- small post), after which the queued fan-out must drain without anyone
 -- calling run_fanout().

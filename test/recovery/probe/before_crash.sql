@@ -1,5 +1,5 @@
--- Issue 13 probes (run only with RECOVERY_ISSUE13=1): a database of their
--- own, without workload, so that the state at the crash is exactly this.
+-- Restart probes (docs/testing.md): a database of their own, without
+-- workload, so that the state at the crash is exactly this.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 CREATE EXTENSION eventstore;
