@@ -127,3 +127,42 @@ SELECT count(*) AS outbox_rows, (SELECT count(*) FROM eventstore.events WHERE st
   FROM public.es_outbox;
 DROP TABLE public.es_outbox;
 DROP FUNCTION public.es_outbox_copy();
+
+-- Deep paths and deep values (docs/eventstore.md, "Reducer spec"): a path
+-- has at most 64 keys, refused with KB210 at registration (a set path of
+-- 200,000 keys once crashed the backend, and every later read of the type
+-- with it); each of the 64 levels is read (17 and more read nothing once).
+SELECT pg_temp.try(format($$SELECT eventstore.create_projection('deep_huge', 'deep', reducer => %L)$$,
+    jsonb_build_object('D', jsonb_build_array(jsonb_build_object('set', repeat('a.', 199999) || 'a', 'value', 1))))) AS huge;
+SELECT pg_temp.try(format($$SELECT eventstore.register_upcaster('D', 1, spec => %L)$$,
+    jsonb_build_array(jsonb_build_object('set', repeat('a.', 199999) || 'a', 'value', 1)))) AS huge_upcaster;
+SELECT pg_temp.try(format($$SELECT eventstore.create_projection('deep_65', 'deep', reducer => %L)$$,
+    jsonb_build_object('D', jsonb_build_array(jsonb_build_object('set', 'v', 'from',
+        (SELECT jsonb_agg('k'::text) FROM generate_series(1, 65)))))));
+SELECT count(*) AS registered FROM eventstore.projections WHERE name LIKE 'deep%';
+SELECT count(*) AS upcasters FROM eventstore.upcasters WHERE event_type = 'D';
+SELECT eventstore.create_projection('deep_a', 'deep', reducer => '{"D": [{"set": "v", "from": "k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k"}]}');
+SELECT eventstore.create_projection('deep_b', 'deep',
+    reducer => '{"D": [{"set": "v", "from": "k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k"}, {"set": "all", "from": "$data"}]}');
+SELECT eventstore.create_projection('deep_64', 'deep', reducer => jsonb_build_object('D', jsonb_build_array(
+    jsonb_build_object('set', repeat('s.', 63) || 's', 'from', repeat('k.', 63) || 'k'))));
+SELECT eventstore.append('deep-1', jsonb_build_array(jsonb_build_object('type', 'D',
+    'data', (repeat('{"k":', 17) || '42' || repeat('}', 17))::jsonb)));
+SELECT eventstore.append('deep-64', jsonb_build_array(jsonb_build_object('type', 'D',
+    'data', (repeat('{"k":', 64) || '42' || repeat('}', 64))::jsonb)));
+SELECT eventstore.state_at('deep-1', 1::bigint, 'deep_a') -> 'v' AS a_17_keys,
+       eventstore.state_at('deep-1', 1::bigint, 'deep_b') -> 'v' AS b_17_keys,
+       eventstore.state_at('deep-64', 1::bigint, 'deep_64') #> (SELECT array_agg('s'::text) FROM generate_series(1, 64)) AS set_64_from_64;
+-- A value nested deeper than the server's stack allows in the fold:
+-- 54001, as PostgreSQL's own checks say it, and nothing appended.
+CREATE TEMP TABLE deep_events AS
+SELECT jsonb_build_array(jsonb_build_object('type', 'D', 'data', (repeat('{"k":', 1500) || '42' || repeat('}', 1500))::jsonb)) AS ev;
+BEGIN;
+SET LOCAL max_stack_depth = '200kB';
+SELECT pg_temp.try($$SELECT eventstore.append('deep-2', (SELECT ev FROM deep_events))$$);
+ROLLBACK;
+SELECT count(*) AS deep_2_events FROM eventstore.events WHERE stream_id = 'deep-2';
+-- With the stack it needs, it folds.
+SELECT eventstore.append('deep-2', (SELECT ev FROM deep_events));
+SELECT jsonb_typeof(state -> 'all') AS folded FROM eventstore.projection_state WHERE projection = 'deep_b' AND stream_id = 'deep-2';
+SELECT eventstore.drop_projection(p) FROM unnest(ARRAY['deep_a', 'deep_b', 'deep_64']) p;

@@ -31,6 +31,7 @@ inline constexpr SqlState out_of_memory{"53200"};
 inline constexpr SqlState internal_error{"XX000"};
 inline constexpr SqlState insufficient_privilege{"42501"};
 inline constexpr SqlState serialization_failure{"40001"};
+inline constexpr SqlState statement_too_complex{"54001"};
 
 // Core (KB0xx).
 inline constexpr SqlState casebook_error{"KB000"};
@@ -85,6 +86,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
     {"22023", "invalid_parameter_value", "an argument is out of its documented range"},
     {"57014", "query_canceled", "a long native loop was cancelled or hit statement_timeout"},
+    {"54001", "statement_too_complex", "a JSON value nested too deeply for the server's stack (max_stack_depth)"},
     {"53200", "out_of_memory", "a C++ allocation failed inside a native function"},
     {"XX000", "internal_error", "a C++ exception that is not a casebook error (a bug: please report)"},
     {"40001", "serialization_failure", "eventstore: in REPEATABLE READ or SERIALIZABLE, the stream changed after the transaction's snapshot (retry the transaction)"},

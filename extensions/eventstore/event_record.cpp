@@ -14,6 +14,7 @@ extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
 #include "utils/syscache.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
@@ -35,12 +36,20 @@ struct CallFrame {
     Datum result;
 };
 
-// Plain C body for the guard: switches user, calls, always switches back.
+// Plain C body for the guard: runs the user's function (an apply function
+// or an upcaster: untrusted code) the way PostgreSQL runs index expressions
+// in maintenance: as the role that registered it, inside a
+// security-restricted operation (no SET ROLE, no temporary tables), at a
+// GUC nest level of its own that is undone when it returns, so a
+// set_config(..., false) of search_path (or anything else) made inside
+// never reaches the statements this SECURITY DEFINER code runs next. On an
+// error the (sub)transaction's abort undoes the nest level.
 void call_frame(CallFrame* f) {
     Oid save_user;
     int save_ctx;
     GetUserIdAndSecContext(&save_user, &save_ctx);
     SetUserIdAndSecContext(f->owner, save_ctx | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+    int nest = NewGUCNestLevel();
     PG_TRY();
     {
         FmgrInfo flinfo;
@@ -54,11 +63,14 @@ void call_frame(CallFrame* f) {
         f->result = FunctionCallInvoke(fcinfo);
         f->isnull = fcinfo->isnull;
     }
-    PG_FINALLY();
+    PG_CATCH();
     {
         SetUserIdAndSecContext(save_user, save_ctx);
+        PG_RE_THROW();
     }
     PG_END_TRY();
+    AtEOXact_GUC(false, nest);
+    SetUserIdAndSecContext(save_user, save_ctx);
 }
 
 Datum call(CallFrame& f) {

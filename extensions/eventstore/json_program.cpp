@@ -1,6 +1,8 @@
 // eventstore: declarative JSON programs (see json_program.hpp).
 #include "json_program.hpp"
 
+#include <algorithm>
+
 #include "errcodes.hpp"
 #include "error.hpp"
 
@@ -16,20 +18,32 @@ namespace {
 }
 
 Path path_of(const JValue& v, const std::string& context, const char* what) {
+    auto bounded = [&](Path p) {
+        if (p.size() > kMaxPathKeys)
+            bad_spec(context, std::string(what) + " has " + std::to_string(p.size()) + " keys; a path has at most " +
+                                  std::to_string(kMaxPathKeys));
+        return p;
+    };
     if (v.kind() == JValue::Kind::string) {
         if (v.text().empty()) bad_spec(context, std::string(what) + " must not be empty");
+        // Counted before splitting: a path of a million dots is refused
+        // without building a million keys.
+        if (static_cast<std::size_t>(std::count(v.text().begin(), v.text().end(), '.')) >= kMaxPathKeys)
+            bad_spec(context, std::string(what) + " has more than " + std::to_string(kMaxPathKeys) +
+                                  " keys; a path has at most " + std::to_string(kMaxPathKeys));
         Path p = parse_path(v.text());
         for (const auto& k : p)
             if (k.empty()) bad_spec(context, std::string(what) + " \"" + v.text() + "\" has an empty key");
-        return p;
+        return bounded(std::move(p));
     }
     if (v.kind() == JValue::Kind::array && !v.items().empty()) {
+        if (v.items().size() > kMaxPathKeys) bounded(Path(v.items().size()));
         Path p;
         for (const auto& k : v.items()) {
             if (k.kind() != JValue::Kind::string) bad_spec(context, std::string(what) + " array must hold strings");
             p.push_back(k.text());
         }
-        return p;
+        return bounded(std::move(p));
     }
     bad_spec(context, std::string(what) + " must be a path: \"a.b\" or [\"a\", \"b\"]");
 }

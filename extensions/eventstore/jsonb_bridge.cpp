@@ -7,6 +7,7 @@
 #include "errcodes.hpp"
 
 extern "C" {
+#include "miscadmin.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 }
@@ -213,6 +214,11 @@ struct Build {
 };
 
 void flatten(const JValue& v, std::vector<Build>& out, JsonbIteratorToken as) {
+    // Recursion as deep as the value: checked as PostgreSQL checks its own
+    // (max_stack_depth), by a C++ exception instead of a longjmp.
+    if (stack_is_too_deep())
+        throw Error(errcodes::statement_too_complex, "eventstore: a JSON value is nested too deeply",
+                    "", "Increase max_stack_depth, or store less deeply nested data.");
     switch (v.kind()) {
         case JValue::Kind::object:
             out.push_back({WJB_BEGIN_OBJECT, jbvObject, nullptr, 0, false});
@@ -289,8 +295,7 @@ struct Leaf {
 };
 
 struct Lookup {
-    const char* keys[16];
-    int lens[16];
+    const std::string* keys;  // the path's keys (read, never changed, under the guard)
     int depth;
 };
 
@@ -327,7 +332,8 @@ void lookup_all(Datum datum, const Lookup* lookups, Leaf* leaves, int n) {
         bool ok = true;
         for (int i = 0; i < lookups[l].depth && ok; ++i) {
             if (!JsonContainerIsObject(cur) ||
-                getKeyJsonValueFromContainer(cur, lookups[l].keys[i], lookups[l].lens[i], &v) == nullptr) {
+                getKeyJsonValueFromContainer(cur, lookups[l].keys[i].data(), static_cast<int>(lookups[l].keys[i].size()),
+                                             &v) == nullptr) {
                 ok = false;
             } else if (i + 1 < lookups[l].depth) {
                 if (v.type != jbvBinary) ok = false;
@@ -379,18 +385,15 @@ void extract_paths(Datum datum, const std::vector<Path>& paths, std::vector<std:
     int n = static_cast<int>(paths.size());
     for (int p = 0; p < n; ++p) {
         Lookup& l = lookups[p];
-        l.depth = static_cast<int>(std::min<std::size_t>(paths[p].size(), 16));
-        for (int i = 0; i < l.depth; ++i) {
-            l.keys[i] = paths[p][i].data();
-            l.lens[i] = static_cast<int>(paths[p][i].size());
-        }
+        l.keys = paths[p].data();
+        l.depth = static_cast<int>(paths[p].size());
     }
     const Lookup* lp = lookups;
     Leaf* leafp = leaves;
     pg::guard([&] { lookup_all(datum, lp, leafp, n); });
     for (int p = 0; p < n; ++p) {
         const Leaf& leaf = leaves[p];
-        if (!leaf.found || paths[p].size() > 16) {
+        if (!leaf.found) {
             out[p].reset();
         } else {
             out[p] = leaf.container ? to_jvalue(leaf.nested) : scalar(leaf.token);

@@ -75,6 +75,9 @@ JValue add_numbers(const JValue& a, const JValue& b);
 
 // A path of object keys: "money.amount" or ["money", "amount"].
 using Path = std::vector<std::string>;
+// The most keys a path of a reducer or upcaster spec may have (KB210 at
+// registration beyond it; docs/eventstore.md).
+inline constexpr std::size_t kMaxPathKeys = 64;
 Path parse_path(std::string_view dotted);
 
 // The value at path, or nullptr.
