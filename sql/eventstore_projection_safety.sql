@@ -166,3 +166,17 @@ SELECT count(*) AS deep_2_events FROM eventstore.events WHERE stream_id = 'deep-
 SELECT eventstore.append('deep-2', (SELECT ev FROM deep_events));
 SELECT jsonb_typeof(state -> 'all') AS folded FROM eventstore.projection_state WHERE projection = 'deep_b' AND stream_id = 'deep-2';
 SELECT eventstore.drop_projection(p) FROM unnest(ARRAY['deep_a', 'deep_b', 'deep_64']) p;
+
+-- Aggregates have a matching signature but cannot be called alone: refused
+-- at registration (KB210), not on every later read or fold of the type.
+CREATE FUNCTION public.es_agg_step(acc jsonb, state jsonb, e eventstore.event) RETURNS jsonb
+LANGUAGE sql AS $$ SELECT coalesce(acc, state) $$;
+CREATE AGGREGATE public.es_apply_agg(jsonb, eventstore.event) (sfunc = public.es_agg_step, stype = jsonb);
+CREATE AGGREGATE public.es_upcast_agg(jsonb) (sfunc = pg_catalog.jsonb_concat, stype = jsonb);
+SELECT pg_temp.try($$SELECT eventstore.create_projection('agg_apply', 'agg', apply_function => 'public.es_apply_agg(jsonb, eventstore.event)')$$);
+SELECT pg_temp.try($$SELECT eventstore.register_upcaster('AggUp', 1, function => 'public.es_upcast_agg(jsonb)')$$);
+SELECT (SELECT count(*) FROM eventstore.projections WHERE name = 'agg_apply') AS projections,
+       (SELECT count(*) FROM eventstore.upcasters WHERE event_type = 'AggUp') AS upcasters;
+DROP AGGREGATE public.es_apply_agg(jsonb, eventstore.event);
+DROP AGGREGATE public.es_upcast_agg(jsonb);
+DROP FUNCTION public.es_agg_step(jsonb, jsonb, eventstore.event);

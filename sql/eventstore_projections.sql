@@ -276,6 +276,13 @@ SELECT stream_id, state, version, pos FROM states WHERE projection = 'wallet_bal
 SELECT name, mode, category, streams, checkpoint - :base AS checkpoint, head - :base AS head, positions_behind
   FROM eventstore.projection_status WHERE name = 'wallet_balances';
 SELECT name, category, members FROM eventstore.subscriptions WHERE name = 'projection:wallet_balances';
+-- That subscription is the runner's: poll (which claims it) and ack refuse
+-- it, as subscribe and unsubscribe do (22023), and the checkpoint stays.
+SELECT pg_temp.try($$SELECT count(*) FROM eventstore.poll('projection:wallet_balances', 10)$$);
+SELECT pg_temp.try($$SELECT count(*) FROM eventstore.poll('projection:wallet_balances', 10, 0)$$);
+SELECT pg_temp.try(format('SELECT eventstore.ack(%L, eventstore.head())', 'projection:wallet_balances'));
+SELECT pg_temp.try(format('SELECT eventstore.ack(%L, eventstore.head(), 0)', 'projection:wallet_balances'));
+SELECT checkpoint - :base AS checkpoint_unmoved FROM eventstore.projection_status WHERE name = 'wallet_balances';
 
 -- Appends do not fold an async projection: the state waits for a run.
 SELECT eventstore.append('wallet-1', '[{"type": "Withdrawn", "data": {"amount": 20.25}}]') AS version;

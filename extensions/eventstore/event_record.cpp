@@ -100,7 +100,7 @@ void register_upcaster(spi::Connection& conn, const std::string& type, int32_t f
     Oid owner = pg::guard([] { return GetOuterUserId(); });
     if (function) {
         Oid fn = *function;
-        struct Shape { bool found; int nargs; Oid arg0, ret; bool retset; } shape{};
+        struct Shape { bool found; int nargs; Oid arg0, ret; bool retset; char kind; } shape{};
         Shape* sp = &shape;
         pg::guard([&] {
             HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
@@ -111,8 +111,15 @@ void register_upcaster(spi::Connection& conn, const std::string& type, int32_t f
             sp->arg0 = p->pronargs > 0 ? p->proargtypes.values[0] : InvalidOid;
             sp->ret = p->prorettype;
             sp->retset = p->proretset;
+            sp->kind = p->prokind;
             ReleaseSysCache(tup);
         });
+        if (shape.found && shape.kind != PROKIND_FUNCTION)
+            throw Error(errcodes::invalid_projection_spec,
+                        std::string("an upcaster function must be a plain function, not ") +
+                            (shape.kind == PROKIND_AGGREGATE ? "an aggregate"
+                             : shape.kind == PROKIND_WINDOW  ? "a window function"
+                                                             : "a procedure"));
         if (!shape.found || shape.nargs != 1 || shape.arg0 != JSONBOID || shape.ret != JSONBOID || shape.retset)
             throw Error(errcodes::invalid_projection_spec, "an upcaster function must take (data jsonb) and return jsonb");
         AclResult acl = pg::guard([&] { return pg_proc_aclcheck(fn, owner, ACL_EXECUTE); });

@@ -411,6 +411,7 @@ void check_apply_function(Oid fn, Oid owner) {
         Oid arg0, arg1, ret;
         bool retset;
         bool found;
+        char kind;
     } shape{};
     Shape* sp = &shape;
     pg::guard([&] {
@@ -423,9 +424,18 @@ void check_apply_function(Oid fn, Oid owner) {
         sp->arg1 = p->pronargs > 1 ? p->proargtypes.values[1] : InvalidOid;
         sp->ret = p->prorettype;
         sp->retset = p->proretset;
+        sp->kind = p->prokind;
         ReleaseSysCache(tup);
     });
     if (!shape.found) throw Error(errcodes::invalid_projection_spec, "apply function does not exist");
+    // An aggregate or window function has the signature but cannot be
+    // called on its own (every fold would fail).
+    if (shape.kind != PROKIND_FUNCTION)
+        throw Error(errcodes::invalid_projection_spec,
+                    std::string("an apply function must be a plain function, not ") +
+                        (shape.kind == PROKIND_AGGREGATE ? "an aggregate"
+                         : shape.kind == PROKIND_WINDOW  ? "a window function"
+                                                         : "a procedure"));
     if (shape.nargs != 2 || shape.arg0 != JSONBOID || shape.arg1 != event_type_oid() || shape.ret != JSONBOID ||
         shape.retset)
         throw Error(errcodes::invalid_projection_spec,

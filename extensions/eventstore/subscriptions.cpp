@@ -139,6 +139,9 @@ bool unsubscribe(spi::Connection& conn, const std::string& name, bool internal) 
 void poll(spi::Connection& conn, ResultSink& sink, const std::string& name, int32_t max,
           std::optional<int32_t> member) {
     check_max(max);
+    // An async projection's checkpoint is its runner's: a consumer role that
+    // polled (claimed) or acked it would move it past unfolded events.
+    check_not_reserved(name, false);
     Subscription sub = find(conn, name);
     if (member) check_member(*member, sub.members);
     spi::Rows claim = member ? conn.execute(kClaimGiven, {spi::text_param(name), spi::int4_param(*member)})
@@ -157,6 +160,7 @@ void poll(spi::Connection& conn, ResultSink& sink, const std::string& name, int3
 }
 
 int64_t ack(spi::Connection& conn, const std::string& name, int64_t position, std::optional<int32_t> member) {
+    check_not_reserved(name, false);
     Subscription sub = find(conn, name);
     if (!member) {
         if (sub.members != 1)
