@@ -28,6 +28,7 @@ struct Spec {
 namespace {
 
 spi::Statement kFindKey{"SELECT key FROM eventstore.subject_keys WHERE subject = $1", {TEXTOID}};
+spi::Statement kFindKeyLocked{"SELECT key FROM eventstore.subject_keys WHERE subject = $1 FOR SHARE", {TEXTOID}};
 spi::Statement kCreateKey{
     "INSERT INTO eventstore.subject_keys (subject, key) VALUES ($1, $2) ON CONFLICT (subject) DO NOTHING",
     {TEXTOID, BYTEAOID}};
@@ -113,7 +114,7 @@ const Specs& KeyRing::specs() {
 std::optional<aead::Key> KeyRing::find(const std::string& subject) {
     auto it = cache_.find(subject);
     if (it != cache_.end()) return it->second;
-    spi::Rows rows = conn_.execute(kFindKey, {spi::text_param(subject)}, false);
+    spi::Rows rows = conn_.execute(lock_ ? kFindKeyLocked : kFindKey, {spi::text_param(subject)}, false);
     std::optional<aead::Key> key;
     if (!rows.empty()) {
         Datum d = *rows.datum(0, 1);

@@ -27,15 +27,21 @@ using Specs = std::map<std::string, Spec, std::less<>>;
 
 // Keys of subjects, loaded at most once per call, and the personal field
 // definitions, looked up once per call (not once per event).
+// lock: the caller writes what it derives from the keys (an append sealing
+// fields, a fold storing state): each key row read is locked FOR SHARE until
+// the transaction ends, so a concurrent forget() either waits for it (and
+// then rebuilds what it wrote) or has committed first (and the key reads as
+// gone). Read-only callers (reads, state_at) take no lock.
 class KeyRing {
 public:
-    explicit KeyRing(spi::Connection& conn) : conn_(conn) {}
+    explicit KeyRing(spi::Connection& conn, bool lock = false) : conn_(conn), lock_(lock) {}
     std::optional<aead::Key> find(const std::string& subject);
     aead::Key find_or_create(const std::string& subject);
     const Specs& specs();
 
 private:
     spi::Connection& conn_;
+    bool lock_;
     std::map<std::string, std::optional<aead::Key>> cache_;
     std::shared_ptr<const Specs> specs_;
 };

@@ -199,7 +199,7 @@ class Folder {
 public:
     Folder(spi::Connection& conn, DefPtr def, bool write_snapshots = true)
         : conn_(conn), def_holder_(std::move(def)), def_(*def_holder_), pipeline_holder_(Pipeline::current(conn)),
-          pipeline_(*pipeline_holder_), keys_(conn), write_snapshots_(write_snapshots),
+          pipeline_(*pipeline_holder_), keys_(conn, write_snapshots), write_snapshots_(write_snapshots),
           event_type_(def_.reducer ? InvalidOid : event_type_oid()) {
         if (!def_.reducer) check_function_usable(def_);
         MemoryContext parent = CurrentMemoryContext;

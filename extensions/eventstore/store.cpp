@@ -204,7 +204,7 @@ int64_t append(spi::Connection& conn, AppendRequest& req) {
         by_id[ev.id] = &ev;
     }
     std::sort(given_ids.begin(), given_ids.end());
-    personal::KeyRing keys(conn);
+    personal::KeyRing keys(conn, true);
     for (const Uuid& u : given_ids) lock_event_id(u);
     std::map<Uuid, int64_t> stored;
     if (!given.empty()) {
