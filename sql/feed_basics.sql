@@ -420,3 +420,35 @@ SELECT count(*) FROM feed.home(99);
 \set VERBOSITY default
 SELECT count(*) > 0 AS read FROM feed.home(2);
 SELECT * FROM scan_memory;
+-- Jobs whose followers fill their last batch exactly: the empty batch that
+-- then closes a job does not count, so run_fanout(1) returns 0 only when no
+-- job had work (the worker takes 0 as idle and naps; it napped after every
+-- such job once).
+SET feed.fanout_worker = off;
+SET feed.fanout_sync_max = 0;
+SELECT count(*) AS ben_followers FROM feed.follows WHERE followee_id = 2 \gset
+SET feed.fanout_batch = :ben_followers;
+SELECT count(feed.post(2, 'exact batch ' || g)) AS queued FROM generate_series(1, 2) g;
+SELECT feed.run_fanout(1) = :ben_followers AS first_job;
+SELECT feed.run_fanout(1) = :ben_followers AS closes_first_then_second_job;
+SELECT feed.run_fanout(1) AS closes_second_job;
+SELECT count(*) AS jobs_left FROM feed.fanout_jobs;
+RESET feed.fanout_batch;
+-- Fan-outs queued while no worker runs (here: the worker off, as after a
+-- restart) are drained once a session's first call commits: feed notes
+-- the queue once per session and starts the worker (docs/feed.md).
+SET feed.fanout_sync_max = 0;
+SET feed.fanout_worker = off;
+SELECT feed.post(2, 'queued for the next session') > 0 AS posted;
+SELECT count(*) AS jobs_queued FROM feed.fanout_jobs;
+\c
+SELECT count(*) >= 0 AS read FROM feed.home(1, 1);
+DO $$
+BEGIN
+    FOR i IN 1..100 LOOP
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM feed.fanout_jobs);
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+SELECT count(*) AS jobs_left FROM feed.fanout_jobs;

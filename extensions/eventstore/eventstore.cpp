@@ -3,6 +3,7 @@
 #include <string>
 
 #include "args.hpp"
+#include "background.hpp"
 #include "errcodes.hpp"
 #include "event_batch.hpp"
 #include "catalog_cache.hpp"
@@ -22,9 +23,14 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/inval.h"
 
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+
 PG_MODULE_MAGIC;
 
 void _PG_init(void);
+PGDLLEXPORT void eventstore_resume_main(Datum arg);
 }
 
 using casebook::Error;
@@ -51,7 +57,45 @@ void _PG_init(void) {
                 &g_partition_positions, 0, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
             MarkGUCPrefixReserved("eventstore");
         });
+        // After every start (a crash restart included): async projections
+        // resume at once instead of at the next pg_cron minute.
+        if (process_shared_preload_libraries_in_progress)
+            casebook::pg::background::register_startup("eventstore", "eventstore_resume_main", "eventstore startup");
     });
+}
+
+namespace {
+
+void resume_projections() {
+    if (casebook::pg::background::run_int8("SELECT count(*) FROM pg_catalog.pg_extension WHERE extname = 'eventstore' AND extversion <> '0.1.0'") == 0)
+        return;
+    if (casebook::pg::background::run_int8("SELECT count(*) FROM eventstore.projections WHERE mode = 'async'") == 0) return;
+    // With the pg_cron job, its loop takes over at the next minute: fold
+    // every 200 ms until a little past it. Without, catch up once and stop
+    // (whoever runs run_projections() takes it from there).
+    bool cron = casebook::pg::background::run_int8("SELECT count(*) FROM eventstore.cron_jobs WHERE jobname = 'eventstore-projections'") > 0;
+    int64 until = casebook::pg::background::run_int8(
+        "SELECT ((extract(epoch FROM date_trunc('minute', pg_catalog.clock_timestamp())) + 63) * 1000)::bigint");
+    for (;;) {
+        int64 folded = casebook::pg::background::run_int8("SELECT eventstore.run_projections()");
+        if (!cron && folded == 0) break;
+        if (cron && casebook::pg::background::run_int8("SELECT (extract(epoch FROM pg_catalog.clock_timestamp()) * 1000)::bigint") >= until)
+            break;
+        if (folded == 0) {
+            (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 200, PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+        }
+        CHECK_FOR_INTERRUPTS();
+    }
+}
+
+}  // namespace
+
+// The per-database worker the startup launcher runs (background.hpp).
+void eventstore_resume_main(Datum arg) {
+    casebook::pg::background::connect_worker(arg, "eventstore resume");
+    casebook::pg::entry([] { resume_projections(); });
+    proc_exit(0);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "args.hpp"
+#include "background.hpp"
 #include "errcodes.hpp"
 #include "home.hpp"
 #include "home_reader.hpp"
@@ -82,6 +83,10 @@ void _PG_init(void) {
         });
         feed::install_worker_callback();
         feed::install_reader_callback();
+        // Preloaded: after every start (a crash restart included), each
+        // database's queued fan-outs drain at once (docs/feed.md).
+        if (process_shared_preload_libraries_in_progress)
+            casebook::pg::background::register_startup("feed", "feed_fanout_main", "feed startup");
     });
 }
 
@@ -125,6 +130,7 @@ CASEBOOK_FUNCTION(feed_post) {
     std::optional<Datum> media;
     if (!args::is_null(fcinfo, 2)) media = PG_GETARG_DATUM(2);
     spi::Connection conn;
+    feed::note_session_start(conn);
     int64_t id = feed::post(conn, author, content, media);
     conn.finish();
     return Int64GetDatum(id);
@@ -143,6 +149,11 @@ CASEBOOK_FUNCTION(feed_home) {
     int32_t limit = args::int4(fcinfo, 1, "limit");
     auto cursor = args::optional_string(fcinfo, 2);
     casebook::pg::guard([&] { InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC); });
+    if (!feed::session_start_noted()) {
+        spi::Connection conn;
+        feed::note_session_start(conn);
+        conn.finish();
+    }
     feed::home(fcinfo, user, limit, cursor);
     return (Datum)0;
 }
@@ -169,10 +180,7 @@ CASEBOOK_FUNCTION(feed_run_fanout) {
 // object is alive across PostgreSQL calls; errors end the worker (logged),
 // and the next large post starts another.
 void feed_fanout_main(Datum main_arg) {
-    pqsignal(SIGTERM, die);
-    BackgroundWorkerUnblockSignals();
-    BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
-    pgstat_report_appname("feed fan-out worker");
+    casebook::pg::background::connect_worker(main_arg, "feed fan-out worker");
 
     constexpr int64 kLockKey = 0x4645454446414E4FLL;  // one worker per database
     StartTransactionCommand();

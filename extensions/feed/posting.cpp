@@ -1,7 +1,7 @@
 // feed: posting, deleting and fan-out (see posting.hpp).
 #include "posting.hpp"
 
-
+#include "background.hpp"
 #include "errcodes.hpp"
 #include "settings.hpp"
 #include "timeline_writer.hpp"
@@ -9,7 +9,6 @@
 extern "C" {
 #include "access/xact.h"
 #include "miscadmin.h"
-#include "postmaster/bgworker.h"
 #include "utils/array.h"
 }
 
@@ -233,20 +232,9 @@ void check_content(const std::string& content) {
 extern "C" void feed_on_xact(XactEvent event, void*) {
     if (event == XACT_EVENT_COMMIT && g_worker_wanted) {
         g_worker_wanted = false;
-        BackgroundWorker w;
-        memset(&w, 0, sizeof w);
-        w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-        w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-        w.bgw_restart_time = BGW_NEVER_RESTART;
-        snprintf(w.bgw_library_name, BGW_MAXLEN, "feed");
-        snprintf(w.bgw_function_name, BGW_MAXLEN, "feed_fanout_main");
-        snprintf(w.bgw_name, BGW_MAXLEN, "feed fan-out worker");
-        snprintf(w.bgw_type, BGW_MAXLEN, "feed fan-out worker");
-        w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-        w.bgw_notify_pid = 0;
         // No free worker slot: the job waits for the next large post, a
         // scheduled run_fanout() or a manual one (docs/feed.md).
-        (void)RegisterDynamicBackgroundWorker(&w, nullptr);
+        (void)casebook::pg::background::start("feed", "feed_fanout_main", "feed fan-out worker", MyDatabaseId);
     } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
         g_worker_wanted = false;
     }
@@ -317,6 +305,23 @@ bool delete_post(spi::Connection& conn, int64_t post) {
     return true;
 }
 
+namespace {
+bool g_session_noted = false;
+}  // namespace
+
+bool session_start_noted() { return g_session_noted; }
+
+void note_session_start(spi::Connection& conn) {
+    if (g_session_noted) return;
+    g_session_noted = true;
+    if (!settings().fanout_worker) return;
+    // Queued fan-outs left by a restart (or by a worker that found no slot):
+    // this session's commit starts the worker for them.
+    static spi::Statement kQueued{"SELECT EXISTS (SELECT FROM feed.fanout_jobs)", {}};
+    spi::Rows rows = conn.execute(kQueued, {}, true);
+    if (!rows.empty() && rows.boolean(0, 1).value_or(false)) request_worker();
+}
+
 int64_t run_fanout(spi::Connection& conn, int32_t max_batches) {
     if (max_batches < 1)
         throw Error(errcodes::invalid_parameter_value, "max_batches must be at least 1, got " + std::to_string(max_batches));
@@ -336,6 +341,11 @@ int64_t run_fanout(spi::Connection& conn, int32_t max_batches) {
         total += done.visited;
         if (done.visited < s.fanout_batch) {
             conn.execute(kJobDone, {spi::int8_param(post), spi::text_param(kind)});
+            // An empty last batch (the followers were a multiple of the
+            // batch size) only closed the job: it does not count, so a
+            // call returns 0 only when no job had work (the worker's
+            // idle signal).
+            if (done.visited == 0) --b;
         } else {
             conn.execute(kJobAdvance, {spi::int8_param(post), spi::text_param(kind), spi::int8_param(done.last_follower),
                                        spi::int8_param(done.visited)});

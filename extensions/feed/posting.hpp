@@ -19,6 +19,11 @@ int64_t run_fanout(spi::Connection& conn, int32_t max_batches);
 // The transaction queued a background job: start the database's fan-out
 // worker after it commits (a no-op when it rolls back).
 void request_worker();
+// Once per session, from the first call that may write: when fan-outs are
+// queued (a restart stopped the worker), this transaction's commit starts
+// the worker (docs/feed.md, "Background fan-out").
+void note_session_start(spi::Connection& conn);
+bool session_start_noted();
 // From _PG_init: the commit callback that starts the worker.
 void install_worker_callback();
 

@@ -20,12 +20,10 @@
 # anything failed.
 #
 # Environment:
-#   RECOVERY_ISSUE13=1          also run the check of issue 13's feed bug, which
-#                               fails today: a queued fan-out drains after a
-#                               restart without run_fanout()
 #   RECOVERY_ROUNDS             rounds to run (default "kill9 immediate fast")
-#   RECOVERY_DRAIN_TIMEOUT      seconds to wait for a fan-out queue to drain by
-#                               itself (RECOVERY_ISSUE13=1 only; default 30)
+#   RECOVERY_DRAIN_TIMEOUT      seconds to wait for a fan-out queue to drain, or
+#                               an async projection to catch up, by itself after
+#                               the restart (default 30)
 #   RECOVERY_PROGRESS_TIMEOUT   seconds to wait for the workload to get going (default 90)
 set -uo pipefail
 
@@ -36,7 +34,6 @@ PGBIN=${CASEBOOK_PGBIN:-/usr/lib/postgresql/15/bin}
 WORK="$REPO/build/test-logs/recovery"
 DB=recovery
 PROBE_DB=recovery_probe
-ISSUE13=${RECOVERY_ISSUE13:-0}
 ROUNDS=${RECOVERY_ROUNDS:-kill9 immediate fast}
 DRAIN_TIMEOUT=${RECOVERY_DRAIN_TIMEOUT:-30}
 PROGRESS_TIMEOUT=${RECOVERY_PROGRESS_TIMEOUT:-90}
@@ -250,27 +247,18 @@ round() {
 
   # The applications come back.
   out=$(q -d "$DB" -f "$SCRIPT_DIR/resume.sql" 2>&1) || fail "$round: consumers resume after the restart" "$out"
-  if [ "$ISSUE13" = "1" ]; then
-    # Normal activity, then the queue must drain by itself.
-    q -d "$DB" -c "SELECT count(*) FROM feed.home(3, 20)" -c "SELECT feed.post(4, 'after the restart')" >/dev/null 2>&1
-    wait_drained "$DB"
-  else
-    out=$(q -d "$DB" -c "SELECT feed.run_fanout(100000)" 2>&1) || fail "$round: run_fanout() after the restart" "$out"
-  fi
+  # The queue drains by itself (the feed startup worker; docs/feed.md).
+  wait_drained "$DB"
   checks "$round" "${LIVENESS_CHECKS[@]}" "${AMCHECKS[@]}"
 
   # The probes of the restart (docs/testing.md, "Restart probes").
   out=$(q -d "$PROBE_DB" -f "$SCRIPT_DIR/probe/after_restart.sql" 2>&1) \
     || fail "$round: restart probe after the restart" "$out"
-  for name in es_positions_forward es_subscription_delivers es_projection_folds; do
+  wait_resumed "$PROBE_DB"
+  wait_drained "$PROBE_DB"
+  for name in es_positions_forward es_subscription_delivers es_projection_folds es_async_resumes feed_queue_drains; do
     run_check "$round: restart probe: $name" "$PROBE_DB" "$SCRIPT_DIR/probe/$name.sql"
   done
-  if [ "$ISSUE13" = "1" ]; then
-    wait_drained "$PROBE_DB"
-    run_check "$round: issue 13: feed_queue_drains" "$PROBE_DB" "$SCRIPT_DIR/probe/feed_queue_drains.sql"
-  else
-    skip "$round: issue 13 check feed_queue_drains (RECOVERY_ISSUE13=1 runs it)"
-  fi
 
   out=$(log_crashes "$offset")
   if [ -z "$out" ]; then ok "$round: server log: no PANIC, no server process terminated by a signal"
@@ -287,6 +275,15 @@ restart_server() {  # restart_server ROUND: same data directory
   ok "$1: server restarts on the same data directory"
 }
 
+wait_resumed() {  # wait_resumed DB: bounded wait for resume_proj to catch up
+  local waited=0
+  while [ "$waited" -lt "$DRAIN_TIMEOUT" ]; do
+    [ "$(q -d "$1" -c "SELECT coalesce(sum((state ->> 'n')::int), 0) FROM eventstore.projection_state WHERE projection = 'resume_proj'" 2>/dev/null)" = "20" ] && return 0
+    sleep 1; waited=$((waited + 1))
+  done
+  return 1
+}
+
 wait_drained() {  # wait_drained DB: bounded wait for feed.fanout_jobs to empty
   local waited=0
   while [ "$waited" -lt "$DRAIN_TIMEOUT" ]; do
@@ -297,7 +294,7 @@ wait_drained() {  # wait_drained DB: bounded wait for feed.fanout_jobs to empty
 }
 
 # ---- main -------------------------------------------------------------------------
-echo "crash-recovery suite: database $DB on $PGHOST:$PGPORT, rounds: $ROUNDS, issue 13 feed check: $([ "$ISSUE13" = "1" ] && echo on || echo off)"
+echo "crash-recovery suite: database $DB on $PGHOST:$PGPORT, rounds: $ROUNDS"
 
 # The log scan must see a backend crash: a made-up log with one.
 sample="$WORK/log-sample.out"

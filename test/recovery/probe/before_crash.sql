@@ -20,6 +20,11 @@ SELECT eventstore.subscribe('late_sub', 'late', start_after => eventstore.head()
 SELECT eventstore.create_projection('late_proj', 'late', reducer => '{"*": [{"increment": "n", "by": 1}]}',
                                     mode => 'async');
 INSERT INTO rcp.before VALUES ('head', eventstore.head());
+-- An async projection with events waiting at the crash; nothing runs it
+-- after the restart but the resume worker (no pg_cron in this database).
+SELECT eventstore.create_projection('resume_proj', 'resume', reducer => '{"*": [{"increment": "n", "by": 1}]}',
+                                    mode => 'async');
+SELECT count(eventstore.append('resume-' || g, '[{"type": "Opened", "data": {}}]')) FROM generate_series(1, 20) g;
 
 -- feed: a post whose fan-out is queued for background batches at the crash
 -- (no worker started for it: this session turns the worker off).
