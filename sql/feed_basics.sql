@@ -4,6 +4,7 @@
 -- with its SQLSTATE, and nothing changed after each.
 -- Timestamps and cursors are never printed (they differ per run).
 \i sql/include/try.psql
+\i sql/include/wait_fanout.psql
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS feed;
 CREATE EXTENSION feed;
@@ -152,15 +153,7 @@ SELECT post_id = (SELECT id FROM feed.posts WHERE content = 'ben to many') AS qu
   FROM feed.fanout_progress;
 COMMIT;
 -- The worker delivers it within seconds.
-DO $$
-BEGIN
-    FOR i IN 1..100 LOOP
-        EXIT WHEN NOT EXISTS (SELECT 1 FROM feed.fanout_jobs);
-        PERFORM pg_sleep(0.1);
-    END LOOP;
-END
-$$;
-SELECT count(*) AS jobs_left FROM feed.fanout_jobs;
+SELECT pg_temp.wait_fanout() AS jobs_left;
 SELECT user_id FROM feed.timelines WHERE post_id = (SELECT id FROM feed.posts WHERE content = 'ben to many');
 SELECT pg_temp.try($$SELECT feed.run_fanout(0)$$);
 SELECT feed.run_fanout() AS nothing_queued;
@@ -442,13 +435,6 @@ SET feed.fanout_worker = off;
 SELECT feed.post(2, 'queued for the next session') > 0 AS posted;
 SELECT count(*) AS jobs_queued FROM feed.fanout_jobs;
 \c
+\i sql/include/wait_fanout.psql
 SELECT count(*) >= 0 AS read FROM feed.home(1, 1);
-DO $$
-BEGIN
-    FOR i IN 1..100 LOOP
-        EXIT WHEN NOT EXISTS (SELECT 1 FROM feed.fanout_jobs);
-        PERFORM pg_sleep(0.1);
-    END LOOP;
-END
-$$;
-SELECT count(*) AS jobs_left FROM feed.fanout_jobs;
+SELECT pg_temp.wait_fanout() AS jobs_left;
