@@ -32,6 +32,7 @@ SELECT pg_temp.try('SELECT commerce.reserve_cart(ARRAY[[300, 301]], ARRAY[[1, 1]
 SELECT pg_temp.try('SELECT commerce.reserve_cart(ARRAY[999], ARRAY[1])');
 SELECT pg_temp.try('SELECT commerce.reserve_cart(ARRAY[300], ARRAY[1], user_id => 999)');
 SELECT pg_temp.try($$SELECT commerce.reserve_cart(ARRAY[300], ARRAY[1], interval '0 s')$$);
+SELECT pg_temp.try($$SELECT commerce.reserve_cart(ARRAY[300], ARRAY[1], interval '178000000 years')$$);
 SELECT count(*) = :carts_before AS no_new_cart FROM commerce.carts;
 SELECT variant_id, reserved FROM commerce.inventory WHERE variant_id IN (300, 301, 302) ORDER BY 1;
 

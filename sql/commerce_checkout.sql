@@ -69,3 +69,16 @@ SELECT variant_id, quantity, reserved FROM commerce.inventory WHERE variant_id I
 SELECT pg_temp.try(format($$SELECT commerce.set_order_status(%s, 'paid')$$, :ord4));
 SELECT pg_temp.try(format($$SELECT commerce.set_order_status(%s, 'cancelled')$$, :ord4));
 SELECT variant_id, quantity, reserved FROM commerce.inventory WHERE variant_id IN (400, 401) ORDER BY 1;
+
+-- Returns always succeed: an order whose variant was restocked to the
+-- bucket maximum (2,147,483,647 units) since it was placed still cancels.
+-- The units go where there is room, into a new bucket when every bucket is
+-- full (0.1.0 failed the cancel with 22003).
+SELECT commerce.reserve_cart(ARRAY[401], ARRAY[2], user_id => 400) AS cart5 \gset
+SELECT commerce.checkout(:cart5) AS ord5 \gset
+SELECT commerce.restock(401, 2147483647 - (SELECT max(quantity) FROM commerce.stock WHERE variant_id = 401)::int) > 0 AS restocked;
+SELECT max(quantity) AS fullest_bucket, count(*) AS buckets FROM commerce.stock WHERE variant_id = 401;
+SELECT quantity AS before_cancel FROM commerce.inventory WHERE variant_id = 401 \gset
+SELECT commerce.set_order_status(:ord5, 'cancelled');
+SELECT quantity - :before_cancel AS returned, reserved FROM commerce.inventory WHERE variant_id = 401;
+SELECT count(*) AS buckets, max(quantity) <= 2147483647 AS within_max FROM commerce.stock WHERE variant_id = 401;

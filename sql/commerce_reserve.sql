@@ -28,6 +28,10 @@ SELECT pg_temp.try('SELECT commerce.reserve(200, NULL)');
 SELECT pg_temp.try('SELECT commerce.reserve(999, 1)');
 SELECT pg_temp.try($$SELECT commerce.reserve(200, 1, interval '0 seconds')$$);
 SELECT pg_temp.try($$SELECT commerce.reserve(200, 1, interval '-5 minutes')$$);
+-- At most 366 days (a longer hold is a mistake; a very long one overflowed
+-- timestamptz with 22008 from inside the insert).
+SELECT pg_temp.try($$SELECT commerce.reserve(200, 1, interval '178000000 years')$$);
+SELECT pg_temp.try($$SELECT commerce.reserve(200, 1, interval '367 days')$$);
 SELECT pg_temp.try($$SELECT commerce.reserve(200, 1, NULL)$$);
 SELECT pg_temp.try($$SELECT commerce.reserve(200, 1, idempotency_key => '')$$);
 SELECT pg_temp.try($$SELECT commerce.reserve(200, 1, idempotency_key => repeat('k', 201))$$);

@@ -65,6 +65,21 @@ SELECT eventstore.append('reentrant-1', '[{"type": "A", "data": {}}, {"type": "A
 SELECT state FROM eventstore.projection_state WHERE projection = 'reentrant';
 SELECT name FROM eventstore.projections WHERE name LIKE 'reentrant%' ORDER BY 1;
 SELECT eventstore.drop_projection(name) FROM eventstore.projections WHERE name LIKE 'reentrant%' ORDER BY name;
+-- An apply function that drops its own projection while it is folded: the
+-- fold ends with KB211 naming it (not a foreign-key violation), the append
+-- with it; the projection and the events stay as they were.
+CREATE FUNCTION public.self_dropping_apply(state jsonb, e eventstore.event) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM eventstore.drop_projection('self_drop');
+    RETURN state;
+END $$;
+SELECT eventstore.create_projection('self_drop', 'selfdrop', apply_function => 'public.self_dropping_apply(jsonb, eventstore.event)');
+SELECT pg_temp.try($$SELECT eventstore.append('selfdrop-1', '[{"type": "A", "data": {}}]')$$);
+SELECT (SELECT count(*) FROM eventstore.projections WHERE name = 'self_drop') AS projection_kept,
+       (SELECT count(*) FROM eventstore.events WHERE stream_id = 'selfdrop-1') AS appended;
+SELECT eventstore.drop_projection('self_drop');
+DROP FUNCTION public.self_dropping_apply(jsonb, eventstore.event);
 
 -- A reducer increment by a "value" that is not a number is a spec error.
 SELECT pg_temp.try($$SELECT eventstore.create_projection('bad_inc', 'x', reducer => '{"T": [{"increment": "n", "value": "1"}]}')$$);

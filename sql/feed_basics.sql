@@ -413,6 +413,24 @@ SELECT count(*) FROM feed.home(99);
 \set VERBOSITY default
 SELECT count(*) > 0 AS read FROM feed.home(2);
 SELECT * FROM scan_memory;
+-- A follow by a user already marked dormant is dormant too: fan-out skips
+-- it like their other follows (0.1.0 stored it as active and wrote the
+-- author's posts into the dormant timeline), nothing is backfilled, and the
+-- user's next read rebuilds the timeline with the new author in it.
+SELECT feed.create_user('away_reader') AS away \gset
+SELECT feed.create_user('new_author') AS fresh \gset
+SELECT feed.post(:fresh, 'fresh before the follow') > 0 AS posted;
+INSERT INTO feed.activity VALUES (:away, now() - interval '40 days')
+    ON CONFLICT (user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at;
+SELECT feed.mark_dormant() >= 1 AS marked;
+SELECT dormant AS away_dormant FROM feed.users WHERE id = :away;
+SELECT feed.follow(:away, :fresh) AS backfilled_while_dormant;
+SELECT dormant AS follow_dormant FROM feed.follows WHERE follower_id = :away AND followee_id = :fresh;
+SELECT feed.post(:fresh, 'fresh while away') > 0 AS posted;
+SELECT count(*) AS away_timeline_rows FROM feed.timelines WHERE user_id = :away;
+SELECT content FROM feed.home(:away) ORDER BY created_at;
+SELECT u.dormant, f.dormant AS follow_dormant FROM feed.users u JOIN feed.follows f ON f.follower_id = u.id
+ WHERE u.id = :away;
 -- Jobs whose followers fill their last batch exactly: the empty batch that
 -- then closes a job does not count, so run_fanout(1) returns 0 only when no
 -- job had work (the worker takes 0 as idle and naps; it napped after every

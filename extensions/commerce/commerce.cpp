@@ -35,6 +35,8 @@ int32_t positive_quantity(FunctionCallInfo fcinfo, int n) {
     return qty;
 }
 
+constexpr int kMaxHoldDays = 366;
+
 Datum positive_hold(FunctionCallInfo fcinfo, int n) {
     Datum d = args::datum(fcinfo, n, "hold");
     const Interval* iv = DatumGetIntervalP(d);
@@ -45,6 +47,12 @@ Datum positive_hold(FunctionCallInfo fcinfo, int n) {
     if (usecs <= 0)
         throw Error(errcodes::invalid_parameter_value, "hold must be a positive interval",
                     "", "Pass for example interval '15 minutes'.");
+    // A hold is minutes to days; beyond a year it is a mistake (and far
+    // enough, now() + hold overflows timestamptz: 22008 from deep inside).
+    if (usecs > static_cast<long double>(kMaxHoldDays) * USECS_PER_DAY)
+        throw Error(errcodes::invalid_parameter_value,
+                    "hold must be at most " + std::to_string(kMaxHoldDays) + " days", "",
+                    "Pass for example interval '15 minutes'.");
     return d;
 }
 
@@ -95,6 +103,9 @@ spi::Statement kInsertCart{
     " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     {INT8OID, TEXTOID}};
 spi::Statement kCartByKey{"SELECT id FROM commerce.carts WHERE idempotency_key = $1", {TEXTOID}};
+// The cart's user, locked as the foreign key would (FOR KEY SHARE): it
+// exists until this transaction ends.
+spi::Statement kLockCustomer{"SELECT 1 FROM commerce.users WHERE id = $1 FOR KEY SHARE", {INT8OID}};
 spi::Statement kCartLines{
     "SELECT variant_id, sum(quantity)::int8 FROM commerce.reservations WHERE cart_id = $1"
     " GROUP BY variant_id ORDER BY variant_id",
@@ -112,6 +123,9 @@ CASEBOOK_FUNCTION(commerce_reserve_cart) {
     auto user = args::optional_int8(fcinfo, 4);
 
     spi::Connection conn;
+    if (user && conn.execute(kLockCustomer, {spi::int8_param(*user)}).empty())
+        throw Error(errcodes::unknown_customer, "user " + std::to_string(*user) + " does not exist", "",
+                    "Create the user in commerce.users first, or pass no user_id.");
     // The cart row comes first: with a key it is the idempotency lock (a
     // concurrent twin waits here, then finds the committed cart).
     auto inserted = conn.execute(kInsertCart, {user ? spi::int8_param(*user) : spi::null_param(),
@@ -391,7 +405,7 @@ CASEBOOK_FUNCTION(commerce_orders_guard) {
             std::vector<std::pair<int64_t, int64_t>> back;
             for (uint64_t i = 0; i < items.size(); ++i) back.emplace_back(items.int8_at(i, 1), items.int8_at(i, 2));
             Stock stock(conn);
-            for (const auto& [variant, qty] : back) stock.restock(variant, qty);
+            for (const auto& [variant, qty] : back) stock.give_back(variant, qty);
             conn.finish();
         }
     }

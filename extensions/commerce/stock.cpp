@@ -7,6 +7,7 @@
 #include "stock.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -335,6 +336,35 @@ int64_t Stock::restock(int64_t variant, int64_t qty) {
     int64_t available = qty;
     for (const auto& b : locked.buckets) available += b.available();
     return available;
+}
+
+void Stock::give_back(int64_t variant, int64_t qty) {
+    if (qty <= 0) return;
+    Locked locked = lock_all(variant);
+    if (locked.buckets.empty()) unknown_variant(variant);
+    ReturnPlan plan = plan_return(locked.buckets, qty, locked.nbuckets);
+    apply_moves(variant, plan.moves);
+    // Every bucket full: new ones (numbers not in use), each as full as it
+    // can be. They are outside 0..nbuckets-1, so they drain first.
+    auto in_use = [&](int32_t n) {
+        for (const auto& b : locked.buckets)
+            if (b.bucket == n) return true;
+        return false;
+    };
+    int32_t next = 0;
+    while (plan.spill > 0) {
+        while (next < kMaxBuckets && in_use(next)) ++next;
+        if (next >= kMaxBuckets)
+            throw Error(errcodes::numeric_value_out_of_range,
+                        "no room for " + std::to_string(plan.spill) + " returned units of variant " +
+                            std::to_string(variant),
+                        "Every one of the " + std::to_string(kMaxBuckets) + " stock buckets is full.");
+        int64_t add = std::min<int64_t>(plan.spill, std::numeric_limits<int32_t>::max());
+        spi_.execute(kAddBucket, {spi::int8_param(variant), spi::int4_param(next), spi::int8_param(add),
+                                  spi::int4_param(locked.nbuckets)});
+        locked.buckets.push_back(Bucket{next, add, 0});
+        plan.spill -= add;
+    }
 }
 
 int64_t Stock::available(int64_t variant) {

@@ -46,6 +46,9 @@ public:
 
     // Adds units spread over the variant's buckets; returns new available.
     int64_t restock(int64_t variant, int64_t qty);
+    // Units of a cancelled order back into stock: never fails for lack of
+    // room (stock_plan.hpp, plan_return; new buckets take what fits nowhere).
+    void give_back(int64_t variant, int64_t qty);
     int64_t available(int64_t variant);
     int32_t set_buckets(int64_t variant, int32_t n);
 

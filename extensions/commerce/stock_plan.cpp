@@ -90,6 +90,36 @@ std::vector<Move> plan_restock(const std::vector<Bucket>& buckets, int64_t qty, 
     return moves;
 }
 
+ReturnPlan plan_return(const std::vector<Bucket>& buckets, int64_t qty, int32_t nbuckets) {
+    ReturnPlan plan;
+    if (qty <= 0) return plan;
+    // An even spread over the active buckets where it fits (as a restock)...
+    try {
+        plan.moves = plan_restock(buckets, qty, nbuckets);
+        if (!plan.moves.empty()) return plan;
+    } catch (const Error&) {
+        plan.moves.clear();
+    }
+    // ...else room wherever it is: active buckets first, then draining ones.
+    std::vector<const Bucket*> order;
+    for (const auto& b : buckets) order.push_back(&b);
+    std::stable_sort(order.begin(), order.end(), [&](const Bucket* a, const Bucket* b) {
+        if (active(*a, nbuckets) != active(*b, nbuckets)) return active(*a, nbuckets);
+        return a->bucket < b->bucket;
+    });
+    int64_t left = qty;
+    for (const Bucket* b : order) {
+        if (left == 0) break;
+        int64_t room = kInt32Max - b->quantity;
+        if (room <= 0) continue;
+        int64_t add = std::min(room, left);
+        plan.moves.push_back({b->bucket, add});
+        left -= add;
+    }
+    plan.spill = left;
+    return plan;
+}
+
 std::vector<BucketTarget> plan_buckets(const std::vector<Bucket>& buckets, int32_t n) {
     std::map<int32_t, BucketTarget> out;
     int64_t total_available = 0;

@@ -46,6 +46,16 @@ ReservationPlan plan_reservation(const std::vector<Bucket>& buckets, int64_t qty
 // would exceed the int32 range.
 std::vector<Move> plan_restock(const std::vector<Bucket>& buckets, int64_t qty, int32_t nbuckets);
 
+// Units coming back (a cancelled order): they must always find room. Fills
+// the active buckets with room first, then the draining ones, each up to
+// 2,147,483,647 units; what fits nowhere is `spill`, for new buckets the
+// caller adds. Never throws.
+struct ReturnPlan {
+    std::vector<Move> moves;
+    int64_t spill = 0;
+};
+ReturnPlan plan_return(const std::vector<Bucket>& buckets, int64_t qty, int32_t nbuckets);
+
 // New layout for set_buckets(n): every bucket keeps its reserved units; the
 // total available is spread evenly over buckets 0..n-1; buckets >= n keep
 // only their reserved units (draining) and disappear when they hold none.

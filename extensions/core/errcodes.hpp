@@ -51,6 +51,7 @@ inline constexpr SqlState invalid_status_transition{"KB110"};
 inline constexpr SqlState unknown_order_status{"KB111"};
 inline constexpr SqlState unknown_product{"KB112"};
 inline constexpr SqlState unknown_category{"KB113"};
+inline constexpr SqlState unknown_customer{"KB114"};
 
 // eventstore (KB2xx).
 inline constexpr SqlState wrong_expected_version{"KB201"};
@@ -105,6 +106,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB111", "unknown_order_status", "the status name is not an order status"},
     {"KB112", "unknown_product", "the product id does not exist"},
     {"KB113", "unknown_category", "the category id or path does not exist"},
+    {"KB114", "unknown_customer", "the user id given for a cart or order is not in commerce.users"},
     {"KB201", "wrong_expected_version", "append's expected_version is not the stream's current version"},
     {"KB202", "invalid_event", "an element of append's events array is malformed (type, data, metadata, id, schema_version)"},
     {"KB203", "event_id_conflict", "an event id is repeated in one append, or already stored in another stream"},

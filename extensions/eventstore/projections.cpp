@@ -149,18 +149,30 @@ spi::Statement kLoadState{
     "WHERE projection = $1 AND stream_id = $2",
     {TEXTOID, TEXTOID}};
 
+// Nothing is written (no row returned) when the projection is gone: only
+// its own apply function can have dropped it meanwhile (a concurrent
+// drop_projection waits for the fold's lock), and the caller says so
+// instead of a foreign-key violation.
 spi::Statement kSaveState{
     "INSERT INTO eventstore.projection_state AS s (projection, stream_id, state, version, position) "
-    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (projection, stream_id) DO UPDATE "
+    "SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT FROM eventstore.projections WHERE name = $1) "
+    "ON CONFLICT (projection, stream_id) DO UPDATE "
     "SET state = EXCLUDED.state, version = EXCLUDED.version, position = EXCLUDED.position, "
-    "updated_at = now()",
+    "updated_at = now() RETURNING 1",
     {TEXTOID, TEXTOID, JSONBOID, INT8OID, INT8OID}};
 
 spi::Statement kSaveSnapshot{
     "INSERT INTO eventstore.snapshots (projection, stream_id, version, position, state) "
-    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (projection, stream_id, version) DO UPDATE "
-    "SET state = EXCLUDED.state, position = EXCLUDED.position, created_at = now()",
+    "SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT FROM eventstore.projections WHERE name = $1) "
+    "ON CONFLICT (projection, stream_id, version) DO UPDATE "
+    "SET state = EXCLUDED.state, position = EXCLUDED.position, created_at = now() RETURNING 1",
     {TEXTOID, TEXTOID, INT8OID, INT8OID, JSONBOID}};
+
+[[noreturn]] void dropped_while_folding(const std::string& name) {
+    throw Error(errcodes::projection_failed, "projection \"" + name + "\" was dropped while it was being folded",
+                "Its apply function (or an upcaster it triggered) dropped it.",
+                "Apply functions must not change projection definitions.");
+}
 
 spi::Statement kStreamEventsBetween{
     "SELECT " ES_EVENT_COLUMNS " FROM eventstore.events "
@@ -313,14 +325,18 @@ public:
 
     void save(const std::string& stream, const State& s) {
         Datum d = state_datum(s);
-        conn_.execute(kSaveState, {spi::text_param(def_.name), spi::text_param(stream), spi::datum_param(d),
-                                   spi::int8_param(s.version), spi::int8_param(s.position)});
+        if (conn_.execute(kSaveState, {spi::text_param(def_.name), spi::text_param(stream), spi::datum_param(d),
+                                       spi::int8_param(s.version), spi::int8_param(s.position)})
+                .empty())
+            dropped_while_folding(def_.name);
     }
 
     void snapshot(const State& s, const std::string& stream) {
         Datum d = state_datum(s);
-        conn_.execute(kSaveSnapshot, {spi::text_param(def_.name), spi::text_param(stream), spi::int8_param(s.version),
-                                      spi::int8_param(s.position), spi::datum_param(d)});
+        if (conn_.execute(kSaveSnapshot, {spi::text_param(def_.name), spi::text_param(stream),
+                                          spi::int8_param(s.version), spi::int8_param(s.position), spi::datum_param(d)})
+                .empty())
+            dropped_while_folding(def_.name);
     }
 
 private:

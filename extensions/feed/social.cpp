@@ -14,11 +14,15 @@ namespace {
 spi::Statement kLockPair{
     "SELECT id FROM feed.users WHERE id = ANY (ARRAY[$1, $2]) ORDER BY id FOR NO KEY UPDATE", {INT8OID, INT8OID}};
 // pulled: the followee's posts are pulled (read after lock_pair, so a post
-// marking them has committed or waits).
+// marking them has committed or waits). dormant: as the follower is (their
+// row is locked: neither a sweep nor a wake-up can change it meanwhile),
+// so fan-out skips a dormant follower's new follow like the others.
+// Returns whether the follower is dormant.
 spi::Statement kInsertFollow{
-    "INSERT INTO feed.follows (follower_id, followee_id, pulled)"
-    " SELECT $1, $2, u.pulled_since IS NOT NULL FROM feed.users u WHERE u.id = $2"
-    " ON CONFLICT DO NOTHING RETURNING 1",
+    "INSERT INTO feed.follows (follower_id, followee_id, pulled, dormant)"
+    " SELECT $1, $2, u.pulled_since IS NOT NULL, f.dormant FROM feed.users u, feed.users f"
+    " WHERE u.id = $2 AND f.id = $1"
+    " ON CONFLICT DO NOTHING RETURNING dormant",
     {INT8OID, INT8OID}};
 spi::Statement kDeleteFollow{
     "DELETE FROM feed.follows WHERE follower_id = $1 AND followee_id = $2 RETURNING 1", {INT8OID, INT8OID}};
@@ -94,10 +98,15 @@ int64_t create_user(spi::Connection& conn, const std::string& username) {
 
 int64_t follow(spi::Connection& conn, int64_t follower, int64_t followee) {
     lock_pair(conn, follower, followee);
-    if (conn.execute(kInsertFollow, {spi::int8_param(follower), spi::int8_param(followee)}).empty())
+    spi::Rows inserted = conn.execute(kInsertFollow, {spi::int8_param(follower), spi::int8_param(followee)});
+    if (inserted.empty())
         throw Error(errcodes::already_following,
                     "user " + std::to_string(follower) + " already follows user " + std::to_string(followee));
+    bool dormant = inserted.boolean(0, 1).value_or(false);
     conn.execute(kCounts, {spi::int8_param(follower), spi::int8_param(followee), spi::int8_param(1)});
+    // A dormant follower's timeline is rebuilt from what they follow when
+    // they next read: nothing is written to it now.
+    if (dormant) return 0;
     const Settings& s = settings();
     auto backfilled = static_cast<int64_t>(
         conn.execute(kBackfill, {spi::int8_param(follower), spi::int8_param(followee),

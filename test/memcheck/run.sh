@@ -31,6 +31,7 @@ echo "running the workload in a single-user backend under valgrind (takes a minu
 ( cd "$WORK" && as_owner valgrind --tool=memcheck --leak-check=full \
       --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
       --num-callers=50 --error-limit=no --log-file="$WORK/valgrind.log" \
+      --suppressions="$SCRIPT_DIR/postgres.supp" \
       "$PGBIN/postgres" --single -D "$WORK/data" -c fsync=off -c shared_preload_libraries=eventstore postgres \
       <"$WORK/workload.sql" >"$WORK/out.log" 2>&1 ) || true
 

@@ -40,8 +40,8 @@ SELECT results_eq(
     'without eventstore.partition_positions the store is one plain table (partition_positions 0)');
 SELECT throws_ok('INSERT INTO eventstore.storage_layout VALUES (5)', '23505', NULL,
                  'storage_layout holds one row');
-SELECT sequences_are('eventstore', ARRAY[]::name[],
-                     'eventstore has no sequence (positions come from the shared-memory allocator)');
+SELECT sequences_are('eventstore', ARRAY['position_reserve']::name[],
+                     'eventstore has one sequence, the position reserve mark (positions come from the shared-memory allocator)');
 
 -- events
 SELECT columns_are('eventstore', 'events',

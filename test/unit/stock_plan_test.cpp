@@ -120,6 +120,43 @@ TEST(PlanRestock, RefusesInt32Overflow) {
     }
 }
 
+// Returned units (a cancelled order) always find room: the even spread of a
+// restock when it fits, else every bucket filled to the top, active ones
+// first, and the rest spilled for new buckets. It never throws.
+TEST(PlanReturn, SpreadsLikeARestockWhenItFits) {
+    std::vector<Bucket> bs{{0, 0, 0}, {1, 0, 0}, {2, 0, 0}};
+    ReturnPlan p = plan_return(bs, 10, 3);
+    EXPECT_EQ(p.moves, plan_restock(bs, 10, 3));
+    EXPECT_EQ(p.spill, 0);
+}
+
+TEST(PlanReturn, FillsWhereThereIsRoomWhenABucketIsFull) {
+    const int64_t max = 2147483647;
+    std::vector<Bucket> bs{{0, max, 0}, {1, max - 3, 0}, {7, 10, 0}};
+    ReturnPlan p = plan_return(bs, 5, 2);
+    ASSERT_EQ(p.moves.size(), 2u);
+    EXPECT_EQ(p.moves[0], (Move{1, 3}));  // the active bucket with room first
+    EXPECT_EQ(p.moves[1], (Move{7, 2}));  // then the draining one
+    EXPECT_EQ(p.spill, 0);
+}
+
+TEST(PlanReturn, SpillsWhatFitsNowhere) {
+    const int64_t max = 2147483647;
+    std::vector<Bucket> bs{{0, max, 5}, {1, max - 1, 0}};
+    ReturnPlan p = plan_return(bs, 4, 2);
+    ASSERT_EQ(p.moves.size(), 1u);
+    EXPECT_EQ(p.moves[0], (Move{1, 1}));
+    EXPECT_EQ(p.spill, 3);
+    // No bucket ever passes the maximum.
+    for (const Move& m : p.moves) {
+        for (const Bucket& b : bs) {
+            if (b.bucket == m.bucket) {
+                EXPECT_LE(b.quantity + m.delta, max);
+            }
+        }
+    }
+}
+
 TEST(PlanBuckets, SpreadsAvailableAndKeepsReserved) {
     std::vector<Bucket> bs{{0, 10, 3}};
     auto t = plan_buckets(bs, 4);  // 7 available over 4 buckets: 2,2,2,1
