@@ -709,3 +709,14 @@ SELECT stream_id, s.state->>'a' AS a, x.a AS stored_a, s.state->>'b' AS b, x.b A
  ORDER BY stream_id LIMIT 5;
 DROP VIEW decimals_stored;
 SELECT eventstore.drop_projection('decimals');
+
+-- run_projections_loop checks its arguments before it runs anything: a NULL
+-- seconds looped forever and a NULL pause never paused (22004 now), and the
+-- bounds keep one call within its schedule (22023).
+SELECT pg_temp.try($$CALL eventstore.run_projections_loop(NULL)$$);
+SELECT pg_temp.try($$CALL eventstore.run_projections_loop(1, NULL)$$);
+SELECT pg_temp.try($$CALL eventstore.run_projections_loop(-1)$$);
+SELECT pg_temp.try($$CALL eventstore.run_projections_loop(2, '1000000 years')$$);
+SELECT pg_temp.try($$CALL eventstore.run_projections_loop(2, '-1 second')$$);
+-- One round (0 seconds), at top level where it may commit.
+CALL eventstore.run_projections_loop(0, '0 seconds');

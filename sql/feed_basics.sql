@@ -437,7 +437,8 @@ SELECT u.dormant, f.dormant AS follow_dormant FROM feed.users u JOIN feed.follow
 -- such job once).
 SET feed.fanout_worker = off;
 SET feed.fanout_sync_max = 0;
-SELECT count(*) AS ben_followers FROM feed.follows WHERE followee_id = 2 \gset
+SELECT pg_temp.wait_no_worker() AS workers;
+SELECT count(*) AS ben_followers FROM feed.follows WHERE followee_id = 2 AND NOT dormant \gset
 SET feed.fanout_batch = :ben_followers;
 SELECT count(feed.post(2, 'exact batch ' || g)) AS queued FROM generate_series(1, 2) g;
 SELECT feed.run_fanout(1) = :ben_followers AS first_job;
@@ -450,6 +451,7 @@ RESET feed.fanout_batch;
 -- the queue once per session and starts the worker (docs/feed.md).
 SET feed.fanout_sync_max = 0;
 SET feed.fanout_worker = off;
+SELECT pg_temp.wait_no_worker() AS workers;
 SELECT feed.post(2, 'queued for the next session') > 0 AS posted;
 SELECT count(*) AS jobs_queued FROM feed.fanout_jobs;
 \c

@@ -32,6 +32,7 @@ inline constexpr SqlState internal_error{"XX000"};
 inline constexpr SqlState insufficient_privilege{"42501"};
 inline constexpr SqlState serialization_failure{"40001"};
 inline constexpr SqlState statement_too_complex{"54001"};
+inline constexpr SqlState invalid_transaction_state{"25000"};
 
 // Core (KB0xx).
 inline constexpr SqlState casebook_error{"KB000"};
@@ -87,6 +88,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
     {"22023", "invalid_parameter_value", "an argument is out of its documented range"},
     {"57014", "query_canceled", "a long native loop was cancelled or hit statement_timeout"},
+    {"25000", "invalid_transaction_state", "eventstore: rebuild() called in a REPEATABLE READ or SERIALIZABLE transaction"},
     {"54001", "statement_too_complex", "a JSON value nested too deeply for the server's stack (max_stack_depth)"},
     {"53200", "out_of_memory", "a C++ allocation failed inside a native function"},
     {"XX000", "internal_error", "a C++ exception that is not a casebook error (a bug: please report)"},

@@ -453,13 +453,27 @@ ALTER EVENT TRIGGER eventstore_cron_restore ENABLE ALWAYS;
 CREATE PROCEDURE @extschema@.run_projections_loop(seconds integer DEFAULT 58, pause interval DEFAULT '200 milliseconds')
     LANGUAGE plpgsql AS $fn$
 DECLARE
-    deadline timestamptz := pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => seconds);
+    pause_s double precision := pg_catalog.date_part('epoch', pause);
+    deadline timestamptz;
 BEGIN
+    -- Checked before anything runs: a NULL would loop forever or never
+    -- pause, and the bounds keep one call from outliving its schedule.
+    IF seconds IS NULL OR pause IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL', CASE WHEN seconds IS NULL THEN 'seconds' ELSE 'pause' END
+            USING ERRCODE = '22004';
+    END IF;
+    IF seconds < 0 OR seconds > 86400 THEN
+        RAISE EXCEPTION 'seconds must be between 0 and 86400, got %', seconds USING ERRCODE = '22023';
+    END IF;
+    IF pause_s < 0 OR pause_s > 60 THEN
+        RAISE EXCEPTION 'pause must be between 0 and 60 seconds, got % seconds', pause_s USING ERRCODE = '22023';
+    END IF;
+    deadline := pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => seconds);
     LOOP
         PERFORM @extschema@.run_projections();
         COMMIT;
         EXIT WHEN pg_catalog.clock_timestamp() >= deadline;
-        PERFORM pg_catalog.pg_sleep(pg_catalog.date_part('epoch', pause));
+        PERFORM pg_catalog.pg_sleep(pause_s);
     END LOOP;
 END
 $fn$;

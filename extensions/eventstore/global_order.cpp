@@ -96,9 +96,9 @@ extern "C" void global_order_on_exit(int, Datum) { release_slot(); }
 // WAL-logged, and survive a crash as far as they were flushed; every
 // position handed out lies at or below a mark flushed before it was
 // handed out, so no restart, crash or counter eviction hands it out again.
-// Reserved this far beyond the positions asked for, so that one WAL flush
-// covers many appends; a restart skips at most this many positions.
-constexpr int64_t kReserveAhead = 4096;
+// How far beyond the positions asked for a mark goes adapts to the load
+// (horizon.hpp, kReserveMin..kReserveMax): one WAL flush covers many
+// appends, and a restart skips at most kReserveMax positions.
 
 // The sequence, InvalidOid in a database still at 0.1.0 (no mark: the
 // counter is then loaded from the stored positions alone, as 0.1.0 did).
@@ -109,21 +109,43 @@ Oid reserve_sequence() {
     });
 }
 
-// Makes a mark at or above upto durable and returns it. Extenders take the
-// sequence's lock in turn (released at once, not at transaction end: the
-// mark is not transactional), so the mark only grows; the WAL record is
-// flushed before anything is handed out below it, whatever
-// synchronous_commit says.
+// Makes a mark at or above `upto` (the last position needed) durable and
+// returns it. Extenders take the sequence's lock in turn (released at
+// once, not at transaction end: the mark is not transactional), so the
+// mark only grows, and one that finds the mark raised far enough while it
+// waited does nothing. The WAL record is flushed (after the lock is
+// released: the flush covers everything written before it, and the mark is
+// published only after it) before anything is handed out below it,
+// whatever synchronous_commit says.
 int64_t extend_reserve(spi::Connection& conn, Oid seq, int64_t upto) {
     static spi::Statement kExtend{
         "SELECT pg_catalog.setval('eventstore.position_reserve'::pg_catalog.regclass, "
         "GREATEST($1, last_value)) FROM eventstore.position_reserve",
         {INT8OID}};
     pg::guard([seq] { LockRelationOid(seq, ExclusiveLock); });
-    int64_t mark = conn.execute(kExtend, {spi::int8_param(upto)}).int8_at(0, 1);
-    pg::guard([seq] {
-        XLogFlush(XactLastRecEnd);
+    int64_t have = pg::guard([] {
+        LWLockAcquire(g_lock, LW_SHARED);
+        DbCounter* c = g_table->find(MyDatabaseId);
+        int64_t r = c != nullptr && c->reserved != kUntracked ? c->reserved : 0;
+        LWLockRelease(g_lock);
+        return r;
+    });
+    if (have >= upto) {
+        pg::guard([seq] { UnlockRelationOid(seq, ExclusiveLock); });
+        return have;
+    }
+    int64_t target = pg::guard([upto] {
+        LWLockAcquire(g_lock, LW_EXCLUSIVE);
+        int64_t t = g_table->reserve_target(MyDatabaseId, upto, GetCurrentTimestamp());
+        LWLockRelease(g_lock);
+        return t;
+    });
+    if (target == 0) target = upto > INT64_MAX - kReserveMin ? INT64_MAX : upto + kReserveMin;
+    int64_t mark = conn.execute(kExtend, {spi::int8_param(target)}).int8_at(0, 1);
+    XLogRecPtr end = XactLastRecEnd;
+    pg::guard([seq, end] {
         UnlockRelationOid(seq, ExclusiveLock);
+        XLogFlush(end);
     });
     return mark;
 }
@@ -195,7 +217,7 @@ int64_t allocate(spi::Connection& conn, int64_t n) {
         exit_hook = true;
     }
     // A few rounds: load, reserve, allocate (others may take what was
-    // reserved in between; each round reserves kReserveAhead more).
+    // reserved in between).
     for (int attempt = 0; attempt < 8; ++attempt) {
         int64_t first = 0, upto = 0;
         bool untracked = false;
@@ -221,7 +243,7 @@ int64_t allocate(spi::Connection& conn, int64_t n) {
                         return l;
                     });
                     if (last < first + n - 1) last = first + n - 1;
-                    int64_t mark = extend_reserve(conn, seq, last + kReserveAhead);
+                    int64_t mark = extend_reserve(conn, seq, last);
                     pg::guard([mark] {
                         LWLockAcquire(g_lock, LW_EXCLUSIVE);
                         g_table->reserved(MyDatabaseId, mark);
@@ -240,7 +262,7 @@ int64_t allocate(spi::Connection& conn, int64_t n) {
             throw Error(errcodes::extension_not_ready, "eventstore: the position reserve is missing",
                         "The sequence eventstore.position_reserve was dropped.",
                         "Recreate the extension, or restore the sequence from a backup.");
-        int64_t mark = extend_reserve(conn, seq, upto > INT64_MAX - kReserveAhead ? INT64_MAX : upto + kReserveAhead);
+        int64_t mark = extend_reserve(conn, seq, upto);
         pg::guard([mark] {
             LWLockAcquire(g_lock, LW_EXCLUSIVE);
             g_table->reserved(MyDatabaseId, mark);

@@ -81,6 +81,8 @@ HorizonTable::Load HorizonTable::load(uint32_t db, int64_t max_position, uint64_
     if (target == nullptr) return Load::full;
     target->db = db;
     target->ready = 1;
+    target->ahead = kReserveMin;
+    target->extended_at = 0;
     if (durable_mark == kUntracked) {
         target->next = max_position + 1;
         target->reserved = kUntracked;
@@ -94,8 +96,24 @@ HorizonTable::Load HorizonTable::load(uint32_t db, int64_t max_position, uint64_
 int64_t HorizonTable::track(uint32_t db) {
     DbCounter* c = find(db);
     if (c == nullptr) return 0;
-    if (c->reserved == kUntracked) c->reserved = c->next - 1;
+    // Nothing is known durable yet: every allocation now needs a raise,
+    // which lands above everything handed out so far.
+    if (c->reserved == kUntracked) c->reserved = 0;
     return c->next - 1;
+}
+
+int64_t HorizonTable::reserve_target(uint32_t db, int64_t upto, int64_t now_us) {
+    DbCounter* c = find(db);
+    if (c == nullptr) return 0;
+    if (c->ahead < kReserveMin) c->ahead = kReserveMin;
+    int64_t since = now_us - c->extended_at;
+    if (c->extended_at != 0 && since >= 0 && since < 1000000) {
+        c->ahead = c->ahead >= kReserveMax / 2 ? kReserveMax : c->ahead * 2;
+    } else if (c->extended_at != 0) {
+        c->ahead = c->ahead / 2 < kReserveMin ? kReserveMin : c->ahead / 2;
+    }
+    c->extended_at = now_us;
+    return upto > INT64_MAX - c->ahead ? INT64_MAX : upto + c->ahead;
 }
 
 void HorizonTable::reserved(uint32_t db, int64_t upto) {
@@ -108,7 +126,7 @@ bool HorizonTable::forget(uint32_t db) {
     DbCounter* c = counters();
     for (uint32_t i = 0; i < ndb; ++i) {
         if (c[i].db == db) {
-            c[i] = DbCounter{0, 0, 0, 0};
+            c[i] = DbCounter{0, 0, 0, 0, 0, 0};
             ++evictions;
         }
     }

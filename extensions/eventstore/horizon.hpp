@@ -34,7 +34,16 @@ struct DbCounter {
     uint32_t ready;      // 1 once `next` was loaded from the events table
     int64_t next;        // next position to hand out
     int64_t reserved;    // positions up to here are durably reserved (or kUntracked)
+    int64_t ahead;       // how far beyond what is asked the next reserve goes
+    int64_t extended_at; // when the reserve was last raised (caller's clock, microseconds)
 };
+
+// The reserve's stride: from kReserveMin, doubled while raises come less
+// than a second apart (many appends, or large ones), up to kReserveMax, and
+// halved back after a quiet second. So a raise (one WAL flush) stays rare
+// under any load, and a restart skips at most kReserveMax positions.
+constexpr int64_t kReserveMin = 4096;
+constexpr int64_t kReserveMax = 1 << 20;
 
 struct InflightSlot {
     uint32_t db;           // database of the in-flight transaction, 0 = idle
@@ -78,6 +87,11 @@ struct HorizonTable {
     // A reserve mark made durable: positions up to `upto` may be handed out.
     // Marks only grow; no-op for a counter not loaded (or untracked).
     void reserved(uint32_t db, int64_t upto);
+
+    // The mark to make durable for positions up to `upto` at time now_us
+    // (microseconds): upto plus the counter's stride, which adapts (above).
+    // 0 when db's counter is not loaded.
+    int64_t reserve_target(uint32_t db, int64_t upto, int64_t now_us);
 
     // Installs db's counter, where max_position (the highest position in the
     // events table or in a checkpoint) was read after `epoch` = evictions

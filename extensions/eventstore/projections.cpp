@@ -538,6 +538,14 @@ bool drop(spi::Connection& conn, const std::string& name) {
 
 int64_t rebuild(spi::Connection& conn, const std::string& name, const std::optional<std::string>& stream) {
     check_name(name, "projection name");
+    // A rebuild waits for the projection's runner and then rewrites the rows
+    // the runner changed: with a transaction-wide snapshot taken before that
+    // commit, PostgreSQL can only fail it (40001). Refused up front instead,
+    // with nothing changed.
+    if (pg::guard([] { return IsolationUsesXactSnapshot(); }))
+        throw Error(errcodes::invalid_transaction_state,
+                    "rebuild needs a READ COMMITTED transaction", "",
+                    "Run it in a transaction of its own at the default isolation level, as pg_cron does.");
     if (stream) check_name(*stream, "stream");
     DefPtr def = Registry::current(conn).get(name);
     if (stream && def->category) {

@@ -246,3 +246,20 @@ TEST(HorizonReserve, TrackingAnUntrackedCounterStopsItAtWhatWasHandedOut) {
     EXPECT_EQ(tab.t->track(1), 20);  // already tracked: unchanged
     EXPECT_EQ(tab.t->track(2), 0);   // not loaded
 }
+
+// The stride of the reserve grows while raises come less than a second
+// apart, up to kReserveMax, and shrinks back after quiet seconds.
+TEST(HorizonReserve, StrideAdaptsToTheRateOfRaises) {
+    Table tab(1, 1);
+    ASSERT_EQ(tab.t->load(1, 0, tab.t->evictions, 0), HorizonTable::Load::ok);
+    int64_t t = 1000000000;
+    EXPECT_EQ(tab.t->reserve_target(1, 10, t), 10 + kReserveMin);  // first raise
+    EXPECT_EQ(tab.t->reserve_target(1, 10, t + 1000), 10 + 2 * kReserveMin);
+    int64_t target = 0;
+    for (int i = 0; i < 40; ++i) target = tab.t->reserve_target(1, 10, t + 2000 + i);
+    EXPECT_EQ(target, 10 + kReserveMax);  // capped
+    EXPECT_EQ(tab.t->reserve_target(1, 10, t + 5000000), 10 + kReserveMax / 2);  // quiet: halved
+    for (int i = 1; i < 40; ++i) target = tab.t->reserve_target(1, 10, t + 5000000 + i * 2000000);
+    EXPECT_EQ(target, 10 + kReserveMin);  // back to the floor
+    EXPECT_EQ(tab.t->reserve_target(2, 10, t), 0);  // not loaded
+}
