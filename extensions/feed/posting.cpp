@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 }
@@ -315,6 +316,9 @@ void note_session_start(spi::Connection& conn) {
     if (g_session_noted) return;
     g_session_noted = true;
     if (!settings().fanout_worker) return;
+    // A standby drains nothing (its worker would wait for a promotion,
+    // holding a slot): the primary's sessions do it.
+    if (pg::guard([] { return RecoveryInProgress(); })) return;
     // Queued fan-outs left by a restart (or by a worker that found no slot):
     // this session's commit starts the worker for them.
     static spi::Statement kQueued{"SELECT EXISTS (SELECT FROM feed.fanout_jobs)", {}};
