@@ -12,6 +12,14 @@
 -- 0.2.0 is released, both files are frozen (docs/upgrading.md).
 \echo Use "ALTER EXTENSION feed UPDATE TO '0.2.0'" to load this file. \quit
 
+-- The deliveries since each timeline's last trim are counted in shared
+-- memory (docs/feed.md, "Trimming and inactive users"): a new install's
+-- user ids start over, so its database's counts do too (each user's next
+-- delivery trims).
+CREATE FUNCTION @extschema@._forget_trim_counts() RETURNS void
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'feed_forget_trim_counts';
+REVOKE ALL ON FUNCTION @extschema@._forget_trim_counts() FROM PUBLIC;
+
 -------------------------------------------------------------------------------
 -- pg_cron jobs (since 0.2.0). The jobs this extension schedules are recorded
 -- in cron_jobs, and DROP EXTENSION removes exactly those: a job of anybody

@@ -117,6 +117,14 @@ CREATE FUNCTION @extschema@._new_key() RETURNS bytea
     LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'feed_new_key';
 INSERT INTO @extschema@.cursor_key (key) SELECT @extschema@._new_key();
 
+-- The deliveries since each timeline's last trim are counted in shared
+-- memory (docs/feed.md, "Trimming and inactive users"): a new install's
+-- user ids start over, so its database's counts do too (each user's next
+-- delivery trims).
+CREATE FUNCTION @extschema@._forget_trim_counts() RETURNS void
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'feed_forget_trim_counts';
+SELECT @extschema@._forget_trim_counts();
+
 CREATE FUNCTION @extschema@.rotate_cursor_key() RETURNS void
     LANGUAGE sql SET search_path = pg_catalog, pg_temp
     BEGIN ATOMIC

@@ -13,6 +13,7 @@
 #include "settings.hpp"
 #include "social.hpp"
 #include "spi.hpp"
+#include "trim_schedule.hpp"
 
 extern "C" {
 #include "executor/spi.h"
@@ -51,6 +52,7 @@ const feed::Settings& feed::settings() { return g_settings; }
 // as an ERROR, never std::terminate.
 void _PG_init(void) {
     casebook::pg::entry([] {
+        feed::trim_schedule::install();
         casebook::pg::guard([] {
             DefineCustomIntVariable("feed.celebrity_threshold",
                                     "Followers from which an author's posts are pulled at read time instead of fanned out.",
@@ -96,6 +98,11 @@ CASEBOOK_FUNCTION(feed_new_key) {
     if (!pg_strong_random(VARDATA(out), 32))
         throw Error(errcodes::internal_error, "feed: could not generate random bytes for the cursor key");
     return PointerGetDatum(out);
+}
+
+CASEBOOK_FUNCTION(feed_forget_trim_counts) {
+    feed::trim_schedule::forget_database();
+    PG_RETURN_VOID();
 }
 
 CASEBOOK_FUNCTION(feed_create_user) {

@@ -5,6 +5,7 @@
 #include "errcodes.hpp"
 #include "settings.hpp"
 #include "timeline_writer.hpp"
+#include "trim_schedule.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -46,12 +47,12 @@ spi::Statement kInsertPost{
 
 // The SQL path, when feed.timelines needs the executor (triggers, rules,
 // row security, columns of the owner's own). One batch of followers (all
-// of them for an in-transaction fan-out), in
-// follower id order after $4: delivers to the active ones, unless the post
-// was deleted meanwhile; trims 1 in kTrimEvery of the receiving timelines.
+// of them for an in-transaction fan-out), in follower id order after $4:
+// delivers to the active ones, unless the post was deleted meanwhile.
 // Dormant followers (users.dormant) are skipped: follows_fanout_idx holds
-// the others.
-// Returns the followers visited, the last of them, and the deliveries.
+// the others. The receiving timelines that are due are trimmed after it
+// (trim_those_due).
+// Returns the followers visited, the last of them, and those delivered to.
 spi::Statement kDeliverBatch{
     "WITH batch AS ("
     "  SELECT follower_id FROM feed.follows WHERE followee_id = $3 AND follower_id > $4 AND NOT dormant"
@@ -60,22 +61,12 @@ spi::Statement kDeliverBatch{
     "  INSERT INTO feed.timelines (user_id, created_at, post_id, author_id)"
     "  SELECT b.follower_id, $2, $1, $3 FROM batch b"
     "   WHERE EXISTS (SELECT 1 FROM feed.posts p WHERE p.id = $1 AND p.deleted_at IS NULL)"
-    "  ON CONFLICT DO NOTHING RETURNING user_id),"
-    " trimmed AS ("
-    "  DELETE FROM feed.timelines t USING ("
-    "    SELECT d.user_id, k.created_at, k.post_id FROM delivered d"
-    "     CROSS JOIN LATERAL (SELECT created_at, post_id FROM feed.timelines"
-    "                          WHERE user_id = d.user_id"
-    // This statement cannot see the row it inserts: keep timeline_max - 1
-    // older ones, as the direct path keeps timeline_max in all.
-    "                          ORDER BY created_at DESC, post_id DESC OFFSET greatest($6 - 1, 0) LIMIT 1) k"
-    "     WHERE (d.user_id + $1) % $7 = 0) x"
-    "  WHERE t.user_id = x.user_id AND (t.created_at, t.post_id) <= (x.created_at, x.post_id))"
+    "  ON CONFLICT DO NOTHING RETURNING user_id)"
     " SELECT (SELECT count(*) FROM batch), (SELECT coalesce(max(follower_id), 0) FROM batch),"
-    "        (SELECT count(*) FROM delivered)",
-    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID}, kGeneric};
+    "        (SELECT coalesce(array_agg(user_id ORDER BY user_id), '{}') FROM delivered)",
+    {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID}, kGeneric};
 // The direct write path (timeline_writer.hpp) in three steps: the
-// followers to deliver to, the rows, then the sampled trim.
+// followers to deliver to, the rows, then the trim of the timelines due.
 //
 // In the posting transaction the post is not committed: no other
 // transaction can know its id, so no timeline holds it and every follower
@@ -156,28 +147,14 @@ struct Batch {
     int64_t changed;
 };
 
-Batch deliver_batch(spi::Connection& conn, int64_t post, Datum created_at, int64_t author, int64_t after,
-                    int64_t size) {
-    const Settings& s = settings();
-    spi::Rows r = conn.execute(kDeliverBatch, {spi::int8_param(post), spi::datum_param(created_at),
-                                               spi::int8_param(author), spi::int8_param(after), spi::int8_param(size),
-                                               spi::int8_param(s.timeline_max),
-                                               spi::int8_param(kTrimEvery)});
-    return Batch{r.int8_at(0, 1), r.int8_at(0, 2), r.int8_at(0, 3)};
-}
-
-// Writes the post into the users' timelines and trims a sample of them.
-// false: the table needs the executor; nothing was written.
-bool deliver_to(spi::Connection& conn, const std::vector<int64_t>& users, int64_t post, Datum created_at,
-                int64_t author) {
-    if (!write_timeline_rows(users, DatumGetTimestampTz(created_at), post, author)) return false;
-    std::vector<int64_t> sample;
-    for (int64_t u : users)
-        if ((u + post) % kTrimEvery == 0) sample.push_back(u);
-    if (sample.empty()) return true;
-    std::optional<std::vector<TrimPoint>> cuts = trim_points(sample, settings().timeline_max);
+// Trims the timelines among `users` (just delivered to) that this delivery
+// makes due (trim_schedule.hpp) back to feed.timeline_max.
+void trim_those_due(spi::Connection& conn, const std::vector<int64_t>& users) {
+    std::vector<int64_t> due = trim_schedule::due(users);
+    if (due.empty()) return;
+    std::optional<std::vector<TrimPoint>> cuts = trim_points(due, settings().timeline_max);
     if (!cuts) {
-        conn.execute(kTrimSome, {spi::datum_param(spi::int8_array(sample)), spi::int8_param(settings().timeline_max)});
+        conn.execute(kTrimSome, {spi::datum_param(spi::int8_array(due)), spi::int8_param(settings().timeline_max)});
     } else if (!cuts->empty()) {
         std::vector<int64_t> u, p;
         std::vector<Datum> c;
@@ -189,6 +166,23 @@ bool deliver_to(spi::Connection& conn, const std::vector<int64_t>& users, int64_
         conn.execute(kTrimAt, {spi::datum_param(spi::int8_array(u)), spi::datum_param(spi::array_of(c, TIMESTAMPTZOID)),
                                spi::datum_param(spi::int8_array(p))});
     }
+}
+
+Batch deliver_batch(spi::Connection& conn, int64_t post, Datum created_at, int64_t author, int64_t after,
+                    int64_t size) {
+    spi::Rows r = conn.execute(kDeliverBatch, {spi::int8_param(post), spi::datum_param(created_at),
+                                               spi::int8_param(author), spi::int8_param(after), spi::int8_param(size)});
+    std::vector<int64_t> delivered = spi::int8_values(*r.datum(0, 3));
+    trim_those_due(conn, delivered);
+    return Batch{r.int8_at(0, 1), r.int8_at(0, 2), static_cast<int64_t>(delivered.size())};
+}
+
+// Writes the post into the users' timelines and trims those due.
+// false: the table needs the executor; nothing was written.
+bool deliver_to(spi::Connection& conn, const std::vector<int64_t>& users, int64_t post, Datum created_at,
+                int64_t author) {
+    if (!write_timeline_rows(users, DatumGetTimestampTz(created_at), post, author)) return false;
+    trim_those_due(conn, users);
     return true;
 }
 

@@ -18,9 +18,9 @@ struct Settings {
 
 const Settings& settings();
 
-// A timeline that received an entry is trimmed back to timeline_max with
-// this probability (1 in kTrimEvery deliveries, chosen by ids): trimming
-// costs a scan of the timeline, so it is amortized over deliveries.
+// Every kTrimEvery-th delivery into a timeline trims it back to
+// timeline_max (trim_schedule.hpp): trimming costs a walk of the timeline's
+// index entries, so it is amortized over deliveries.
 constexpr int kTrimEvery = 32;
 
 }  // namespace casebook::feed
