@@ -5,6 +5,7 @@
 
 extern "C" {
 #include "utils/array.h"
+#include "fmgr.h"
 #include "utils/lsyscache.h"
 }
 
@@ -15,13 +16,46 @@ namespace {
     throw Error(errcodes::null_value_not_allowed, std::string("argument ") + name + " must not be NULL");
 }
 
-std::vector<int64_t> array_elements(FunctionCallInfo fcinfo, int n, const char* name, Oid elemtype) {
+// A value read from a bigint argument (or element) where the code takes an
+// integer: 22003 outside the integer range, naming the argument.
+int32_t narrow(int64_t v, const std::string& what) {
+    if (v > INT32_MAX)
+        throw Error(errcodes::numeric_value_out_of_range,
+                    what + " must be at most 2147483647, got " + std::to_string(v));
+    if (v < INT32_MIN)
+        throw Error(errcodes::numeric_value_out_of_range,
+                    what + " must be at least -2147483648, got " + std::to_string(v));
+    return static_cast<int32_t>(v);
+}
+
+// The declared type of argument n: from the call expression, else from the
+// function's catalog row (a call without one, e.g. through
+// DirectFunctionCall, has neither: InvalidOid).
+Oid argument_type(FunctionCallInfo fcinfo, int n) {
+    return pg::guard([&]() -> Oid {
+        Oid t = fcinfo->flinfo ? get_fn_expr_argtype(fcinfo->flinfo, n) : InvalidOid;
+        if (OidIsValid(t) || fcinfo->flinfo == nullptr || !OidIsValid(fcinfo->flinfo->fn_oid)) return t;
+        Oid* types = nullptr;
+        int nargs = 0;
+        (void)get_func_signature(fcinfo->flinfo->fn_oid, &types, &nargs);
+        t = n < nargs ? types[n] : InvalidOid;
+        pfree(types);
+        return t;
+    });
+}
+
+// The elements of an integer or bigint array argument (whichever it is:
+// its element type says), as int64.
+std::vector<int64_t> array_elements(FunctionCallInfo fcinfo, int n, const char* name) {
     if (is_null(fcinfo, n)) null_argument(name);
     Datum raw = PG_GETARG_DATUM(n);
     ArrayType* arr = pg::guard([&] { return DatumGetArrayTypeP(raw); });
     if (ARR_NDIM(arr) > 1)
         throw Error(errcodes::invalid_parameter_value,
                     std::string("argument ") + name + " must be a one-dimensional array");
+    Oid elemtype = ARR_ELEMTYPE(arr);
+    if (elemtype != INT8OID && elemtype != INT4OID)
+        throw Error(errcodes::internal_error, std::string("argument ") + name + " is not an integer array");
     Datum* elems = nullptr;
     bool* nulls = nullptr;
     int count = 0;
@@ -52,6 +86,7 @@ int64_t int8(FunctionCallInfo fcinfo, int n, const char* name) {
 
 int32_t int4(FunctionCallInfo fcinfo, int n, const char* name) {
     if (is_null(fcinfo, n)) null_argument(name);
+    if (argument_type(fcinfo, n) == INT8OID) return narrow(PG_GETARG_INT64(n), name);
     return PG_GETARG_INT32(n);
 }
 
@@ -78,11 +113,14 @@ Datum datum(FunctionCallInfo fcinfo, int n, const char* name) {
 }
 
 std::vector<int64_t> int8_array(FunctionCallInfo fcinfo, int n, const char* name) {
-    return array_elements(fcinfo, n, name, INT8OID);
+    return array_elements(fcinfo, n, name);
 }
 
 std::vector<int64_t> int4_array(FunctionCallInfo fcinfo, int n, const char* name) {
-    return array_elements(fcinfo, n, name, INT4OID);
+    std::vector<int64_t> out = array_elements(fcinfo, n, name);
+    for (std::size_t i = 0; i < out.size(); ++i)
+        (void)narrow(out[i], std::string(name) + "[" + std::to_string(i + 1) + "]");
+    return out;
 }
 
 }  // namespace casebook::args

@@ -20,6 +20,28 @@ CREATE FUNCTION @extschema@._forget_trim_counts() RETURNS void
     LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'feed_forget_trim_counts';
 REVOKE ALL ON FUNCTION @extschema@._forget_trim_counts() FROM PUBLIC;
 
+-- Bulk import of an existing graph (since 0.2.0; docs/feed.md, "Bulk
+-- import"): set-based, with the effects of create_user, follow and post.
+CREATE FUNCTION @extschema@.import_users(usernames text[]) RETURNS bigint[]
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'feed_import_users';
+COMMENT ON FUNCTION @extschema@.import_users(text[]) IS
+    'Creates users in bulk; returns their ids in input order. All or nothing.';
+CREATE FUNCTION @extschema@.import_follows(followers bigint[], followees bigint[]) RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'feed_import_follows';
+COMMENT ON FUNCTION @extschema@.import_follows(bigint[], bigint[]) IS
+    'Follows followers[i] -> followees[i] in bulk (counts, backfill and pulled marks as follow); pairs already followed are skipped. Returns the follows added.';
+CREATE FUNCTION @extschema@.import_posts(authors bigint[], contents text[], created_at timestamptz[] DEFAULT NULL)
+    RETURNS bigint[]
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'feed_import_posts';
+COMMENT ON FUNCTION @extschema@.import_posts(bigint[], text[], timestamptz[]) IS
+    'Publishes posts in bulk at their given times (NULL: now), pushed or pulled as post decides; returns their ids in input order.';
+REVOKE ALL ON FUNCTION @extschema@.import_users(text[]),
+                       @extschema@.import_follows(bigint[], bigint[]),
+                       @extschema@.import_posts(bigint[], text[], timestamptz[]) FROM PUBLIC;
+
 -------------------------------------------------------------------------------
 -- pg_cron jobs (since 0.2.0). The jobs this extension schedules are recorded
 -- in cron_jobs, and DROP EXTENSION removes exactly those: a job of anybody

@@ -6,6 +6,8 @@
 #include "args.hpp"
 #include "background.hpp"
 #include "errcodes.hpp"
+#include "follow_counts.hpp"
+#include "graph_import.hpp"
 #include "home.hpp"
 #include "home_reader.hpp"
 #include "pg_boundary.hpp"
@@ -18,6 +20,7 @@
 extern "C" {
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "utils/array.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -53,6 +56,7 @@ const feed::Settings& feed::settings() { return g_settings; }
 void _PG_init(void) {
     casebook::pg::entry([] {
         feed::trim_schedule::install();
+        feed::follow_counts::install();
         casebook::pg::guard([] {
             DefineCustomIntVariable("feed.celebrity_threshold",
                                     "Followers from which an author's posts are pulled at read time instead of fanned out.",
@@ -178,6 +182,58 @@ CASEBOOK_FUNCTION(feed_run_fanout) {
     int64_t n = feed::run_fanout(conn, max_batches);
     conn.finish();
     return Int64GetDatum(n);
+}
+
+namespace {
+
+// The elements of a one-dimensional array argument (22004 when NULL,
+// 22023 when it has more dimensions).
+int64_t array_length(FunctionCallInfo fcinfo, int n, const char* name) {
+    Datum d = args::datum(fcinfo, n, name);
+    int64_t count = -1;
+    casebook::pg::guard([&] {
+        ArrayType* a = DatumGetArrayTypeP(d);
+        if (ARR_NDIM(a) <= 1) count = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+    });
+    if (count < 0)
+        throw Error(errcodes::invalid_parameter_value, std::string(name) + " must be a one-dimensional array");
+    return count;
+}
+
+}  // namespace
+
+CASEBOOK_FUNCTION(feed_import_users) {
+    int64_t count = array_length(fcinfo, 0, "usernames");
+    Datum names = args::datum(fcinfo, 0, "usernames");
+    spi::Connection conn;
+    std::vector<int64_t> ids = feed::import_users(conn, names, count);
+    conn.finish();
+    return spi::int8_array(ids);
+}
+
+CASEBOOK_FUNCTION(feed_import_follows) {
+    std::vector<int64_t> followers = args::int8_array(fcinfo, 0, "followers");
+    std::vector<int64_t> followees = args::int8_array(fcinfo, 1, "followees");
+    spi::Connection conn;
+    int64_t n = feed::import_follows(conn, followers, followees);
+    conn.finish();
+    return Int64GetDatum(n);
+}
+
+CASEBOOK_FUNCTION(feed_import_posts) {
+    std::vector<int64_t> authors = args::int8_array(fcinfo, 0, "authors");
+    int64_t contents = array_length(fcinfo, 1, "contents");
+    Datum content_datum = args::datum(fcinfo, 1, "contents");
+    std::optional<Datum> created;
+    int64_t created_count = 0;
+    if (!args::is_null(fcinfo, 2)) {
+        created_count = array_length(fcinfo, 2, "created_at");
+        created = args::datum(fcinfo, 2, "created_at");
+    }
+    spi::Connection conn;
+    std::vector<int64_t> ids = feed::import_posts(conn, authors, content_datum, contents, created, created_count);
+    conn.finish();
+    return spi::int8_array(ids);
 }
 
 // The background fan-out worker of one database: started after a commit

@@ -3,6 +3,7 @@
 
 #include "background.hpp"
 #include "errcodes.hpp"
+#include "follow_counts.hpp"
 #include "settings.hpp"
 #include "timeline_writer.hpp"
 #include "trim_schedule.hpp"
@@ -150,22 +151,7 @@ struct Batch {
 // Trims the timelines among `users` (just delivered to) that this delivery
 // makes due (trim_schedule.hpp) back to feed.timeline_max.
 void trim_those_due(spi::Connection& conn, const std::vector<int64_t>& users) {
-    std::vector<int64_t> due = trim_schedule::due(users);
-    if (due.empty()) return;
-    std::optional<std::vector<TrimPoint>> cuts = trim_points(due, settings().timeline_max);
-    if (!cuts) {
-        conn.execute(kTrimSome, {spi::datum_param(spi::int8_array(due)), spi::int8_param(settings().timeline_max)});
-    } else if (!cuts->empty()) {
-        std::vector<int64_t> u, p;
-        std::vector<Datum> c;
-        for (const TrimPoint& t : *cuts) {
-            u.push_back(t.user);
-            c.push_back(TimestampTzGetDatum(t.created_at));
-            p.push_back(t.post);
-        }
-        conn.execute(kTrimAt, {spi::datum_param(spi::int8_array(u)), spi::datum_param(spi::array_of(c, TIMESTAMPTZOID)),
-                               spi::datum_param(spi::int8_array(p))});
-    }
+    trim_timelines(conn, trim_schedule::due(users));
 }
 
 Batch deliver_batch(spi::Connection& conn, int64_t post, Datum created_at, int64_t author, int64_t after,
@@ -237,6 +223,24 @@ extern "C" void feed_on_xact(XactEvent event, void*) {
 
 }  // namespace
 
+void trim_timelines(spi::Connection& conn, const std::vector<int64_t>& users) {
+    if (users.empty()) return;
+    std::optional<std::vector<TrimPoint>> cuts = trim_points(users, settings().timeline_max);
+    if (!cuts) {
+        conn.execute(kTrimSome, {spi::datum_param(spi::int8_array(users)), spi::int8_param(settings().timeline_max)});
+    } else if (!cuts->empty()) {
+        std::vector<int64_t> u, p;
+        std::vector<Datum> c;
+        for (const TrimPoint& t : *cuts) {
+            u.push_back(t.user);
+            c.push_back(TimestampTzGetDatum(t.created_at));
+            p.push_back(t.post);
+        }
+        conn.execute(kTrimAt, {spi::datum_param(spi::int8_array(u)), spi::datum_param(spi::array_of(c, TIMESTAMPTZOID)),
+                               spi::datum_param(spi::int8_array(p))});
+    }
+}
+
 void request_worker() {
     if (settings().fanout_worker) g_worker_wanted = true;
 }
@@ -245,6 +249,7 @@ void install_worker_callback() { RegisterXactCallback(feed_on_xact, nullptr); }
 
 int64_t post(spi::Connection& conn, int64_t author, const std::string& content, std::optional<Datum> media) {
     check_content(content);
+    follow_counts::flush(conn);  // the author's follower count decides push or pull
     const Settings& s = settings();
     spi::Rows peek = conn.execute(kAuthorPeek, {spi::int8_param(author)});
     if (peek.empty()) throw Error(errcodes::unknown_user, "user " + std::to_string(author) + " does not exist");
@@ -278,6 +283,7 @@ int64_t post(spi::Connection& conn, int64_t author, const std::string& content, 
 }
 
 bool delete_post(spi::Connection& conn, int64_t post) {
+    follow_counts::flush(conn);  // the author's follower count decides how the retraction runs
     spi::Rows p = conn.execute(kPostForDelete, {spi::int8_param(post)});
     if (p.empty()) throw Error(errcodes::unknown_post, "post " + std::to_string(post) + " does not exist");
     if (*p.boolean(0, 4)) return false;

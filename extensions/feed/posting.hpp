@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "spi.hpp"
 
@@ -24,6 +25,8 @@ void request_worker();
 // the worker (docs/feed.md, "Background fan-out").
 void note_session_start(spi::Connection& conn);
 bool session_start_noted();
+// Trims the users' timelines back to feed.timeline_max now.
+void trim_timelines(spi::Connection& conn, const std::vector<int64_t>& users);
 // From _PG_init: the commit callback that starts the worker.
 void install_worker_callback();
 

@@ -2,6 +2,7 @@
 #include "social.hpp"
 
 #include "errcodes.hpp"
+#include "follow_counts.hpp"
 #include "settings.hpp"
 
 namespace casebook::feed {
@@ -26,11 +27,6 @@ spi::Statement kInsertFollow{
     {INT8OID, INT8OID}};
 spi::Statement kDeleteFollow{
     "DELETE FROM feed.follows WHERE follower_id = $1 AND followee_id = $2 RETURNING 1", {INT8OID, INT8OID}};
-spi::Statement kCounts{
-    "UPDATE feed.users SET following_count = following_count + CASE WHEN id = $1 THEN $3 ELSE 0 END,"
-    " follower_count = follower_count + CASE WHEN id = $2 THEN $3 ELSE 0 END"
-    " WHERE id = ANY (ARRAY[$1, $2])",
-    {INT8OID, INT8OID, INT8OID}};
 // The followee's newest posts that were fanned out (pulled ones are merged
 // at read time anyway).
 spi::Statement kBackfill{
@@ -103,7 +99,7 @@ int64_t follow(spi::Connection& conn, int64_t follower, int64_t followee) {
         throw Error(errcodes::already_following,
                     "user " + std::to_string(follower) + " already follows user " + std::to_string(followee));
     bool dormant = inserted.boolean(0, 1).value_or(false);
-    conn.execute(kCounts, {spi::int8_param(follower), spi::int8_param(followee), spi::int8_param(1)});
+    follow_counts::add(follower, followee, 1);
     // A dormant follower's timeline is rebuilt from what they follow when
     // they next read: nothing is written to it now.
     if (dormant) return 0;
@@ -121,7 +117,7 @@ int64_t unfollow(spi::Connection& conn, int64_t follower, int64_t followee) {
     if (conn.execute(kDeleteFollow, {spi::int8_param(follower), spi::int8_param(followee)}).empty())
         throw Error(errcodes::not_following,
                     "user " + std::to_string(follower) + " does not follow user " + std::to_string(followee));
-    conn.execute(kCounts, {spi::int8_param(follower), spi::int8_param(followee), spi::int8_param(-1)});
+    follow_counts::add(follower, followee, -1);
     return static_cast<int64_t>(
         conn.execute(kRemoveAuthor, {spi::int8_param(follower), spi::int8_param(followee)}).size());
 }

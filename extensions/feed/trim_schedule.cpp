@@ -106,15 +106,19 @@ extern "C" void feed_trim_on_subxact(SubXactEvent event, SubTransactionId, SubTr
 
 void install() {
     pg::guard([] {
+        RegisterXactCallback(feed_trim_on_xact, nullptr);
+        RegisterSubXactCallback(feed_trim_on_subxact, nullptr);
+    });
+    // Only while preloading: PostgreSQL ends the session (FATAL) when a
+    // library loaded later defines a PGC_POSTMASTER setting.
+    if (!process_shared_preload_libraries_in_progress) return;
+    pg::guard([] {
         DefineCustomIntVariable("feed.trim_users",
                                 "Users whose deliveries since their last timeline trim are counted in shared memory "
                                 "(with feed in shared_preload_libraries).",
                                 nullptr, &g_trim_users, 262144, 1024, 1 << 26, PGC_POSTMASTER, 0, nullptr, nullptr,
                                 nullptr);
-        RegisterXactCallback(feed_trim_on_xact, nullptr);
-        RegisterSubXactCallback(feed_trim_on_subxact, nullptr);
     });
-    if (!process_shared_preload_libraries_in_progress) return;
     g_prev_request = shmem_request_hook;
     shmem_request_hook = feed_trim_request_shmem;
     g_prev_startup = shmem_startup_hook;

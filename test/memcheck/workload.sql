@@ -89,4 +89,10 @@ INSERT INTO feed.activity VALUES (2, now() - interval '90 days') ON CONFLICT (us
 SELECT feed.mark_dormant();
 SELECT feed.post(3, 'cat while ben is away');
 SELECT count(*) FROM feed.home(2, 10);
+SELECT feed.import_users(ARRAY['m_eve', 'm_fay']);
+SELECT feed.import_follows(ARRAY[5, 6, 5], ARRAY[1, 3, 3]);
+SELECT feed.import_posts(ARRAY[5, 3], ARRAY['imported', 'imported too'], ARRAY[now() - interval '1 day', now()]);
+DO $$ BEGIN PERFORM feed.unfollow(5, 3); BEGIN PERFORM feed.post(3, 'in a subtransaction'); RAISE EXCEPTION 'undo'; EXCEPTION WHEN raise_exception THEN NULL; END; END $$;
+SELECT count(feed.follow(f, t)) FROM (VALUES (2, 4), (4, 2), (6, 5)) e (f, t);
+SELECT count(*) FROM feed.home(5, 10);
 SELECT 'memcheck workload done';

@@ -92,8 +92,8 @@ SELECT is((SELECT count(*) FROM pg_proc p
           0::bigint, 'every SECURITY DEFINER function of feed runs with search_path=pg_catalog, pg_temp');
 SELECT is((SELECT array_agg(proname::text ORDER BY proname) FROM pg_proc p
             WHERE p.pronamespace = 'feed'::regnamespace AND p.prosecdef),
-          ARRAY['_cron_park', '_cron_restore', 'create_user', 'delete_post', 'follow', 'home', 'mark_dormant', 'post',
-                'run_fanout', 'unfollow'],
+          ARRAY['_cron_park', '_cron_restore', 'create_user', 'delete_post', 'follow', 'home', 'import_follows',
+                'import_posts', 'import_users', 'mark_dormant', 'post', 'run_fanout', 'unfollow'],
           'the native entry points, and the triggers that remove the pg_cron jobs on DROP EXTENSION, are SECURITY DEFINER');
 
 -------------------------------------------------------------------------------
