@@ -25,6 +25,7 @@ SELECT variant_id, reserved FROM commerce.inventory WHERE variant_id IN (300, 30
 SELECT pg_temp.try($$SELECT commerce.reserve_cart(ARRAY[]::bigint[], ARRAY[]::int[])$$);
 SELECT pg_temp.try('SELECT commerce.reserve_cart(ARRAY[300, 301], ARRAY[1])');
 SELECT pg_temp.try('SELECT commerce.reserve_cart(ARRAY[300], ARRAY[0])');
+SELECT pg_temp.try('SELECT commerce.reserve_cart(ARRAY[300, 301], ARRAY[1, 2147483648])');
 SELECT pg_temp.try('SELECT commerce.reserve_cart(ARRAY[300, NULL], ARRAY[1, 1])');
 SELECT pg_temp.try('SELECT commerce.reserve_cart(ARRAY[300], ARRAY[NULL]::int[])');
 SELECT pg_temp.try('SELECT commerce.reserve_cart(NULL, ARRAY[1])');

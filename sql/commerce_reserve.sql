@@ -23,6 +23,7 @@ SELECT quantity, reserved, available FROM commerce.inventory WHERE variant_id = 
 -- Bad input: a clear error with its SQLSTATE, nothing changed.
 SELECT pg_temp.try('SELECT commerce.reserve(200, 0)');
 SELECT pg_temp.try('SELECT commerce.reserve(200, -1)');
+SELECT pg_temp.try('SELECT commerce.reserve(200, 2147483648)');
 SELECT pg_temp.try('SELECT commerce.reserve(NULL, 1)');
 SELECT pg_temp.try('SELECT commerce.reserve(200, NULL)');
 SELECT pg_temp.try('SELECT commerce.reserve(999, 1)');
@@ -88,6 +89,7 @@ UPDATE commerce.reservations SET expires_at = now() - interval '1 second' WHERE 
 SELECT commerce.release(:e3);
 SELECT pg_temp.try('SELECT commerce.expire(0)');
 SELECT pg_temp.try('SELECT commerce.expire(NULL)');
+SELECT pg_temp.try('SELECT commerce.expire(9223372036854775807)');
 -- expire(max_holds) works in batches.
 SELECT commerce.reserve(201, 1) FROM generate_series(1, 5);
 SELECT commerce.restock(201, 10);

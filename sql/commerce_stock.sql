@@ -17,6 +17,10 @@ SELECT pg_temp.try('SELECT commerce.restock(100, -5)');
 SELECT pg_temp.try('SELECT commerce.restock(999, 5)');
 SELECT pg_temp.try('SELECT commerce.restock(NULL, 5)');
 SELECT pg_temp.try('SELECT commerce.restock(100, NULL)');
+-- Quantities are bigint: beyond integer is 22003 naming the argument (0.1
+-- said 42883, function does not exist).
+SELECT pg_temp.try('SELECT commerce.restock(100, 5000000000)');
+SELECT pg_temp.try('SELECT commerce.restock(100, -5000000000)');
 SELECT pg_temp.try('SELECT commerce.available(999)');
 SELECT pg_temp.try('SELECT commerce.available(NULL)');
 SELECT pg_temp.try('SELECT commerce.restock(100, 2147483647)');
@@ -51,4 +55,5 @@ SELECT pg_temp.try('SELECT commerce.set_buckets(100, 0)');
 SELECT pg_temp.try('SELECT commerce.set_buckets(100, 1025)');
 SELECT pg_temp.try('SELECT commerce.set_buckets(999, 2)');
 SELECT pg_temp.try('SELECT commerce.set_buckets(100, NULL)');
+SELECT pg_temp.try('SELECT commerce.set_buckets(100, 4294967296)');
 SELECT quantity, reserved, available, buckets FROM commerce.inventory WHERE variant_id = 100;

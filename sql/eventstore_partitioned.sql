@@ -40,6 +40,7 @@ CREATE EXTENSION pg_partman SCHEMA partman;
 RESET client_min_messages;
 SELECT pg_temp.try($$SELECT eventstore.manage_partitions(0)$$);
 SELECT pg_temp.try($$SELECT eventstore.manage_partitions(1001)$$);
+SELECT pg_temp.try($$SELECT eventstore.manage_partitions(2147483648)$$);
 SELECT eventstore.manage_partitions() AS partitions;
 
 -- Partitions, their ranges and their TRUNCATE guards. No default partition.

@@ -10,7 +10,7 @@ RESET client_min_messages;
 -- An apply function created and used by a role that later loses things.
 CREATE ROLE es_safety_owner;
 GRANT USAGE ON SCHEMA eventstore TO es_safety_owner;
-GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb)
+GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, bigint, jsonb)
    TO es_safety_owner;
 CREATE FUNCTION public.safety_apply(state jsonb, e eventstore.event) RETURNS jsonb
 LANGUAGE sql AS $$ SELECT state || jsonb_build_object('n', coalesce((state->>'n')::int, 0) + 1, 'by', current_user) $$;
@@ -41,7 +41,7 @@ LANGUAGE sql AS $$ SELECT state $$;
 SET ROLE es_safety_owner;
 SELECT eventstore.create_projection('safety_counts', 'safety', apply_function => 'public.safety_apply(jsonb, eventstore.event)');
 RESET ROLE;
-REVOKE ALL ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb) FROM es_safety_owner;
+REVOKE ALL ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, bigint, jsonb) FROM es_safety_owner;
 REVOKE ALL ON SCHEMA eventstore FROM es_safety_owner;
 DROP ROLE es_safety_owner;
 SELECT pg_temp.try($$SELECT eventstore.append('safety-1', '[{"type": "A", "data": {}}]')$$);
@@ -104,6 +104,7 @@ SELECT eventstore.drop_projection('tz_stamps');
 -- Upcasters: the last schema version cannot be upcast further; a function
 -- that returns something other than an object is KB211.
 SELECT pg_temp.try($$SELECT eventstore.register_upcaster('U', 2147483647, '[]')$$);
+SELECT pg_temp.try($$SELECT eventstore.register_upcaster('U', 2147483648, '[]')$$);
 CREATE FUNCTION public.array_upcaster(data jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT '[1]'::jsonb $$;
 SELECT eventstore.register_upcaster('ArrayUp', 1, function => 'public.array_upcaster(jsonb)');
 SELECT eventstore.append('arrayup-1', '[{"type": "ArrayUp", "data": {"a": 1}}]');

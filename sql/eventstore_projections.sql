@@ -419,7 +419,7 @@ SELECT eventstore.state_at('tab-404', 0, 'tab_plain') AS no_events_yet;
 -- Apply functions run as the role that created the projection.
 -------------------------------------------------------------------------------
 CREATE ROLE regress_eventstore_proj_author;
-GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb)
+GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, bigint, jsonb)
     TO regress_eventstore_proj_author;
 CREATE FUNCTION audit_apply(state jsonb, e eventstore.event) RETURNS jsonb LANGUAGE sql
     AS $$SELECT state || jsonb_build_object('applied_by', current_user::text, 'version', e.version)$$;
@@ -584,6 +584,7 @@ SELECT pg_temp.try($$SELECT eventstore.create_projection('bad', 'sale', '{"Order
 SELECT pg_temp.try($$SELECT eventstore.create_projection('bad', 'sale', '{"OrderCreated": []}', mode => 'INLINE')$$);
 SELECT pg_temp.try($$SELECT eventstore.create_projection('bad', 'sale', '{"OrderCreated": []}', snapshot_every => 0)$$);
 SELECT pg_temp.try($$SELECT eventstore.create_projection('bad', 'sale', '{"OrderCreated": []}', snapshot_every => -5)$$);
+SELECT pg_temp.try($$SELECT eventstore.create_projection('bad', 'sale', '{"OrderCreated": []}', snapshot_every => 2147483648)$$);
 SELECT pg_temp.try($$SELECT eventstore.create_projection('', 'sale', '{"OrderCreated": []}')$$);
 SELECT pg_temp.try($$SELECT eventstore.create_projection(repeat('p', 201), 'sale', '{"OrderCreated": []}')$$);
 SELECT pg_temp.try($$SELECT eventstore.create_projection('bad', '', '{"OrderCreated": []}')$$);
@@ -600,6 +601,8 @@ SELECT pg_temp.try($$SELECT eventstore.rebuild('')$$);
 SELECT pg_temp.try($$SELECT eventstore.run_projection('sale_orders')$$);
 SELECT pg_temp.try($$SELECT eventstore.run_projection('wallet_balances', 0)$$);
 SELECT pg_temp.try($$SELECT eventstore.run_projection('wallet_balances', 100001)$$);
+SELECT pg_temp.try($$SELECT eventstore.run_projection('wallet_balances', 2147483648)$$);
+SELECT pg_temp.try($$SELECT eventstore.run_projections(-2147483649)$$);
 SELECT pg_temp.try($$SELECT eventstore.run_projections(0)$$);
 SELECT pg_temp.try($$SELECT eventstore.run_projections(-1)$$);
 SELECT pg_temp.try($$SELECT eventstore.drop_projection('')$$);
@@ -660,7 +663,7 @@ SELECT count(*) AS projections,
        (SELECT count(*) FROM eventstore.subscriptions WHERE category IN ('sale', 'stamp', 'wallet', 'tab', 'trail', 'ghost', 'meter', 'line'))
          AS subscriptions
   FROM eventstore.projections WHERE category IN ('sale', 'stamp', 'wallet', 'tab', 'trail', 'ghost', 'meter', 'line');
-REVOKE ALL ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb)
+REVOKE ALL ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, bigint, jsonb)
     FROM regress_eventstore_proj_author;
 REVOKE ALL ON FUNCTION audit_apply(jsonb, eventstore.event) FROM regress_eventstore_proj_author;
 DROP ROLE regress_eventstore_proj_author;

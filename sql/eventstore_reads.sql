@@ -69,6 +69,8 @@ SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_stream('account-1', -1
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_stream('account-1', max => 0)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_stream('account-1', max => -5)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_stream('account-1', max => 10001)$$);
+-- Counts are bigint: beyond integer is 22003 naming the argument (0.1: 42883).
+SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_stream('account-1', max => 2147483648)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_stream(NULL)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_stream('account-1', max => NULL)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_stream('account-1', backward => NULL)$$);
@@ -134,6 +136,8 @@ SELECT count(*) AS max_10000 FROM eventstore.read_all(:base, 10000);
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_all(-1)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_all(0, 0)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_all(0, 10001)$$);
+SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_all(0, 2147483648)$$);
+SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_category('account', 0, 9223372036854775807)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_all(NULL)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM eventstore.read_all(0, NULL)$$);
 

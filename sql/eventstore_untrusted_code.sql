@@ -16,11 +16,11 @@ RESET client_min_messages;
 CREATE ROLE es_attacker;
 CREATE ROLE es_victim_writer;
 GRANT USAGE ON SCHEMA eventstore TO es_attacker, es_victim_writer;
-GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb),
-                          eventstore.register_upcaster(text, integer, jsonb, regprocedure)
+GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, bigint, jsonb),
+                          eventstore.register_upcaster(text, bigint, jsonb, regprocedure)
    TO es_attacker;
 GRANT EXECUTE ON FUNCTION eventstore.append(text, jsonb, bigint, text),
-                          eventstore.read_stream(text, bigint, integer, boolean)
+                          eventstore.read_stream(text, bigint, bigint, boolean)
    TO es_victim_writer;
 CREATE SCHEMA es_evil AUTHORIZATION es_attacker;
 -- Superuser on success: what the attacker hopes the definer will call.

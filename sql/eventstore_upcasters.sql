@@ -183,7 +183,7 @@ SELECT eventstore.rebuild('purchase_totals') AS folded;
 -- Upcaster functions run as the role that registered them.
 -------------------------------------------------------------------------------
 CREATE ROLE regress_eventstore_upcaster_author;
-GRANT EXECUTE ON FUNCTION eventstore.register_upcaster(text, integer, jsonb, regprocedure)
+GRANT EXECUTE ON FUNCTION eventstore.register_upcaster(text, bigint, jsonb, regprocedure)
     TO regress_eventstore_upcaster_author;
 CREATE FUNCTION shipment_v1_to_v2(data jsonb) RETURNS jsonb LANGUAGE sql
     AS $$SELECT data || jsonb_build_object('upcast_by', current_user::text)$$;
@@ -286,7 +286,7 @@ SELECT eventstore.unsubscribe('upcast_reader');
 DELETE FROM eventstore.upcasters WHERE event_type IN ('OrderCreated', 'ParcelSent', 'ParcelLost');
 SELECT stream_id, version, event_type, schema_version, event_data FROM eventstore.read_all(:base)
  WHERE stream_id = 'purchase-1';
-REVOKE ALL ON FUNCTION eventstore.register_upcaster(text, integer, jsonb, regprocedure)
+REVOKE ALL ON FUNCTION eventstore.register_upcaster(text, bigint, jsonb, regprocedure)
     FROM regress_eventstore_upcaster_author;
 REVOKE ALL ON FUNCTION shipment_v1_to_v2(jsonb) FROM regress_eventstore_upcaster_author;
 DROP ROLE regress_eventstore_upcaster_author;

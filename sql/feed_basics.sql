@@ -72,6 +72,10 @@ SELECT post_id, author_id, content, length(cursor) AS cursor_length FROM feed.ho
 SELECT pg_temp.page(1), pg_temp.page(3), pg_temp.page(6);
 SELECT pg_temp.try($$SELECT count(*) FROM feed.home(2, 0)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM feed.home(2, 1001)$$);
+-- Counts and limits are bigint: beyond integer is 22003, not 42883.
+SELECT pg_temp.try($$SELECT count(*) FROM feed.home(2, 2147483648)$$);
+SELECT pg_temp.try($$SELECT count(*) FROM feed.home(2, -2147483649)$$);
+SELECT pg_temp.try($$SELECT count(*) FROM feed.home(2, 3::bigint)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM feed.home(99)$$);
 SELECT pg_temp.try($$SELECT count(*) FROM feed.home(NULL)$$);
 -- A follow backfills the followee's recent posts; a new post reaches it.
@@ -156,6 +160,7 @@ COMMIT;
 SELECT pg_temp.wait_fanout() AS jobs_left;
 SELECT user_id FROM feed.timelines WHERE post_id = (SELECT id FROM feed.posts WHERE content = 'ben to many');
 SELECT pg_temp.try($$SELECT feed.run_fanout(0)$$);
+SELECT pg_temp.try($$SELECT feed.run_fanout(9223372036854775807)$$);
 SELECT feed.run_fanout() AS nothing_queued;
 RESET feed.fanout_sync_max;
 RESET feed.fanout_batch;
@@ -342,7 +347,7 @@ SELECT pg_temp.page(3, 3) AS cat_page;
 CREATE ROLE regress_feed_owner;
 GRANT USAGE ON SCHEMA feed TO regress_feed_owner;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA feed TO regress_feed_owner;
-ALTER FUNCTION feed.home(bigint, integer, text) OWNER TO regress_feed_owner;
+ALTER FUNCTION feed.home(bigint, bigint, text) OWNER TO regress_feed_owner;
 SET client_min_messages = debug1;
 SELECT string_agg(DISTINCT author_id::text, ' ') AS cat_authors FROM feed.home(3, 50);
 RESET client_min_messages;
@@ -353,7 +358,7 @@ SELECT string_agg(DISTINCT author_id::text, ' ') AS cat_authors FROM feed.home(3
 RESET client_min_messages;
 DROP POLICY no_ann ON feed.posts;
 ALTER TABLE feed.posts DISABLE ROW LEVEL SECURITY;
-ALTER FUNCTION feed.home(bigint, integer, text) OWNER TO CURRENT_USER;
+ALTER FUNCTION feed.home(bigint, bigint, text) OWNER TO CURRENT_USER;
 REVOKE ALL ON ALL TABLES IN SCHEMA feed FROM regress_feed_owner;
 REVOKE USAGE ON SCHEMA feed FROM regress_feed_owner;
 DROP ROLE regress_feed_owner;

@@ -169,3 +169,86 @@ BEGIN
     END IF;
 END
 $do$;
+
+-------------------------------------------------------------------------------
+-- Counts, limits and quantities take bigint since 0.2.0: a value beyond
+-- integer is 22003 naming the argument, where 0.1.0 said 42883 "function
+-- does not exist". A signature cannot change in place: each such function
+-- is dropped and created again (below), and the grants made on the old one
+-- are made again on the new one, by the role running the update (PUBLIC's,
+-- which 0.2.0 never gives, are not). The old grants wait in a setting local
+-- to this transaction.
+-------------------------------------------------------------------------------
+SELECT pg_catalog.set_config('casebook.upgrade_grants', COALESCE(
+    (SELECT pg_catalog.jsonb_object_agg(p.proname, p.proacl) FROM pg_catalog.pg_proc p
+      WHERE p.oid IN ('@extschema@.restock(bigint, integer)'::pg_catalog.regprocedure,
+                      '@extschema@.reserve(bigint, integer, interval, text)'::pg_catalog.regprocedure,
+                      '@extschema@.reserve_cart(bigint[], integer[], interval, text, bigint)'::pg_catalog.regprocedure,
+                      '@extschema@.expire(integer)'::pg_catalog.regprocedure,
+                      '@extschema@.set_buckets(bigint, integer)'::pg_catalog.regprocedure) AND p.proacl IS NOT NULL), '{}')::text, true);
+DROP FUNCTION @extschema@.restock(bigint, integer);
+CREATE FUNCTION @extschema@.restock(variant bigint, qty bigint) RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_restock';
+COMMENT ON FUNCTION @extschema@.restock(bigint, bigint) IS
+    'adds qty physical units to a variant (spread over its buckets); returns the new available count';
+
+DROP FUNCTION @extschema@.reserve(bigint, integer, interval, text);
+CREATE FUNCTION @extschema@.reserve(variant bigint, qty bigint,
+                                    hold interval DEFAULT '15 minutes',
+                                    idempotency_key text DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_reserve';
+COMMENT ON FUNCTION @extschema@.reserve(bigint, bigint, interval, text) IS
+    'holds qty units of a variant for the hold period; all or nothing; returns the reservation id';
+
+DROP FUNCTION @extschema@.reserve_cart(bigint[], integer[], interval, text, bigint);
+CREATE FUNCTION @extschema@.reserve_cart(variants bigint[], quantities bigint[],
+                                         hold interval DEFAULT '15 minutes',
+                                         idempotency_key text DEFAULT NULL,
+                                         user_id bigint DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_reserve_cart';
+COMMENT ON FUNCTION @extschema@.reserve_cart(bigint[], bigint[], interval, text, bigint) IS
+    'holds every line of a cart or none (stock locked in variant order); returns the cart id';
+
+DROP FUNCTION @extschema@.expire(integer);
+CREATE FUNCTION @extschema@.expire(max_holds bigint DEFAULT 10000) RETURNS integer
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_expire';
+COMMENT ON FUNCTION @extschema@.expire(bigint) IS
+    'frees holds past their time (at most max_holds per call); returns how many';
+
+DROP FUNCTION @extschema@.set_buckets(bigint, integer);
+CREATE FUNCTION @extschema@.set_buckets(variant bigint, n bigint) RETURNS integer
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'commerce_set_buckets';
+COMMENT ON FUNCTION @extschema@.set_buckets(bigint, bigint) IS
+    'spreads a variant''s available stock over n bucket rows (1..1024) for hot items';
+
+REVOKE ALL ON FUNCTION @extschema@.restock(bigint, bigint),
+                       @extschema@.reserve(bigint, bigint, interval, text),
+                       @extschema@.reserve_cart(bigint[], bigint[], interval, text, bigint),
+                       @extschema@.expire(bigint),
+                       @extschema@.set_buckets(bigint, bigint) FROM PUBLIC;
+DO $regrant$
+DECLARE
+    saved jsonb := pg_catalog.current_setting('casebook.upgrade_grants')::jsonb;
+    fn text;
+    target regprocedure;
+    acl record;
+BEGIN
+    FOR fn IN SELECT pg_catalog.jsonb_object_keys(saved) LOOP
+        target := pg_catalog.to_regproc('@extschema@.' || fn)::oid::regprocedure;
+        FOR acl IN SELECT a.grantee, a.privilege_type, a.is_grantable
+                     FROM pg_catalog.aclexplode(ARRAY(SELECT pg_catalog.jsonb_array_elements_text(saved -> fn))::aclitem[]) a
+                    WHERE a.grantee <> 0
+                      AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc p WHERE p.oid = target)
+        LOOP
+            EXECUTE pg_catalog.format('GRANT %s ON FUNCTION %s TO %I%s', acl.privilege_type, target,
+                                      pg_catalog.pg_get_userbyid(acl.grantee),
+                                      CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+    END LOOP;
+END
+$regrant$;

@@ -291,10 +291,10 @@ CREATE TRIGGER product_variants_create_stock
 -- order tables on the caller's behalf: SECURITY DEFINER with a fixed
 -- search_path, every name inside schema-qualified.
 -------------------------------------------------------------------------------
-CREATE FUNCTION @extschema@.restock(variant bigint, qty integer) RETURNS bigint
+CREATE FUNCTION @extschema@.restock(variant bigint, qty bigint) RETURNS bigint
     LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'commerce_restock';
-COMMENT ON FUNCTION @extschema@.restock(bigint, integer) IS
+COMMENT ON FUNCTION @extschema@.restock(bigint, bigint) IS
     'adds qty physical units to a variant (spread over its buckets); returns the new available count';
 
 CREATE FUNCTION @extschema@.available(variant bigint) RETURNS bigint
@@ -303,21 +303,21 @@ CREATE FUNCTION @extschema@.available(variant bigint) RETURNS bigint
 COMMENT ON FUNCTION @extschema@.available(bigint) IS
     'units of a variant that can be reserved now (quantity - reserved over all buckets)';
 
-CREATE FUNCTION @extschema@.reserve(variant bigint, qty integer,
+CREATE FUNCTION @extschema@.reserve(variant bigint, qty bigint,
                                     hold interval DEFAULT '15 minutes',
                                     idempotency_key text DEFAULT NULL) RETURNS bigint
     LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'commerce_reserve';
-COMMENT ON FUNCTION @extschema@.reserve(bigint, integer, interval, text) IS
+COMMENT ON FUNCTION @extschema@.reserve(bigint, bigint, interval, text) IS
     'holds qty units of a variant for the hold period; all or nothing; returns the reservation id';
 
-CREATE FUNCTION @extschema@.reserve_cart(variants bigint[], quantities integer[],
+CREATE FUNCTION @extschema@.reserve_cart(variants bigint[], quantities bigint[],
                                          hold interval DEFAULT '15 minutes',
                                          idempotency_key text DEFAULT NULL,
                                          user_id bigint DEFAULT NULL) RETURNS bigint
     LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'commerce_reserve_cart';
-COMMENT ON FUNCTION @extschema@.reserve_cart(bigint[], integer[], interval, text, bigint) IS
+COMMENT ON FUNCTION @extschema@.reserve_cart(bigint[], bigint[], interval, text, bigint) IS
     'holds every line of a cart or none (stock locked in variant order); returns the cart id';
 
 CREATE FUNCTION @extschema@.confirm(reservation bigint) RETURNS void
@@ -332,16 +332,16 @@ CREATE FUNCTION @extschema@.release(reservation bigint) RETURNS void
 COMMENT ON FUNCTION @extschema@.release(bigint) IS
     'gives a held reservation''s units back';
 
-CREATE FUNCTION @extschema@.expire(max_holds integer DEFAULT 10000) RETURNS integer
+CREATE FUNCTION @extschema@.expire(max_holds bigint DEFAULT 10000) RETURNS integer
     LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'commerce_expire';
-COMMENT ON FUNCTION @extschema@.expire(integer) IS
+COMMENT ON FUNCTION @extschema@.expire(bigint) IS
     'frees holds past their time (at most max_holds per call); returns how many';
 
-CREATE FUNCTION @extschema@.set_buckets(variant bigint, n integer) RETURNS integer
+CREATE FUNCTION @extschema@.set_buckets(variant bigint, n bigint) RETURNS integer
     LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'commerce_set_buckets';
-COMMENT ON FUNCTION @extschema@.set_buckets(bigint, integer) IS
+COMMENT ON FUNCTION @extschema@.set_buckets(bigint, bigint) IS
     'spreads a variant''s available stock over n bucket rows (1..1024) for hot items';
 
 CREATE FUNCTION @extschema@.checkout(cart bigint, shipping_address_id bigint DEFAULT NULL,

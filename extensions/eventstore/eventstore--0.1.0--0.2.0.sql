@@ -261,3 +261,179 @@ BEGIN
     END LOOP;
 END
 $fn$;
+
+-------------------------------------------------------------------------------
+-- Counts, limits and quantities take bigint since 0.2.0: a value beyond
+-- integer is 22003 naming the argument, where 0.1.0 said 42883 "function
+-- does not exist". A signature cannot change in place: each such function
+-- is dropped and created again (below), and the grants made on the old one
+-- are made again on the new one, by the role running the update (PUBLIC's,
+-- which 0.2.0 never gives, are not). The old grants wait in a setting local
+-- to this transaction.
+-------------------------------------------------------------------------------
+SELECT pg_catalog.set_config('casebook.upgrade_grants', COALESCE(
+    (SELECT pg_catalog.jsonb_object_agg(p.proname, p.proacl) FROM pg_catalog.pg_proc p
+      WHERE p.oid IN ('@extschema@.read_stream(text, bigint, integer, boolean)'::pg_catalog.regprocedure,
+                      '@extschema@.read_category(text, bigint, integer)'::pg_catalog.regprocedure,
+                      '@extschema@.read_all(bigint, integer)'::pg_catalog.regprocedure,
+                      '@extschema@.subscribe(text, text, integer, bigint)'::pg_catalog.regprocedure,
+                      '@extschema@.poll(text, integer, integer)'::pg_catalog.regprocedure,
+                      '@extschema@.ack(text, bigint, integer)'::pg_catalog.regprocedure,
+                      '@extschema@.register_upcaster(text, integer, jsonb, regprocedure)'::pg_catalog.regprocedure,
+                      '@extschema@.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb)'::pg_catalog.regprocedure,
+                      '@extschema@.run_projection(text, integer)'::pg_catalog.regprocedure,
+                      '@extschema@.run_projections(integer)'::pg_catalog.regprocedure,
+                      '@extschema@.manage_partitions(integer)'::pg_catalog.regprocedure) AND p.proacl IS NOT NULL), '{}')::text, true);
+DROP FUNCTION @extschema@.read_stream(text, bigint, integer, boolean);
+CREATE FUNCTION @extschema@.read_stream(stream text, from_version bigint DEFAULT NULL,
+                                        max bigint DEFAULT 1000, backward boolean DEFAULT false)
+    RETURNS SETOF @extschema@.event
+    LANGUAGE c STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_read_stream';
+
+DROP FUNCTION @extschema@.read_category(text, bigint, integer);
+CREATE FUNCTION @extschema@.read_category(category text, after_position bigint DEFAULT 0,
+                                          max bigint DEFAULT 1000)
+    RETURNS SETOF @extschema@.event
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_read_category';
+
+DROP FUNCTION @extschema@.read_all(bigint, integer);
+CREATE FUNCTION @extschema@.read_all(after_position bigint DEFAULT 0, max bigint DEFAULT 1000)
+    RETURNS SETOF @extschema@.event
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_read_all';
+
+DROP FUNCTION @extschema@.subscribe(text, text, integer, bigint);
+CREATE FUNCTION @extschema@.subscribe(name text, category text DEFAULT NULL, members bigint DEFAULT 1,
+                                      start_after bigint DEFAULT 0) RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_subscribe';
+
+DROP FUNCTION @extschema@.poll(text, integer, integer);
+CREATE FUNCTION @extschema@.poll(name text, max bigint DEFAULT 100, member bigint DEFAULT NULL)
+    RETURNS SETOF @extschema@.delivery
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_poll';
+
+DROP FUNCTION @extschema@.ack(text, bigint, integer);
+CREATE FUNCTION @extschema@.ack(name text, "position" bigint, member bigint DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_ack';
+
+DROP FUNCTION @extschema@.register_upcaster(text, integer, jsonb, regprocedure);
+CREATE FUNCTION @extschema@.register_upcaster(event_type text, from_version bigint, spec jsonb DEFAULT NULL,
+                                              function regprocedure DEFAULT NULL) RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_register_upcaster';
+
+DROP FUNCTION @extschema@.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb);
+CREATE FUNCTION @extschema@.create_projection(name text, category text, reducer jsonb DEFAULT NULL,
+                                              apply_function regprocedure DEFAULT NULL,
+                                              mode text DEFAULT 'inline', snapshot_every bigint DEFAULT NULL,
+                                              initial_state jsonb DEFAULT '{}') RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_create_projection';
+COMMENT ON FUNCTION @extschema@.create_projection(text, text, jsonb, regprocedure, text, bigint, jsonb) IS
+    'Registers a projection (a reducer spec or an apply function) and builds it from the stored events. Returns the events folded.';
+
+DROP FUNCTION @extschema@.run_projection(text, integer);
+CREATE FUNCTION @extschema@.run_projection(name text, max bigint DEFAULT 1000) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_run_projection';
+
+DROP FUNCTION @extschema@.run_projections(integer);
+CREATE FUNCTION @extschema@.run_projections(max bigint DEFAULT 10000) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'eventstore_run_projections';
+
+DROP FUNCTION @extschema@.manage_partitions(integer);
+CREATE FUNCTION @extschema@.manage_partitions(premake bigint DEFAULT NULL) RETURNS integer
+    LANGUAGE plpgsql AS $fn$
+BEGIN
+    -- bigint since 0.2.0: a value beyond integer is 22003, not 42883.
+    IF premake > 2147483647 THEN
+        RAISE EXCEPTION 'premake must be at most 2147483647, got %', premake USING ERRCODE = 'numeric_value_out_of_range';
+    ELSIF premake < -2147483648 THEN
+        RAISE EXCEPTION 'premake must be at least -2147483648, got %', premake USING ERRCODE = 'numeric_value_out_of_range';
+    END IF;
+    RETURN @extschema@._manage_partitions(premake::integer);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.manage_partitions(bigint) IS
+    'Creates and keeps ahead the range partitions of eventstore.events through pg_partman (partitioned layout only).';
+
+-- manage_partitions' work, with premake in pg_partman's type.
+CREATE FUNCTION @extschema@._manage_partitions(premake integer) RETURNS integer
+    LANGUAGE plpgsql AS $fn$
+DECLARE
+    partman name := @extschema@._partitions_check(premake);
+    per_partition bigint := (SELECT l.partition_positions FROM @extschema@.storage_layout l);
+    registered boolean;
+BEGIN
+    EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM %I.part_config WHERE parent_table = $1)', partman)
+       INTO registered USING '@extschema@.events';
+    IF premake IS NULL THEN
+        -- The scheduled call keeps what the last explicit call chose (4 at first).
+        IF registered THEN
+            EXECUTE pg_catalog.format('SELECT premake FROM %I.part_config WHERE parent_table = $1', partman)
+               INTO premake USING '@extschema@.events';
+        END IF;
+        premake := coalesce(premake, 4);
+    END IF;
+    IF NOT registered THEN
+        EXECUTE pg_catalog.format('SELECT %I.create_parent(p_parent_table := $1, p_control := $2, p_type := $3, '
+                                  'p_interval := $4, p_premake := $5, p_jobmon := false)', partman)
+          USING '@extschema@.events', 'position', 'native', per_partition::text, premake;
+    ELSE
+        EXECUTE pg_catalog.format('UPDATE %I.part_config SET premake = $1 WHERE parent_table = $2', partman)
+          USING premake, '@extschema@.events';
+        EXECUTE pg_catalog.format('SELECT %I.run_maintenance(p_parent_table := $1, p_jobmon := false)', partman)
+          USING '@extschema@.events';
+    END IF;
+    -- pg_partman keeps partitions ahead of the newest stored event; positions
+    -- run ahead of stored events when appends roll back, so cover the
+    -- positions handed out too.
+    EXECUTE pg_catalog.format('SELECT %I.create_partition_id($1, $2, false)', partman)
+      USING '@extschema@.events',
+            ARRAY(SELECT b FROM pg_catalog.generate_series(
+                      (coalesce((SELECT max(e.position) FROM @extschema@.events e), 0) / per_partition) * per_partition,
+                      (@extschema@.head() / per_partition + premake) * per_partition,
+                      per_partition) AS b);
+    RETURN @extschema@._partitions_upkeep();
+END
+$fn$;
+REVOKE ALL ON FUNCTION @extschema@._manage_partitions(integer) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION @extschema@.read_stream(text, bigint, bigint, boolean),
+                       @extschema@.read_category(text, bigint, bigint),
+                       @extschema@.read_all(bigint, bigint),
+                       @extschema@.subscribe(text, text, bigint, bigint),
+                       @extschema@.poll(text, bigint, bigint),
+                       @extschema@.ack(text, bigint, bigint),
+                       @extschema@.register_upcaster(text, bigint, jsonb, regprocedure),
+                       @extschema@.create_projection(text, text, jsonb, regprocedure, text, bigint, jsonb),
+                       @extschema@.run_projection(text, bigint),
+                       @extschema@.run_projections(bigint),
+                       @extschema@.manage_partitions(bigint) FROM PUBLIC;
+DO $regrant$
+DECLARE
+    saved jsonb := pg_catalog.current_setting('casebook.upgrade_grants')::jsonb;
+    fn text;
+    target regprocedure;
+    acl record;
+BEGIN
+    FOR fn IN SELECT pg_catalog.jsonb_object_keys(saved) LOOP
+        target := pg_catalog.to_regproc('@extschema@.' || fn)::oid::regprocedure;
+        FOR acl IN SELECT a.grantee, a.privilege_type, a.is_grantable
+                     FROM pg_catalog.aclexplode(ARRAY(SELECT pg_catalog.jsonb_array_elements_text(saved -> fn))::aclitem[]) a
+                    WHERE a.grantee <> 0
+                      AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc p WHERE p.oid = target)
+        LOOP
+            EXECUTE pg_catalog.format('GRANT %s ON FUNCTION %s TO %I%s', acl.privilege_type, target,
+                                      pg_catalog.pg_get_userbyid(acl.grantee),
+                                      CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+    END LOOP;
+END
+$regrant$;

@@ -142,18 +142,18 @@ COMMENT ON FUNCTION @extschema@.append(text, jsonb, bigint, text) IS
     'Appends events atomically; expected_version NULL = any, 0 = new stream, n = exactly n. Returns the new stream version.';
 
 CREATE FUNCTION @extschema@.read_stream(stream text, from_version bigint DEFAULT NULL,
-                                        max integer DEFAULT 1000, backward boolean DEFAULT false)
+                                        max bigint DEFAULT 1000, backward boolean DEFAULT false)
     RETURNS SETOF @extschema@.event
     LANGUAGE c STABLE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_read_stream';
 
 CREATE FUNCTION @extschema@.read_category(category text, after_position bigint DEFAULT 0,
-                                          max integer DEFAULT 1000)
+                                          max bigint DEFAULT 1000)
     RETURNS SETOF @extschema@.event
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_read_category';
 
-CREATE FUNCTION @extschema@.read_all(after_position bigint DEFAULT 0, max integer DEFAULT 1000)
+CREATE FUNCTION @extschema@.read_all(after_position bigint DEFAULT 0, max bigint DEFAULT 1000)
     RETURNS SETOF @extschema@.event
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_read_all';
@@ -183,7 +183,7 @@ CREATE TABLE @extschema@.subscription_checkpoints (
     PRIMARY KEY (subscription, member)
 );
 
-CREATE FUNCTION @extschema@.subscribe(name text, category text DEFAULT NULL, members integer DEFAULT 1,
+CREATE FUNCTION @extschema@.subscribe(name text, category text DEFAULT NULL, members bigint DEFAULT 1,
                                       start_after bigint DEFAULT 0) RETURNS void
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_subscribe';
@@ -192,12 +192,12 @@ CREATE FUNCTION @extschema@.unsubscribe(name text) RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_unsubscribe';
 
-CREATE FUNCTION @extschema@.poll(name text, max integer DEFAULT 100, member integer DEFAULT NULL)
+CREATE FUNCTION @extschema@.poll(name text, max bigint DEFAULT 100, member bigint DEFAULT NULL)
     RETURNS SETOF @extschema@.delivery
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_poll';
 
-CREATE FUNCTION @extschema@.ack(name text, "position" bigint, member integer DEFAULT NULL) RETURNS bigint
+CREATE FUNCTION @extschema@.ack(name text, "position" bigint, member bigint DEFAULT NULL) RETURNS bigint
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_ack';
 
@@ -233,7 +233,7 @@ CREATE TABLE @extschema@.upcasters (
 CREATE TRIGGER upcasters_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.upcasters
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._invalidate();
 
-CREATE FUNCTION @extschema@.register_upcaster(event_type text, from_version integer, spec jsonb DEFAULT NULL,
+CREATE FUNCTION @extschema@.register_upcaster(event_type text, from_version bigint, spec jsonb DEFAULT NULL,
                                               function regprocedure DEFAULT NULL) RETURNS void
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_register_upcaster';
@@ -278,11 +278,11 @@ CREATE TABLE @extschema@.snapshots (
 
 CREATE FUNCTION @extschema@.create_projection(name text, category text, reducer jsonb DEFAULT NULL,
                                               apply_function regprocedure DEFAULT NULL,
-                                              mode text DEFAULT 'inline', snapshot_every integer DEFAULT NULL,
+                                              mode text DEFAULT 'inline', snapshot_every bigint DEFAULT NULL,
                                               initial_state jsonb DEFAULT '{}') RETURNS bigint
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_create_projection';
-COMMENT ON FUNCTION @extschema@.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb) IS
+COMMENT ON FUNCTION @extschema@.create_projection(text, text, jsonb, regprocedure, text, bigint, jsonb) IS
     'Registers a projection (a reducer spec or an apply function) and builds it from the stored events. Returns the events folded.';
 
 CREATE FUNCTION @extschema@.drop_projection(name text) RETURNS boolean
@@ -293,11 +293,11 @@ CREATE FUNCTION @extschema@.rebuild(projection text, stream text DEFAULT NULL) R
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_rebuild';
 
-CREATE FUNCTION @extschema@.run_projection(name text, max integer DEFAULT 1000) RETURNS bigint
+CREATE FUNCTION @extschema@.run_projection(name text, max bigint DEFAULT 1000) RETURNS bigint
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_run_projection';
 
-CREATE FUNCTION @extschema@.run_projections(max integer DEFAULT 10000) RETURNS bigint
+CREATE FUNCTION @extschema@.run_projections(max bigint DEFAULT 10000) RETURNS bigint
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'eventstore_run_projections';
 
@@ -573,7 +573,21 @@ BEGIN
 END
 $fn$;
 
-CREATE FUNCTION @extschema@.manage_partitions(premake integer DEFAULT NULL) RETURNS integer
+CREATE FUNCTION @extschema@.manage_partitions(premake bigint DEFAULT NULL) RETURNS integer
+    LANGUAGE plpgsql AS $fn$
+BEGIN
+    -- bigint since 0.2.0: a value beyond integer is 22003, not 42883.
+    IF premake > 2147483647 THEN
+        RAISE EXCEPTION 'premake must be at most 2147483647, got %', premake USING ERRCODE = 'numeric_value_out_of_range';
+    ELSIF premake < -2147483648 THEN
+        RAISE EXCEPTION 'premake must be at least -2147483648, got %', premake USING ERRCODE = 'numeric_value_out_of_range';
+    END IF;
+    RETURN @extschema@._manage_partitions(premake::integer);
+END
+$fn$;
+
+-- manage_partitions' work, with premake in pg_partman's type.
+CREATE FUNCTION @extschema@._manage_partitions(premake integer) RETURNS integer
     LANGUAGE plpgsql AS $fn$
 DECLARE
     partman name := @extschema@._partitions_check(premake);
@@ -612,7 +626,7 @@ BEGIN
     RETURN @extschema@._partitions_upkeep();
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.manage_partitions(integer) IS
+COMMENT ON FUNCTION @extschema@.manage_partitions(bigint) IS
     'Creates and keeps ahead the range partitions of eventstore.events through pg_partman (partitioned layout only).';
 
 -- Lag of every projection: async ones from their checkpoint.

@@ -200,3 +200,55 @@ BEGIN
     END IF;
 END
 $do$;
+
+-------------------------------------------------------------------------------
+-- Counts, limits and quantities take bigint since 0.2.0: a value beyond
+-- integer is 22003 naming the argument, where 0.1.0 said 42883 "function
+-- does not exist". A signature cannot change in place: each such function
+-- is dropped and created again (below), and the grants made on the old one
+-- are made again on the new one, by the role running the update (PUBLIC's,
+-- which 0.2.0 never gives, are not). The old grants wait in a setting local
+-- to this transaction.
+-------------------------------------------------------------------------------
+SELECT pg_catalog.set_config('casebook.upgrade_grants', COALESCE(
+    (SELECT pg_catalog.jsonb_object_agg(p.proname, p.proacl) FROM pg_catalog.pg_proc p
+      WHERE p.oid IN ('@extschema@.home(bigint, integer, text)'::pg_catalog.regprocedure,
+                      '@extschema@.run_fanout(integer)'::pg_catalog.regprocedure) AND p.proacl IS NOT NULL), '{}')::text, true);
+DROP FUNCTION @extschema@.home(bigint, integer, text);
+CREATE FUNCTION @extschema@.home(user_id bigint, "limit" bigint DEFAULT 20, cursor text DEFAULT NULL)
+    RETURNS TABLE (post_id bigint, author_id bigint, content text, created_at timestamptz, cursor text)
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'feed_home';
+COMMENT ON FUNCTION @extschema@.home(bigint, bigint, text) IS
+    'The home feed, newest first: the materialized timeline merged natively with the posts of followed celebrities; keyset pages through the opaque cursor.';
+
+DROP FUNCTION @extschema@.run_fanout(integer);
+CREATE FUNCTION @extschema@.run_fanout(max_batches bigint DEFAULT 1000) RETURNS bigint
+    LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'feed_run_fanout';
+COMMENT ON FUNCTION @extschema@.run_fanout(bigint) IS
+    'Runs queued fan-out batches (the background worker calls it); returns the followers processed.';
+
+REVOKE ALL ON FUNCTION @extschema@.home(bigint, bigint, text),
+                       @extschema@.run_fanout(bigint) FROM PUBLIC;
+DO $regrant$
+DECLARE
+    saved jsonb := pg_catalog.current_setting('casebook.upgrade_grants')::jsonb;
+    fn text;
+    target regprocedure;
+    acl record;
+BEGIN
+    FOR fn IN SELECT pg_catalog.jsonb_object_keys(saved) LOOP
+        target := pg_catalog.to_regproc('@extschema@.' || fn)::oid::regprocedure;
+        FOR acl IN SELECT a.grantee, a.privilege_type, a.is_grantable
+                     FROM pg_catalog.aclexplode(ARRAY(SELECT pg_catalog.jsonb_array_elements_text(saved -> fn))::aclitem[]) a
+                    WHERE a.grantee <> 0
+                      AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc p WHERE p.oid = target)
+        LOOP
+            EXECUTE pg_catalog.format('GRANT %s ON FUNCTION %s TO %I%s', acl.privilege_type, target,
+                                      pg_catalog.pg_get_userbyid(acl.grantee),
+                                      CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+    END LOOP;
+END
+$regrant$;

@@ -157,11 +157,11 @@ CREATE FUNCTION @extschema@.delete_post(post bigint) RETURNS boolean
     LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'feed_delete_post';
 
-CREATE FUNCTION @extschema@.home(user_id bigint, "limit" integer DEFAULT 20, cursor text DEFAULT NULL)
+CREATE FUNCTION @extschema@.home(user_id bigint, "limit" bigint DEFAULT 20, cursor text DEFAULT NULL)
     RETURNS TABLE (post_id bigint, author_id bigint, content text, created_at timestamptz, cursor text)
     LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'feed_home';
-COMMENT ON FUNCTION @extschema@.home(bigint, integer, text) IS
+COMMENT ON FUNCTION @extschema@.home(bigint, bigint, text) IS
     'The home feed, newest first: the materialized timeline merged natively with the posts of followed celebrities; keyset pages through the opaque cursor.';
 
 CREATE FUNCTION @extschema@.mark_dormant() RETURNS bigint
@@ -170,10 +170,10 @@ CREATE FUNCTION @extschema@.mark_dormant() RETURNS bigint
 COMMENT ON FUNCTION @extschema@.mark_dormant() IS
     'Marks the users not seen for feed.inactive_after (and their follows) dormant: fan-out skips them until their next read rebuilds their timeline. Schedule it (pg_cron); returns the users marked.';
 
-CREATE FUNCTION @extschema@.run_fanout(max_batches integer DEFAULT 1000) RETURNS bigint
+CREATE FUNCTION @extschema@.run_fanout(max_batches bigint DEFAULT 1000) RETURNS bigint
     LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'feed_run_fanout';
-COMMENT ON FUNCTION @extschema@.run_fanout(integer) IS
+COMMENT ON FUNCTION @extschema@.run_fanout(bigint) IS
     'Runs queued fan-out batches (the background worker calls it); returns the followers processed.';
 
 -- Bulk import of an existing graph (since 0.2.0; docs/feed.md, "Bulk

@@ -384,30 +384,30 @@ SELECT results_eq(
        'cart bigint, shipping_address_id bigint DEFAULT NULL::bigint, idempotency_key text DEFAULT NULL::text',
        'bigint'),
       ('commerce.confirm(bigint)', 'reservation bigint', 'void'),
-      ('commerce.expire(integer)', 'max_holds integer DEFAULT 10000', 'integer'),
+      ('commerce.expire(bigint)', 'max_holds bigint DEFAULT 10000', 'integer'),
       ('commerce.product_page(bigint)', 'product bigint',
        'TABLE(id bigint, sku character varying, name character varying, description text, base_price numeric, attributes jsonb, review_count bigint, avg_rating numeric, rating_distribution jsonb, variant_ids bigint[])'),
       ('commerce.products_in_category(bigint)', 'category bigint', 'SETOF commerce.products'),
       ('commerce.release(bigint)', 'reservation bigint', 'void'),
-      ('commerce.reserve(bigint,integer,interval,text)',
-       'variant bigint, qty integer, hold interval DEFAULT ''00:15:00''::interval, idempotency_key text DEFAULT NULL::text',
+      ('commerce.reserve(bigint,bigint,interval,text)',
+       'variant bigint, qty bigint, hold interval DEFAULT ''00:15:00''::interval, idempotency_key text DEFAULT NULL::text',
        'bigint'),
-      ('commerce.reserve_cart(bigint[],integer[],interval,text,bigint)',
-       'variants bigint[], quantities integer[], hold interval DEFAULT ''00:15:00''::interval, idempotency_key text DEFAULT NULL::text, user_id bigint DEFAULT NULL::bigint',
+      ('commerce.reserve_cart(bigint[],bigint[],interval,text,bigint)',
+       'variants bigint[], quantities bigint[], hold interval DEFAULT ''00:15:00''::interval, idempotency_key text DEFAULT NULL::text, user_id bigint DEFAULT NULL::bigint',
        'bigint'),
-      ('commerce.restock(bigint,integer)', 'variant bigint, qty integer', 'bigint'),
-      ('commerce.set_buckets(bigint,integer)', 'variant bigint, n integer', 'integer'),
+      ('commerce.restock(bigint,bigint)', 'variant bigint, qty bigint', 'bigint'),
+      ('commerce.set_buckets(bigint,bigint)', 'variant bigint, n bigint', 'integer'),
       ('commerce.set_order_status(bigint,text)', 'order_id bigint, status text', 'commerce.order_status')$$,
     'callable functions: argument names, defaults and result types');
 
-SELECT has_function('commerce', 'restock', ARRAY['bigint', 'integer'], 'restock(bigint, integer) exists');
+SELECT has_function('commerce', 'restock', ARRAY['bigint', 'bigint'], 'restock(bigint, bigint) exists');
 SELECT has_function('commerce', 'available', ARRAY['bigint'], 'available(bigint) exists');
-SELECT has_function('commerce', 'reserve', ARRAY['bigint', 'integer', 'interval', 'text'], 'reserve(bigint, integer, interval, text) exists');
-SELECT has_function('commerce', 'reserve_cart', ARRAY['bigint[]', 'integer[]', 'interval', 'text', 'bigint'], 'reserve_cart(bigint[], integer[], interval, text, bigint) exists');
+SELECT has_function('commerce', 'reserve', ARRAY['bigint', 'bigint', 'interval', 'text'], 'reserve(bigint, bigint, interval, text) exists');
+SELECT has_function('commerce', 'reserve_cart', ARRAY['bigint[]', 'bigint[]', 'interval', 'text', 'bigint'], 'reserve_cart(bigint[], bigint[], interval, text, bigint) exists');
 SELECT has_function('commerce', 'confirm', ARRAY['bigint'], 'confirm(bigint) exists');
 SELECT has_function('commerce', 'release', ARRAY['bigint'], 'release(bigint) exists');
-SELECT has_function('commerce', 'expire', ARRAY['integer'], 'expire(integer) exists');
-SELECT has_function('commerce', 'set_buckets', ARRAY['bigint', 'integer'], 'set_buckets(bigint, integer) exists');
+SELECT has_function('commerce', 'expire', ARRAY['bigint'], 'expire(bigint) exists');
+SELECT has_function('commerce', 'set_buckets', ARRAY['bigint', 'bigint'], 'set_buckets(bigint, bigint) exists');
 SELECT has_function('commerce', 'checkout', ARRAY['bigint', 'bigint', 'text'], 'checkout(bigint, bigint, text) exists');
 SELECT has_function('commerce', 'set_order_status', ARRAY['bigint', 'text'], 'set_order_status(bigint, text) exists');
 SELECT has_function('commerce', 'orders_guard', ARRAY[]::text[], 'orders_guard() exists');
@@ -417,14 +417,14 @@ SELECT has_function('commerce', 'review_stats_trigger', ARRAY[]::text[], 'review
 SELECT has_function('commerce', 'category_path_trigger', ARRAY[]::text[], 'category_path_trigger() exists');
 SELECT has_function('commerce', 'variant_stock_trigger', ARRAY[]::text[], 'variant_stock_trigger() exists');
 
-SELECT volatility_is('commerce', 'restock', ARRAY['bigint', 'integer'], 'volatile', 'restock is VOLATILE');
+SELECT volatility_is('commerce', 'restock', ARRAY['bigint', 'bigint'], 'volatile', 'restock is VOLATILE');
 SELECT volatility_is('commerce', 'available', ARRAY['bigint'], 'stable', 'available is STABLE');
-SELECT volatility_is('commerce', 'reserve', ARRAY['bigint', 'integer', 'interval', 'text'], 'volatile', 'reserve is VOLATILE');
-SELECT volatility_is('commerce', 'reserve_cart', ARRAY['bigint[]', 'integer[]', 'interval', 'text', 'bigint'], 'volatile', 'reserve_cart is VOLATILE');
+SELECT volatility_is('commerce', 'reserve', ARRAY['bigint', 'bigint', 'interval', 'text'], 'volatile', 'reserve is VOLATILE');
+SELECT volatility_is('commerce', 'reserve_cart', ARRAY['bigint[]', 'bigint[]', 'interval', 'text', 'bigint'], 'volatile', 'reserve_cart is VOLATILE');
 SELECT volatility_is('commerce', 'confirm', ARRAY['bigint'], 'volatile', 'confirm is VOLATILE');
 SELECT volatility_is('commerce', 'release', ARRAY['bigint'], 'volatile', 'release is VOLATILE');
-SELECT volatility_is('commerce', 'expire', ARRAY['integer'], 'volatile', 'expire is VOLATILE');
-SELECT volatility_is('commerce', 'set_buckets', ARRAY['bigint', 'integer'], 'volatile', 'set_buckets is VOLATILE');
+SELECT volatility_is('commerce', 'expire', ARRAY['bigint'], 'volatile', 'expire is VOLATILE');
+SELECT volatility_is('commerce', 'set_buckets', ARRAY['bigint', 'bigint'], 'volatile', 'set_buckets is VOLATILE');
 SELECT volatility_is('commerce', 'checkout', ARRAY['bigint', 'bigint', 'text'], 'volatile', 'checkout is VOLATILE');
 SELECT volatility_is('commerce', 'set_order_status', ARRAY['bigint', 'text'], 'volatile', 'set_order_status is VOLATILE');
 SELECT volatility_is('commerce', 'orders_guard', ARRAY[]::text[], 'volatile', 'orders_guard is VOLATILE');
@@ -434,14 +434,14 @@ SELECT volatility_is('commerce', 'review_stats_trigger', ARRAY[]::text[], 'volat
 SELECT volatility_is('commerce', 'category_path_trigger', ARRAY[]::text[], 'volatile', 'category_path_trigger is VOLATILE');
 SELECT volatility_is('commerce', 'variant_stock_trigger', ARRAY[]::text[], 'volatile', 'variant_stock_trigger is VOLATILE');
 
-SELECT is_definer('commerce', 'restock', ARRAY['bigint', 'integer'], 'restock is SECURITY DEFINER');
+SELECT is_definer('commerce', 'restock', ARRAY['bigint', 'bigint'], 'restock is SECURITY DEFINER');
 SELECT is_definer('commerce', 'available', ARRAY['bigint'], 'available is SECURITY DEFINER');
-SELECT is_definer('commerce', 'reserve', ARRAY['bigint', 'integer', 'interval', 'text'], 'reserve is SECURITY DEFINER');
-SELECT is_definer('commerce', 'reserve_cart', ARRAY['bigint[]', 'integer[]', 'interval', 'text', 'bigint'], 'reserve_cart is SECURITY DEFINER');
+SELECT is_definer('commerce', 'reserve', ARRAY['bigint', 'bigint', 'interval', 'text'], 'reserve is SECURITY DEFINER');
+SELECT is_definer('commerce', 'reserve_cart', ARRAY['bigint[]', 'bigint[]', 'interval', 'text', 'bigint'], 'reserve_cart is SECURITY DEFINER');
 SELECT is_definer('commerce', 'confirm', ARRAY['bigint'], 'confirm is SECURITY DEFINER');
 SELECT is_definer('commerce', 'release', ARRAY['bigint'], 'release is SECURITY DEFINER');
-SELECT is_definer('commerce', 'expire', ARRAY['integer'], 'expire is SECURITY DEFINER');
-SELECT is_definer('commerce', 'set_buckets', ARRAY['bigint', 'integer'], 'set_buckets is SECURITY DEFINER');
+SELECT is_definer('commerce', 'expire', ARRAY['bigint'], 'expire is SECURITY DEFINER');
+SELECT is_definer('commerce', 'set_buckets', ARRAY['bigint', 'bigint'], 'set_buckets is SECURITY DEFINER');
 SELECT is_definer('commerce', 'checkout', ARRAY['bigint', 'bigint', 'text'], 'checkout is SECURITY DEFINER');
 SELECT is_definer('commerce', 'set_order_status', ARRAY['bigint', 'text'], 'set_order_status is SECURITY DEFINER');
 SELECT is_definer('commerce', 'orders_guard', ARRAY[]::text[], 'orders_guard is SECURITY DEFINER');

@@ -79,10 +79,10 @@ SELECT results_eq(
         FROM unnest(ARRAY[
             'commerce._cron_park()', 'commerce._cron_restore()',
             'commerce.available(bigint)', 'commerce.checkout(bigint,bigint,text)',
-            'commerce.confirm(bigint)', 'commerce.expire(integer)', 'commerce.orders_guard()',
-            'commerce.release(bigint)', 'commerce.reserve(bigint,integer,interval,text)',
-            'commerce.reserve_cart(bigint[],integer[],interval,text,bigint)',
-            'commerce.restock(bigint,integer)', 'commerce.set_buckets(bigint,integer)',
+            'commerce.confirm(bigint)', 'commerce.expire(bigint)', 'commerce.orders_guard()',
+            'commerce.release(bigint)', 'commerce.reserve(bigint,bigint,interval,text)',
+            'commerce.reserve_cart(bigint[],bigint[],interval,text,bigint)',
+            'commerce.restock(bigint,bigint)', 'commerce.set_buckets(bigint,bigint)',
             'commerce.set_order_status(bigint,text)']) AS f
        ORDER BY 1$$,
     'every SECURITY DEFINER function has proconfig {search_path=pg_catalog, pg_temp}');
@@ -223,7 +223,7 @@ RESET ROLE;
 -------------------------------------------------------------------------------
 -- With EXECUTE on reserve only: holds go through the function, nothing else
 -------------------------------------------------------------------------------
-GRANT EXECUTE ON FUNCTION commerce.reserve(bigint, integer, interval, text) TO commerce_tap_intruder;
+GRANT EXECUTE ON FUNCTION commerce.reserve(bigint, bigint, interval, text) TO commerce_tap_intruder;
 SET ROLE commerce_tap_intruder;
 
 SELECT lives_ok(

@@ -160,16 +160,16 @@ SELECT results_eq(
         FROM pg_catalog.pg_proc p JOIN projection_functions f ON f.oid = p.oid
        ORDER BY 1$$,
     $$VALUES
-      ('eventstore.create_projection(text,text,jsonb,regprocedure,text,integer,jsonb)',
-       'name text, category text, reducer jsonb DEFAULT NULL::jsonb, apply_function regprocedure DEFAULT NULL::regprocedure, mode text DEFAULT ''inline''::text, snapshot_every integer DEFAULT NULL::integer, initial_state jsonb DEFAULT ''{}''::jsonb',
+      ('eventstore.create_projection(text,text,jsonb,regprocedure,text,bigint,jsonb)',
+       'name text, category text, reducer jsonb DEFAULT NULL::jsonb, apply_function regprocedure DEFAULT NULL::regprocedure, mode text DEFAULT ''inline''::text, snapshot_every bigint DEFAULT NULL::bigint, initial_state jsonb DEFAULT ''{}''::jsonb',
        'bigint'),
       ('eventstore.drop_projection(text)', 'name text', 'boolean'),
       ('eventstore.rebuild(text,text)', 'projection text, stream text DEFAULT NULL::text', 'bigint'),
-      ('eventstore.register_upcaster(text,integer,jsonb,regprocedure)',
-       'event_type text, from_version integer, spec jsonb DEFAULT NULL::jsonb, function regprocedure DEFAULT NULL::regprocedure',
+      ('eventstore.register_upcaster(text,bigint,jsonb,regprocedure)',
+       'event_type text, from_version bigint, spec jsonb DEFAULT NULL::jsonb, function regprocedure DEFAULT NULL::regprocedure',
        'void'),
-      ('eventstore.run_projection(text,integer)', 'name text, max integer DEFAULT 1000', 'bigint'),
-      ('eventstore.run_projections(integer)', 'max integer DEFAULT 10000', 'bigint'),
+      ('eventstore.run_projection(text,bigint)', 'name text, max bigint DEFAULT 1000', 'bigint'),
+      ('eventstore.run_projections(bigint)', 'max bigint DEFAULT 10000', 'bigint'),
       ('eventstore.state_at(text,bigint,text)', 'stream text, version bigint, projection text DEFAULT NULL::text', 'jsonb'),
       ('eventstore.state_at(text,timestamp with time zone,text)',
        'stream text, at timestamp with time zone, projection text DEFAULT NULL::text', 'jsonb')$$,
@@ -183,26 +183,26 @@ SELECT results_eq(
     $$SELECT p.oid::regprocedure::text, p.provolatile::text, p.proparallel::text
         FROM pg_catalog.pg_proc p JOIN projection_functions f ON f.oid = p.oid
        ORDER BY 1$$,
-    $$VALUES ('eventstore.create_projection(text,text,jsonb,regprocedure,text,integer,jsonb)', 'v', 'u'),
+    $$VALUES ('eventstore.create_projection(text,text,jsonb,regprocedure,text,bigint,jsonb)', 'v', 'u'),
              ('eventstore.drop_projection(text)', 'v', 'u'),
              ('eventstore.rebuild(text,text)', 'v', 'u'),
-             ('eventstore.register_upcaster(text,integer,jsonb,regprocedure)', 'v', 'u'),
-             ('eventstore.run_projection(text,integer)', 'v', 'u'),
-             ('eventstore.run_projections(integer)', 'v', 'u'),
+             ('eventstore.register_upcaster(text,bigint,jsonb,regprocedure)', 'v', 'u'),
+             ('eventstore.run_projection(text,bigint)', 'v', 'u'),
+             ('eventstore.run_projections(bigint)', 'v', 'u'),
              ('eventstore.state_at(text,bigint,text)', 's', 'u'),
              ('eventstore.state_at(text,timestamp with time zone,text)', 's', 'u')$$,
     'state_at is STABLE, the others VOLATILE; all PARALLEL UNSAFE');
 SELECT is_definer('eventstore', 'create_projection',
-                  ARRAY['text', 'text', 'jsonb', 'regprocedure', 'text', 'integer', 'jsonb'],
+                  ARRAY['text', 'text', 'jsonb', 'regprocedure', 'text', 'bigint', 'jsonb'],
                   'create_projection is SECURITY DEFINER');
 SELECT is_definer('eventstore', 'drop_projection', ARRAY['text'], 'drop_projection is SECURITY DEFINER');
 SELECT is_definer('eventstore', 'rebuild', ARRAY['text', 'text'], 'rebuild is SECURITY DEFINER');
-SELECT is_definer('eventstore', 'run_projection', ARRAY['text', 'integer'], 'run_projection is SECURITY DEFINER');
-SELECT is_definer('eventstore', 'run_projections', ARRAY['integer'], 'run_projections is SECURITY DEFINER');
+SELECT is_definer('eventstore', 'run_projection', ARRAY['text', 'bigint'], 'run_projection is SECURITY DEFINER');
+SELECT is_definer('eventstore', 'run_projections', ARRAY['bigint'], 'run_projections is SECURITY DEFINER');
 SELECT is_definer('eventstore', 'state_at', ARRAY['text', 'bigint', 'text'], 'state_at(stream, version) is SECURITY DEFINER');
 SELECT is_definer('eventstore', 'state_at', ARRAY['text', 'timestamp with time zone', 'text'],
                   'state_at(stream, timestamp) is SECURITY DEFINER');
-SELECT is_definer('eventstore', 'register_upcaster', ARRAY['text', 'integer', 'jsonb', 'regprocedure'],
+SELECT is_definer('eventstore', 'register_upcaster', ARRAY['text', 'bigint', 'jsonb', 'regprocedure'],
                   'register_upcaster is SECURITY DEFINER');
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p JOIN projection_functions f ON f.oid = p.oid
@@ -342,8 +342,8 @@ RESET ROLE;
 -------------------------------------------------------------------------------
 CREATE ROLE eventstore_tap_author NOLOGIN;
 CREATE SCHEMA tap_author AUTHORIZATION eventstore_tap_author;
-GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, integer, jsonb),
-                          eventstore.register_upcaster(text, integer, jsonb, regprocedure)
+GRANT EXECUTE ON FUNCTION eventstore.create_projection(text, text, jsonb, regprocedure, text, bigint, jsonb),
+                          eventstore.register_upcaster(text, bigint, jsonb, regprocedure)
     TO eventstore_tap_author;
 -- A table the role has no right on.
 CREATE TABLE public.tap_secret (secret text);

@@ -242,38 +242,38 @@ SELECT results_eq(
     $$VALUES
       ('eventstore._append_only()', '', 'trigger'),
       ('eventstore._next_position()', '', 'bigint'),
-      ('eventstore.ack(text,bigint,integer)', 'name text, "position" bigint, member integer DEFAULT NULL::integer',
+      ('eventstore.ack(text,bigint,bigint)', 'name text, "position" bigint, member bigint DEFAULT NULL::bigint',
        'bigint'),
       ('eventstore.append(text,jsonb,bigint,text)',
        'stream text, events jsonb, expected_version bigint DEFAULT NULL::bigint, category text DEFAULT NULL::text',
        'bigint'),
       ('eventstore.head()', '', 'bigint'),
-      ('eventstore.poll(text,integer,integer)', 'name text, max integer DEFAULT 100, member integer DEFAULT NULL::integer',
+      ('eventstore.poll(text,bigint,bigint)', 'name text, max bigint DEFAULT 100, member bigint DEFAULT NULL::bigint',
        'SETOF eventstore.delivery'),
-      ('eventstore.read_all(bigint,integer)', 'after_position bigint DEFAULT 0, max integer DEFAULT 1000',
+      ('eventstore.read_all(bigint,bigint)', 'after_position bigint DEFAULT 0, max bigint DEFAULT 1000',
        'SETOF eventstore.event'),
-      ('eventstore.read_category(text,bigint,integer)',
-       'category text, after_position bigint DEFAULT 0, max integer DEFAULT 1000', 'SETOF eventstore.event'),
-      ('eventstore.read_stream(text,bigint,integer,boolean)',
-       'stream text, from_version bigint DEFAULT NULL::bigint, max integer DEFAULT 1000, backward boolean DEFAULT false',
+      ('eventstore.read_category(text,bigint,bigint)',
+       'category text, after_position bigint DEFAULT 0, max bigint DEFAULT 1000', 'SETOF eventstore.event'),
+      ('eventstore.read_stream(text,bigint,bigint,boolean)',
+       'stream text, from_version bigint DEFAULT NULL::bigint, max bigint DEFAULT 1000, backward boolean DEFAULT false',
        'SETOF eventstore.event'),
-      ('eventstore.subscribe(text,text,integer,bigint)',
-       'name text, category text DEFAULT NULL::text, members integer DEFAULT 1, start_after bigint DEFAULT 0', 'void'),
+      ('eventstore.subscribe(text,text,bigint,bigint)',
+       'name text, category text DEFAULT NULL::text, members bigint DEFAULT 1, start_after bigint DEFAULT 0', 'void'),
       ('eventstore.unsubscribe(text)', 'name text', 'boolean')$$,
     'store, read and subscription functions: one of each name, argument names, defaults and result type');
 
 SELECT has_function('eventstore', 'append', ARRAY['text', 'jsonb', 'bigint', 'text'], 'append(text, jsonb, bigint, text) exists');
-SELECT has_function('eventstore', 'read_stream', ARRAY['text', 'bigint', 'integer', 'boolean'],
-                    'read_stream(text, bigint, integer, boolean) exists');
-SELECT has_function('eventstore', 'read_category', ARRAY['text', 'bigint', 'integer'],
-                    'read_category(text, bigint, integer) exists');
-SELECT has_function('eventstore', 'read_all', ARRAY['bigint', 'integer'], 'read_all(bigint, integer) exists');
+SELECT has_function('eventstore', 'read_stream', ARRAY['text', 'bigint', 'bigint', 'boolean'],
+                    'read_stream(text, bigint, bigint, boolean) exists');
+SELECT has_function('eventstore', 'read_category', ARRAY['text', 'bigint', 'bigint'],
+                    'read_category(text, bigint, bigint) exists');
+SELECT has_function('eventstore', 'read_all', ARRAY['bigint', 'bigint'], 'read_all(bigint, bigint) exists');
 SELECT has_function('eventstore', 'head', ARRAY[]::text[], 'head() exists');
-SELECT has_function('eventstore', 'subscribe', ARRAY['text', 'text', 'integer', 'bigint'],
-                    'subscribe(text, text, integer, bigint) exists');
+SELECT has_function('eventstore', 'subscribe', ARRAY['text', 'text', 'bigint', 'bigint'],
+                    'subscribe(text, text, bigint, bigint) exists');
 SELECT has_function('eventstore', 'unsubscribe', ARRAY['text'], 'unsubscribe(text) exists');
-SELECT has_function('eventstore', 'poll', ARRAY['text', 'integer', 'integer'], 'poll(text, integer, integer) exists');
-SELECT has_function('eventstore', 'ack', ARRAY['text', 'bigint', 'integer'], 'ack(text, bigint, integer) exists');
+SELECT has_function('eventstore', 'poll', ARRAY['text', 'bigint', 'bigint'], 'poll(text, bigint, bigint) exists');
+SELECT has_function('eventstore', 'ack', ARRAY['text', 'bigint', 'bigint'], 'ack(text, bigint, bigint) exists');
 SELECT has_function('eventstore', '_next_position', ARRAY[]::text[], '_next_position() exists');
 SELECT has_function('eventstore', '_append_only', ARRAY[]::text[], '_append_only() exists');
 SELECT hasnt_function('eventstore', '_prepare_install', ARRAY[]::text[],
@@ -295,27 +295,27 @@ SELECT results_eq(
              ('read_stream', 's', 'u', false, true), ('subscribe', 'v', 'u', false, false),
              ('unsubscribe', 'v', 'u', false, false)$$,
     'volatility (read_stream STABLE, the rest VOLATILE), PARALLEL UNSAFE, not STRICT (NULLs raise 22004), set-returning reads');
-SELECT volatility_is('eventstore', 'read_stream', ARRAY['text', 'bigint', 'integer', 'boolean'], 'stable',
+SELECT volatility_is('eventstore', 'read_stream', ARRAY['text', 'bigint', 'bigint', 'boolean'], 'stable',
                      'read_stream is STABLE');
-SELECT volatility_is('eventstore', 'read_all', ARRAY['bigint', 'integer'], 'volatile',
+SELECT volatility_is('eventstore', 'read_all', ARRAY['bigint', 'bigint'], 'volatile',
                      'read_all is VOLATILE (each call takes the horizon, then a fresh snapshot)');
-SELECT volatility_is('eventstore', 'read_category', ARRAY['text', 'bigint', 'integer'], 'volatile',
+SELECT volatility_is('eventstore', 'read_category', ARRAY['text', 'bigint', 'bigint'], 'volatile',
                      'read_category is VOLATILE');
 SELECT volatility_is('eventstore', 'head', ARRAY[]::text[], 'volatile', 'head is VOLATILE');
 SELECT volatility_is('eventstore', 'append', ARRAY['text', 'jsonb', 'bigint', 'text'], 'volatile', 'append is VOLATILE');
-SELECT volatility_is('eventstore', 'poll', ARRAY['text', 'integer', 'integer'], 'volatile', 'poll is VOLATILE');
-SELECT volatility_is('eventstore', 'ack', ARRAY['text', 'bigint', 'integer'], 'volatile', 'ack is VOLATILE');
+SELECT volatility_is('eventstore', 'poll', ARRAY['text', 'bigint', 'bigint'], 'volatile', 'poll is VOLATILE');
+SELECT volatility_is('eventstore', 'ack', ARRAY['text', 'bigint', 'bigint'], 'volatile', 'ack is VOLATILE');
 
 -- SECURITY DEFINER with a fixed search_path on every function that runs SQL.
 SELECT is_definer('eventstore', 'append', ARRAY['text', 'jsonb', 'bigint', 'text'], 'append is SECURITY DEFINER');
-SELECT is_definer('eventstore', 'read_stream', ARRAY['text', 'bigint', 'integer', 'boolean'], 'read_stream is SECURITY DEFINER');
-SELECT is_definer('eventstore', 'read_category', ARRAY['text', 'bigint', 'integer'], 'read_category is SECURITY DEFINER');
-SELECT is_definer('eventstore', 'read_all', ARRAY['bigint', 'integer'], 'read_all is SECURITY DEFINER');
+SELECT is_definer('eventstore', 'read_stream', ARRAY['text', 'bigint', 'bigint', 'boolean'], 'read_stream is SECURITY DEFINER');
+SELECT is_definer('eventstore', 'read_category', ARRAY['text', 'bigint', 'bigint'], 'read_category is SECURITY DEFINER');
+SELECT is_definer('eventstore', 'read_all', ARRAY['bigint', 'bigint'], 'read_all is SECURITY DEFINER');
 SELECT is_definer('eventstore', 'head', ARRAY[]::text[], 'head is SECURITY DEFINER');
-SELECT is_definer('eventstore', 'subscribe', ARRAY['text', 'text', 'integer', 'bigint'], 'subscribe is SECURITY DEFINER');
+SELECT is_definer('eventstore', 'subscribe', ARRAY['text', 'text', 'bigint', 'bigint'], 'subscribe is SECURITY DEFINER');
 SELECT is_definer('eventstore', 'unsubscribe', ARRAY['text'], 'unsubscribe is SECURITY DEFINER');
-SELECT is_definer('eventstore', 'poll', ARRAY['text', 'integer', 'integer'], 'poll is SECURITY DEFINER');
-SELECT is_definer('eventstore', 'ack', ARRAY['text', 'bigint', 'integer'], 'ack is SECURITY DEFINER');
+SELECT is_definer('eventstore', 'poll', ARRAY['text', 'bigint', 'bigint'], 'poll is SECURITY DEFINER');
+SELECT is_definer('eventstore', 'ack', ARRAY['text', 'bigint', 'bigint'], 'ack is SECURITY DEFINER');
 SELECT is_definer('eventstore', '_next_position', ARRAY[]::text[], '_next_position is SECURITY DEFINER');
 -- The trigger function runs no SQL: it only raises KB207.
 SELECT isnt_definer('eventstore', '_append_only', ARRAY[]::text[], '_append_only is SECURITY INVOKER');
@@ -325,12 +325,12 @@ SELECT results_eq(
        WHERE p.prosecdef
        ORDER BY 1$$,
     $$SELECT f, ARRAY['search_path=pg_catalog, pg_temp']
-        FROM unnest(ARRAY['eventstore._next_position()', 'eventstore.ack(text,bigint,integer)',
+        FROM unnest(ARRAY['eventstore._next_position()', 'eventstore.ack(text,bigint,bigint)',
                           'eventstore.append(text,jsonb,bigint,text)', 'eventstore.head()',
-                          'eventstore.poll(text,integer,integer)', 'eventstore.read_all(bigint,integer)',
-                          'eventstore.read_category(text,bigint,integer)',
-                          'eventstore.read_stream(text,bigint,integer,boolean)',
-                          'eventstore.subscribe(text,text,integer,bigint)', 'eventstore.unsubscribe(text)']) AS f
+                          'eventstore.poll(text,bigint,bigint)', 'eventstore.read_all(bigint,bigint)',
+                          'eventstore.read_category(text,bigint,bigint)',
+                          'eventstore.read_stream(text,bigint,bigint,boolean)',
+                          'eventstore.subscribe(text,text,bigint,bigint)', 'eventstore.unsubscribe(text)']) AS f
        ORDER BY 1$$,
     'all of them but the trigger are SECURITY DEFINER, each with proconfig {search_path=pg_catalog, pg_temp}');
 SELECT is_empty(

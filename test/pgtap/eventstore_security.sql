@@ -260,11 +260,11 @@ CREATE ROLE eventstore_tap_writer NOLOGIN;
 CREATE ROLE eventstore_tap_reader NOLOGIN;
 CREATE ROLE eventstore_tap_consumer NOLOGIN;
 GRANT EXECUTE ON FUNCTION eventstore.append(text, jsonb, bigint, text) TO eventstore_tap_writer;
-GRANT EXECUTE ON FUNCTION eventstore.read_stream(text, bigint, integer, boolean),
-                          eventstore.read_category(text, bigint, integer),
-                          eventstore.read_all(bigint, integer), eventstore.head() TO eventstore_tap_reader;
-GRANT EXECUTE ON FUNCTION eventstore.poll(text, integer, integer),
-                          eventstore.ack(text, bigint, integer) TO eventstore_tap_consumer;
+GRANT EXECUTE ON FUNCTION eventstore.read_stream(text, bigint, bigint, boolean),
+                          eventstore.read_category(text, bigint, bigint),
+                          eventstore.read_all(bigint, bigint), eventstore.head() TO eventstore_tap_reader;
+GRANT EXECUTE ON FUNCTION eventstore.poll(text, bigint, bigint),
+                          eventstore.ack(text, bigint, bigint) TO eventstore_tap_consumer;
 SELECT ok(NOT has_table_privilege('eventstore_tap_writer', 'eventstore.events', 'INSERT'),
           'the writer has no INSERT privilege on events');
 

@@ -100,7 +100,7 @@ SELECT is((SELECT array_agg(proname::text ORDER BY proname) FROM pg_proc p
 -- Attacks by a role that may only read feeds
 -------------------------------------------------------------------------------
 CREATE ROLE tap_feed_reader NOLOGIN;
-GRANT EXECUTE ON FUNCTION feed.home(bigint, integer, text) TO tap_feed_reader;
+GRANT EXECUTE ON FUNCTION feed.home(bigint, bigint, text) TO tap_feed_reader;
 SET ROLE tap_feed_reader;
 SELECT is((SELECT count(*) FROM feed.home((SELECT 1::bigint))), (SELECT count(*) FROM feed.home(1)),
           'the reader may read a feed through home()');

@@ -20,3 +20,7 @@ SELECT commerce.set_order_status(:ord, 'paid');
 SELECT commerce.reserve(9002, 1, interval '1 day', 'upgrade-released') AS released \gset
 SELECT commerce.release(:released);
 INSERT INTO commerce.reviews (product_id, user_id, rating, title) VALUES (9001, 9001, 4, 'survives upgrades');
+-- A grant on functions whose signatures change in 0.2.0 (integer -> bigint):
+-- the update keeps it (data/commerce_check.sql).
+DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'upg_commerce_app') THEN CREATE ROLE upg_commerce_app; END IF; END $$;
+GRANT EXECUTE ON FUNCTION commerce.reserve, commerce.reserve_cart, commerce.restock TO upg_commerce_app;

@@ -19,3 +19,7 @@ SELECT id, name, path FROM commerce.categories WHERE id IN (9001, 9002) ORDER BY
 SELECT sku FROM commerce.products_in_category(9001);
 SELECT sku, review_count, avg_rating, rating_distribution, variant_ids FROM commerce.product_page(9001);
 SELECT commerce.available(9001) AS available_9001, commerce.available(9002) AS available_9002;
+SELECT p.proname, has_function_privilege('upg_commerce_app', p.oid, 'EXECUTE') AS granted
+  FROM pg_proc p WHERE p.pronamespace = 'commerce'::regnamespace
+   AND p.proname IN ('reserve', 'reserve_cart', 'restock', 'expire', 'set_buckets')
+ ORDER BY 1;

@@ -13,3 +13,7 @@ SELECT eventstore.append('upg-1', '[{"type": "UpgNoted", "data": {"txt": "third"
 SELECT eventstore.subscribe('upg-sub', 'upg');
 SELECT count(*) AS polled FROM eventstore.poll('upg-sub', 2);
 SELECT eventstore.ack('upg-sub', 2);
+-- A grant on functions whose signatures change in 0.2.0 (integer -> bigint):
+-- the update keeps it (data/eventstore_check.sql).
+DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'upg_eventstore_app') THEN CREATE ROLE upg_eventstore_app; END IF; END $$;
+GRANT EXECUTE ON FUNCTION eventstore.read_all, eventstore.poll, eventstore.ack TO upg_eventstore_app WITH GRANT OPTION;

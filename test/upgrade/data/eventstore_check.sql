@@ -12,3 +12,7 @@ SELECT stream_id, state, version FROM eventstore.projection_state WHERE projecti
 SELECT event_type, from_version, spec FROM eventstore.upcasters WHERE event_type LIKE 'Upg%';
 SELECT count(*) AS subject_keys FROM eventstore.subject_keys WHERE subject = 'p1';
 SELECT eventstore.head() AS head;
+SELECT p.proname, has_function_privilege('upg_eventstore_app', p.oid, 'EXECUTE') AS granted,
+       has_function_privilege('upg_eventstore_app', p.oid, 'EXECUTE WITH GRANT OPTION') AS grantable
+  FROM pg_proc p WHERE p.pronamespace = 'eventstore'::regnamespace AND p.proname IN ('read_all', 'poll', 'ack', 'subscribe')
+ ORDER BY 1;

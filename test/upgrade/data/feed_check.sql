@@ -11,3 +11,6 @@ SELECT u.username AS author, p.content, p.fanned_out, p.deleted_at IS NULL AS li
 SELECT u.username AS reader, a.username AS author, h.content
   FROM feed.users u, feed.home(u.id) h JOIN feed.users a ON a.id = h.author_id
  WHERE u.username LIKE 'upg%' ORDER BY u.username, h.created_at DESC, h.post_id DESC;
+SELECT p.proname, has_function_privilege('upg_feed_app', p.oid, 'EXECUTE') AS granted
+  FROM pg_proc p WHERE p.pronamespace = 'feed'::regnamespace AND p.proname IN ('home', 'run_fanout')
+ ORDER BY 1;
