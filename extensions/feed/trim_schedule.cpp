@@ -131,14 +131,12 @@ std::vector<int64_t> due(const std::vector<int64_t>& users) {
     std::vector<int64_t> out;
     out.reserve(users.size());
     g_trimmed.reserve(g_trimmed.size() + users.size());
-    {
-        for (int64_t user : users) {
-            std::size_t s = trim_set_of(MyDatabaseId, user, g_nsets);
-            SpinLockAcquire(&g_locks[s]);
-            bool trim = trim_due(g_sets[s], MyDatabaseId, user, kTrimEvery);
-            SpinLockRelease(&g_locks[s]);
-            if (trim) out.push_back(user);
-        }
+    for (int64_t user : users) {
+        std::size_t s = trim_set_of(MyDatabaseId, user, g_nsets);
+        SpinLockAcquire(&g_locks[s]);
+        bool trim = trim_due(g_sets[s], MyDatabaseId, user, kTrimEvery);
+        SpinLockRelease(&g_locks[s]);
+        if (trim) out.push_back(user);
     }
     g_trimmed.insert(g_trimmed.end(), out.begin(), out.end());
     return out;
