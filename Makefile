@@ -12,7 +12,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 
 # Extensions: one folder each under extensions/, one control file each under control/.
-EXTENSIONS := commerce eventstore feed
+EXTENSIONS := commerce eventstore feed tenancy
 # The version every extension is at: default_version in control/<ext>.control,
 # a full install script extensions/<ext>/<ext>--$(EXTVERSION).sql and the
 # versions in META.json (check-versions). Older full scripts stay installable
@@ -25,6 +25,7 @@ CORE_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/core/*.cpp))
 commerce_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/commerce/*.cpp)) $(CORE_OBJS)
 eventstore_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/eventstore/*.cpp)) $(CORE_OBJS)
 feed_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/feed/*.cpp)) $(CORE_OBJS)
+tenancy_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/tenancy/*.cpp)) $(CORE_OBJS)
 # Test-only module: exercises the C++/PostgreSQL boundary (docs/architecture.md).
 casebook_selftest_OBJS := $(patsubst %.cpp,%.o,$(wildcard test/selftest/*.cpp)) $(CORE_OBJS)
 
@@ -38,7 +39,8 @@ DATA := $(addprefix control/,$(addsuffix .control,$(EXTENSIONS))) \
 REGRESS := core_boundary core_layout commerce_schema commerce_stock commerce_reserve commerce_cart \
 	commerce_checkout commerce_catalog eventstore_append eventstore_reads eventstore_subscriptions \
 	eventstore_personal eventstore_projections eventstore_upcasters eventstore_projection_safety \
-	eventstore_notify eventstore_partitioned eventstore_positions eventstore_untrusted_code feed_basics feed_trim feed_bulk
+	eventstore_notify eventstore_partitioned eventstore_positions eventstore_untrusted_code feed_basics feed_trim feed_bulk \
+	tenancy_context tenancy_protect
 REGRESS_OPTS := --inputdir=. --load-extension=plpgsql
 ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm commerce_buckets \
 	commerce_idempotency commerce_repeatable_read eventstore_expected_version eventstore_out_of_order \
@@ -57,7 +59,7 @@ override with_llvm := no
 
 WERROR ?= 0
 PG_CXXFLAGS := -std=c++20 -fPIC -Wall -Wextra -Wno-missing-field-initializers \
-	-isystem $(shell $(PG_CONFIG) --includedir-server) -Iextensions/core -MMD -MP
+	-isystem $(shell $(PG_CONFIG) --includedir-server) -Iextensions/core -Iextensions -MMD -MP
 ifeq ($(WERROR),1)
 PG_CXXFLAGS += -Werror
 endif
@@ -68,7 +70,7 @@ endif
 # crash after installing one module without restarting (seen in
 # development).
 SHLIB_LINK := -lstdc++ -lcrypto -Wl,-Bsymbolic
-EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(eventstore_OBJS) $(feed_OBJS) $(casebook_selftest_OBJS) \
+EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(eventstore_OBJS) $(feed_OBJS) $(tenancy_OBJS) $(casebook_selftest_OBJS) \
 	$(shell find extensions test/selftest -name '*.d' 2>/dev/null) output_iso output_iso_partitioned build/demo
 
 include $(PGXS)

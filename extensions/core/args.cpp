@@ -102,6 +102,11 @@ std::string string(FunctionCallInfo fcinfo, int n, const char* name) {
     return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
+std::string identifier(FunctionCallInfo fcinfo, int n, const char* name) {
+    if (is_null(fcinfo, n)) null_argument(name);
+    return std::string(NameStr(*PG_GETARG_NAME(n)));
+}
+
 std::optional<std::string> optional_string(FunctionCallInfo fcinfo, int n) {
     if (is_null(fcinfo, n)) return std::nullopt;
     return string(fcinfo, n, "(optional)");

@@ -20,6 +20,8 @@ int32_t int4(FunctionCallInfo fcinfo, int n, const char* name);
 std::optional<int64_t> optional_int8(FunctionCallInfo fcinfo, int n);
 std::string string(FunctionCallInfo fcinfo, int n, const char* name);
 std::optional<std::string> optional_string(FunctionCallInfo fcinfo, int n);
+// A `name` argument (NameData, not text).
+std::string identifier(FunctionCallInfo fcinfo, int n, const char* name);
 // The raw Datum of a non-NULL argument (for passing it on as a parameter).
 Datum datum(FunctionCallInfo fcinfo, int n, const char* name);
 // bigint[] / integer[] elements (either, by the array's element type); NULL

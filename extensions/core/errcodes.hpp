@@ -84,6 +84,17 @@ inline constexpr SqlState invalid_cursor{"KB306"};
 inline constexpr SqlState stale_cursor{"KB307"};
 inline constexpr SqlState username_taken{"KB308"};
 
+// tenancy (KB4xx).
+inline constexpr SqlState no_tenant_context{"KB401"};
+inline constexpr SqlState tenant_context_locked{"KB402"};
+inline constexpr SqlState invalid_token{"KB403"};
+inline constexpr SqlState token_expired{"KB404"};
+inline constexpr SqlState no_token_key{"KB405"};
+inline constexpr SqlState not_protectable{"KB406"};
+inline constexpr SqlState protection_weakened{"KB407"};
+inline constexpr SqlState unprotected_tenant_table{"KB408"};
+inline constexpr SqlState session_scope_disabled{"KB409"};
+
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
     {"22023", "invalid_parameter_value", "an argument is out of its documented range"},
@@ -135,6 +146,15 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB306", "invalid_cursor", "a home() cursor that is malformed, forged, sealed under a rotated key, or issued to another user"},
     {"KB307", "stale_cursor", "a home() cursor older than feed.cursor_ttl"},
     {"KB308", "username_taken", "create_user with a username already in use"},
+    {"KB401", "no_tenant_context", "a statement reads or writes a tenant-protected table (tenancy.tenant() is called) outside a tenant context"},
+    {"KB402", "tenant_context_locked", "tenancy.tenant_id changed other than by tenancy.enter(), enter_token() or leave(): SET, SET LOCAL, RESET, set_config(), a function's SET clause, ALTER ROLE/DATABASE ... SET, connection options"},
+    {"KB403", "invalid_token", "enter_token() with a token that is malformed, not HS256, signed by no configured key, without exp, not yet valid, or without a UUID in the tenant claim"},
+    {"KB404", "token_expired", "enter_token() with a token whose exp has passed (beyond tenancy.token_leeway)"},
+    {"KB405", "no_token_key", "enter_token() or issue_token() while tenancy.token_keys holds no key"},
+    {"KB406", "not_protectable", "protect() or unprotect() on something that is not a table, a column that is missing or not uuid, a table protected by another column or through its parent, or a table that is not protected"},
+    {"KB407", "protection_weakened", "DDL that would remove a protected table's row security: DISABLE or NO FORCE ROW LEVEL SECURITY, dropping or changing tenancy_guard (use tenancy.unprotect())"},
+    {"KB408", "unprotected_tenant_table", "a new table with the tenant column in a schema registered with on_new_table => 'refuse'"},
+    {"KB409", "session_scope_disabled", "enter() or enter_token() with session => true while tenancy.allow_session_scope is off"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

@@ -215,6 +215,12 @@ Rows Connection::execute(Statement& stmt, const std::vector<Param>& params, bool
     return Rows(SPI_tuptable, SPI_processed);
 }
 
+void Connection::utility(const std::string& sql) {
+    const char* text = sql.c_str();
+    int rc = pg::guard([text] { return SPI_execute(text, false, 0); });
+    if (rc < 0) spi_failure("SPI_execute", rc, text);
+}
+
 Datum Connection::copy_out(Datum value, Oid type) {
     return pg::guard([&]() -> Datum {
         int16 typlen;

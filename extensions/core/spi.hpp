@@ -123,6 +123,11 @@ public:
     // (upper) context, so it survives finish().
     Datum copy_out(Datum value, Oid type);
 
+    // Runs one statement given as text, for DDL whose identifiers were
+    // quoted with quote_identifier (utility statements take no parameters).
+    // Never splice a value into it: values are parameters of a Statement.
+    void utility(const std::string& sql);
+
     void finish();
 
 private:

@@ -7,14 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "uuid_text.hpp"
+
 namespace casebook::eventstore {
 
-using Uuid = std::array<uint8_t, 16>;
-
-// Parses the canonical 8-4-4-4-12 hex form (either case). Anything else,
-// including braces or missing dashes, is rejected.
-std::optional<Uuid> parse_uuid(std::string_view text);
-std::string format_uuid(const Uuid& u);
+// The text form lives in the core (uuid_text.hpp).
+using casebook::format_uuid;
+using casebook::parse_uuid;
+using casebook::Uuid;
 
 // Version-7 UUIDs: 48-bit Unix milliseconds, then a 12-bit counter that keeps
 // ids from one generator strictly increasing within a millisecond, then 62

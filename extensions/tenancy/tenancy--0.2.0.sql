@@ -1,0 +1,277 @@
+-- tenancy 0.2.0: a tenant guard over row-level security (casebook case study 4).
+-- Needs shared_preload_libraries = 'tenancy' (KB001 otherwise).
+\echo Use "CREATE EXTENSION tenancy" to load this file. \quit
+
+CREATE FUNCTION @extschema@._require_preload() RETURNS void
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_require_preload';
+SELECT @extschema@._require_preload();
+
+-- ---------------------------------------------------------------------------
+-- Tables
+-- ---------------------------------------------------------------------------
+
+-- Every relation that carries the guard (a protected table and each of its
+-- partitions), with the guard's text as created: the event triggers refuse
+-- DDL that changes it (KB407). Written only by the extension's functions.
+CREATE TABLE @extschema@.protected_tables (
+    relid regclass PRIMARY KEY,
+    tenant_column name NOT NULL,
+    root regclass NOT NULL,           -- the table protect() was called on
+    guard_qual text NOT NULL,         -- pg_get_expr() of tenancy_guard as created
+    rls_before boolean NOT NULL,      -- put back by unprotect()
+    force_before boolean NOT NULL,
+    protected_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX protected_tables_root ON @extschema@.protected_tables (root);
+
+-- Schemas whose new tables with the tenant column are protected (or refused).
+CREATE TABLE @extschema@.schemas (
+    schema_name regnamespace PRIMARY KEY,
+    on_new_table text NOT NULL DEFAULT 'protect' CHECK (on_new_table IN ('protect', 'refuse')),
+    tenant_column name NOT NULL DEFAULT 'tenant_id'
+);
+
+-- Token keys (HMAC-SHA256 secrets). No application role can read them.
+CREATE TABLE @extschema@.token_keys (
+    kid text PRIMARY KEY CHECK (kid <> '' AND length(kid) <= 200),
+    secret bytea NOT NULL CHECK (octet_length(secret) >= 32),
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.protected_tables', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.schemas', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.token_keys', '');
+
+-- Every role calls enter_token(), current(), leave(); guards call tenant().
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+REVOKE ALL ON @extschema@.protected_tables, @extschema@.schemas, @extschema@.token_keys FROM PUBLIC;
+GRANT SELECT ON @extschema@.protected_tables, @extschema@.schemas TO PUBLIC;
+
+CREATE FUNCTION @extschema@._keys_changed() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_keys_changed';
+CREATE TRIGGER keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.token_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
+
+-- ---------------------------------------------------------------------------
+-- The tenant context
+-- ---------------------------------------------------------------------------
+
+-- For trusted roles (EXECUTE is granted by hand): enters any tenant.
+CREATE FUNCTION @extschema@.enter(tenant uuid, session boolean DEFAULT false) RETURNS uuid
+    LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tenancy_enter';
+-- For application roles: the tenant of a valid HS256 token.
+CREATE FUNCTION @extschema@.enter_token(token text, session boolean DEFAULT false) RETURNS uuid
+    LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tenancy_enter_token';
+CREATE FUNCTION @extschema@.issue_token(tenant uuid, ttl interval DEFAULT '1 hour') RETURNS text
+    LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tenancy_issue_token';
+CREATE FUNCTION @extschema@.current() RETURNS uuid
+    LANGUAGE c VOLATILE PARALLEL SAFE AS 'MODULE_PATHNAME', 'tenancy_current';
+CREATE FUNCTION @extschema@.leave() RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'tenancy_leave';
+-- What the guards compare with: the context, or KB401 without one.
+CREATE FUNCTION @extschema@.tenant() RETURNS uuid
+    LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'tenancy_tenant';
+
+-- The USING/WITH CHECK of tenancy_rows: true, folded away at planning.
+-- It exists so that tenancy_rows depends on the extension: DROP EXTENSION
+-- ... CASCADE drops it with tenancy_guard, and the tables stay closed
+-- (forced row security without a permissive policy shows no row).
+CREATE FUNCTION @extschema@._rows() RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT true';
+
+REVOKE ALL ON FUNCTION @extschema@.enter(uuid, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.issue_token(uuid, interval) FROM PUBLIC;
+
+-- Keys: a superuser adds, rotates and drops them.
+CREATE FUNCTION @extschema@.add_token_key(secret bytea, kid text DEFAULT NULL) RETURNS text
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+    AS $$
+    INSERT INTO @extschema@.token_keys (kid, secret)
+    VALUES (coalesce(kid, pg_catalog.gen_random_uuid()::text), secret)
+    RETURNING kid
+$$;
+CREATE FUNCTION @extschema@.drop_token_key(kid text) RETURNS boolean
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+    AS $$
+    WITH d AS (DELETE FROM @extschema@.token_keys k WHERE k.kid = drop_token_key.kid RETURNING 1)
+    SELECT count(*) > 0 FROM d
+$$;
+REVOKE ALL ON FUNCTION @extschema@.add_token_key(bytea, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.drop_token_key(text) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Protection
+-- ---------------------------------------------------------------------------
+
+-- Table owners protect their tables (ownership is checked, as ALTER TABLE does).
+CREATE FUNCTION @extschema@.protect(tab regclass, tenant_column name DEFAULT 'tenant_id') RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'tenancy_protect';
+CREATE FUNCTION @extschema@.unprotect(tab regclass) RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'tenancy_unprotect';
+
+CREATE FUNCTION @extschema@._busy() RETURNS boolean
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'tenancy_busy';
+CREATE FUNCTION @extschema@._forget_dropped() RETURNS bigint
+    LANGUAGE c VOLATILE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'tenancy_forget_dropped';
+
+-- Why a registered relation's guard is not what protect() made, or NULL.
+CREATE FUNCTION @extschema@._broken(rel regclass) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT CASE
+        WHEN NOT c.relrowsecurity THEN 'row level security is disabled'
+        WHEN NOT c.relforcerowsecurity THEN 'row level security is not forced (the owner would bypass it)'
+        WHEN g.oid IS NULL THEN 'policy tenancy_guard is missing'
+        WHEN g.polpermissive OR g.polcmd <> '*' OR g.polroles <> '{0}'
+            THEN 'policy tenancy_guard is no longer RESTRICTIVE, FOR ALL, TO PUBLIC'
+        WHEN pg_get_expr(g.polqual, g.polrelid) IS DISTINCT FROM p.guard_qual
+          OR pg_get_expr(g.polwithcheck, g.polrelid) IS DISTINCT FROM p.guard_qual
+            THEN 'policy tenancy_guard was changed'
+    END
+    FROM @extschema@.protected_tables p
+    JOIN pg_class c ON c.oid = p.relid
+    LEFT JOIN pg_policy g ON g.polrelid = p.relid AND g.polname = 'tenancy_guard'
+    WHERE p.relid = rel
+$$;
+
+-- The tenant column a relation is (or would be) protected by: its own
+-- registration, or that of its nearest registered ancestor.
+CREATE FUNCTION @extschema@._inherited_column(rel regclass) RETURNS name
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    WITH RECURSIVE a(relid, depth) AS (
+        SELECT rel::oid, 0
+        UNION ALL
+        SELECT i.inhparent, a.depth + 1 FROM pg_inherits i JOIN a ON i.inhrelid = a.relid)
+    SELECT p.tenant_column FROM a JOIN @extschema@.protected_tables p ON p.relid = a.relid
+    ORDER BY a.depth LIMIT 1
+$$;
+
+-- Tables (ordinary or partitioned) below rel, rel included, that carry no guard.
+CREATE FUNCTION @extschema@._unguarded_below(rel regclass) RETURNS SETOF regclass
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    WITH RECURSIVE t(relid) AS (
+        SELECT rel::oid
+        UNION SELECT i.inhrelid FROM pg_inherits i JOIN t ON i.inhparent = t.relid)
+    SELECT t.relid::regclass FROM t JOIN pg_class c ON c.oid = t.relid
+    WHERE c.relkind IN ('r', 'p')
+      AND NOT EXISTS (SELECT FROM @extschema@.protected_tables p WHERE p.relid = t.relid)
+$$;
+
+CREATE FUNCTION @extschema@.register_schema(schema_name regnamespace, on_new_table text DEFAULT 'protect',
+                                            tenant_column name DEFAULT 'tenant_id') RETURNS void
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+    AS $$
+    INSERT INTO @extschema@.schemas AS s (schema_name, on_new_table, tenant_column)
+    VALUES (schema_name, on_new_table, tenant_column)
+    ON CONFLICT ON CONSTRAINT schemas_pkey DO UPDATE
+        SET on_new_table = EXCLUDED.on_new_table, tenant_column = EXCLUDED.tenant_column
+$$;
+CREATE FUNCTION @extschema@.unregister_schema(schema_name regnamespace) RETURNS boolean
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+    AS $$
+    WITH d AS (DELETE FROM @extschema@.schemas s WHERE s.schema_name = unregister_schema.schema_name RETURNING 1)
+    SELECT count(*) > 0 FROM d
+$$;
+REVOKE ALL ON FUNCTION @extschema@.register_schema(regnamespace, text, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.unregister_schema(regnamespace) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Event triggers: guards follow new partitions, new tables of registered
+-- schemas are protected (or refused), and DDL cannot weaken a guard.
+-- They run as the extension's owner (SECURITY DEFINER, search_path pinned):
+-- every role's DDL passes through them, whatever its rights on this schema.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._on_ddl_command_end() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    r record;
+    why text;
+    col name;
+    s record;
+    u regclass;
+BEGIN
+    IF @extschema@._busy() THEN
+        RETURN;  -- protect() / unprotect() at work
+    END IF;
+    FOR r IN
+        SELECT DISTINCT c.objid AS relid
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_class k ON k.oid = c.objid
+        WHERE c.classid = 'pg_catalog.pg_class'::regclass AND k.relkind IN ('r', 'p')
+        UNION
+        SELECT DISTINCT p.polrelid
+        FROM pg_event_trigger_ddl_commands() c
+        JOIN pg_policy p ON p.oid = c.objid
+        WHERE c.classid = 'pg_catalog.pg_policy'::regclass
+    LOOP
+        why := @extschema@._broken(r.relid);
+        IF why IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'KB407',
+                MESSAGE = format('%s is protected by tenancy: this change would leave it unguarded (%s)',
+                                 r.relid::regclass, why),
+                HINT = format('Call tenancy.unprotect(%L) first.', r.relid::regclass::text);
+        END IF;
+        col := @extschema@._inherited_column(r.relid);
+        IF col IS NOT NULL THEN
+            -- A protected table, or a new partition/child below one: every
+            -- relation of its tree carries the guard.
+            FOR u IN SELECT * FROM @extschema@._unguarded_below(r.relid) LOOP
+                PERFORM @extschema@.protect(u, col);
+            END LOOP;
+            CONTINUE;
+        END IF;
+        SELECT sc.* INTO s FROM @extschema@.schemas sc JOIN pg_class k ON k.relnamespace = sc.schema_name
+        WHERE k.oid = r.relid;
+        IF FOUND AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = r.relid
+                             AND a.attname = s.tenant_column AND NOT a.attisdropped) THEN
+            IF s.on_new_table = 'refuse' THEN
+                RAISE EXCEPTION USING ERRCODE = 'KB408',
+                    MESSAGE = format('%s has the tenant column %I but is not protected', r.relid::regclass,
+                                     s.tenant_column),
+                    DETAIL = format('Schema %s is registered with on_new_table => ''refuse''.', s.schema_name),
+                    HINT = format('Create the table, then call tenancy.protect() in the same transaction, '
+                                  'after tenancy.register_schema(%L, ''protect'').', s.schema_name::text);
+            END IF;
+            PERFORM @extschema@.protect(r.relid, s.tenant_column);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION @extschema@._on_sql_drop() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    d record;
+    t regclass;
+BEGIN
+    IF @extschema@._busy() THEN
+        RETURN;
+    END IF;
+    FOR d IN SELECT * FROM pg_event_trigger_dropped_objects() o
+             WHERE o.object_type = 'policy' AND o.address_names[3] = 'tenancy_guard'
+    LOOP
+        t := to_regclass(format('%I.%I', d.address_names[1], d.address_names[2]));
+        IF t IS NOT NULL AND EXISTS (SELECT FROM @extschema@.protected_tables p WHERE p.relid = t) THEN
+            RAISE EXCEPTION USING ERRCODE = 'KB407',
+                MESSAGE = format('%s is protected by tenancy: its policy tenancy_guard cannot be dropped', t),
+                HINT = format('Call tenancy.unprotect(%L) first.', t::text);
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_event_trigger_dropped_objects() o WHERE o.object_type IN ('table', 'schema')) THEN
+        PERFORM @extschema@._forget_dropped();
+    END IF;
+END
+$$;
+
+CREATE EVENT TRIGGER tenancy_ddl_command_end ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'ALTER POLICY', 'CREATE POLICY')
+    EXECUTE FUNCTION @extschema@._on_ddl_command_end();
+CREATE EVENT TRIGGER tenancy_sql_drop ON sql_drop
+    EXECUTE FUNCTION @extschema@._on_sql_drop();
