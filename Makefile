@@ -40,13 +40,13 @@ REGRESS := core_boundary core_layout commerce_schema commerce_stock commerce_res
 	commerce_checkout commerce_catalog eventstore_append eventstore_reads eventstore_subscriptions \
 	eventstore_personal eventstore_projections eventstore_upcasters eventstore_projection_safety \
 	eventstore_notify eventstore_partitioned eventstore_positions eventstore_untrusted_code feed_basics feed_trim feed_bulk \
-	tenancy_context tenancy_protect
+	tenancy_context tenancy_protect tenancy_attacks
 REGRESS_OPTS := --inputdir=. --load-extension=plpgsql
 ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm commerce_buckets \
 	commerce_idempotency commerce_repeatable_read eventstore_expected_version eventstore_out_of_order \
 	eventstore_competing_consumers eventstore_idempotent_retry eventstore_repeatable_read \
 	eventstore_rebuild_concurrent eventstore_inline_projection feed_follow_post feed_unfollow_delete_fanout feed_inactive_rebuild feed_wake_post feed_sweep_wake feed_sweep_lock_order \
-	feed_follow_fanout core_drop_race eventstore_forget_race eventstore_rebuild_runner
+	feed_follow_fanout core_drop_race eventstore_forget_race eventstore_rebuild_runner tenancy_sessions
 ISOLATION_OPTS := --inputdir=test/isolation --outputdir=output_iso
 # The eventstore specs again, on a range-partitioned store
 # (test/isolation/partitioned-setup.sql).

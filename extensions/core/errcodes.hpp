@@ -94,6 +94,7 @@ inline constexpr SqlState not_protectable{"KB406"};
 inline constexpr SqlState protection_weakened{"KB407"};
 inline constexpr SqlState unprotected_tenant_table{"KB408"};
 inline constexpr SqlState session_scope_disabled{"KB409"};
+inline constexpr SqlState held_cursor_in_context{"KB410"};
 
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
@@ -155,6 +156,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB407", "protection_weakened", "DDL that would remove a protected table's row security: DISABLE or NO FORCE ROW LEVEL SECURITY, dropping or changing tenancy_guard (use tenancy.unprotect())"},
     {"KB408", "unprotected_tenant_table", "a new table with the tenant column in a schema registered with on_new_table => 'refuse'"},
     {"KB409", "session_scope_disabled", "enter() or enter_token() with session => true while tenancy.allow_session_scope is off"},
+    {"KB410", "held_cursor_in_context", "DECLARE ... WITH HOLD while a transaction-scoped tenant context is in force (its rows would outlive the context)"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

@@ -26,6 +26,7 @@ const Uuid* g_current = nullptr;
 // True only around our own set(): the check hook lets those values through.
 bool g_from_code = false;
 bool g_preloaded = false;
+bool g_entered_in_transaction = false;
 
 constexpr const char* kSetting = "tenancy.tenant_id";
 
@@ -108,7 +109,11 @@ void enter(const Uuid& id, bool session) {
     std::string text = format_uuid(id);
     FromCode from_code;
     gucs::set(kSetting, text.c_str(), session ? gucs::Scope::session : gucs::Scope::transaction);
+    if (!session) g_entered_in_transaction = true;
 }
+
+bool entered_in_transaction() { return g_entered_in_transaction; }
+void transaction_ended() { g_entered_in_transaction = false; }
 
 void leave() {
     require_preloaded();

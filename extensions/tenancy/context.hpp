@@ -24,6 +24,11 @@ bool preloaded();
 void enter(const Uuid& id, bool session);
 void leave();
 
+// Whether enter() or enter_token() set a transaction-scoped context in the
+// current transaction (cleared by transaction_ended()).
+bool entered_in_transaction();
+void transaction_ended();
+
 // nullptr without a context.
 const Uuid* current();
 // The context, or KB401 (no tenant context) with a hint.

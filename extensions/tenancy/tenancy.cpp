@@ -7,16 +7,14 @@
 #include "args.hpp"
 #include "errcodes.hpp"
 #include "gucs.hpp"
-#include "hooks.hpp"
 #include "pg_boundary.hpp"
 #include "tenancy/context.hpp"
 #include "tenancy/protection.hpp"
+#include "tenancy/statement_guard.hpp"
 #include "tenancy/tokens.hpp"
 
 extern "C" {
 #include "commands/trigger.h"
-#include "nodes/parsenodes.h"
-#include "tcop/utility.h"
 #include "utils/inval.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -36,32 +34,6 @@ namespace tokens = casebook::tenancy::tokens;
 namespace protection = casebook::tenancy::protection;
 
 namespace {
-
-struct UtilityTag;
-using Utility = pg::hooks::Chain<UtilityTag, ProcessUtility_hook, standard_ProcessUtility>;
-
-[[noreturn]] void refuse_reset() {
-    throw Error(errcodes::tenant_context_locked,
-                "tenancy.tenant_id can only be changed by tenancy.enter(), tenancy.enter_token() or tenancy.leave()",
-                "RESET and SET ... TO DEFAULT of the tenant context are refused for every role.",
-                "End the context with tenancy.leave(); it also ends by itself at COMMIT or ROLLBACK.");
-}
-
-// Plain C frame: nothing to destroy when the next hook raises.
-extern "C" void tenancy_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree,
-                                ProcessUtilityContext ctx, ParamListInfo params, QueryEnvironment* env,
-                                DestReceiver* dest, QueryCompletion* qc) {
-    Node* stmt = pstmt->utilityStmt;
-    if (IsA(stmt, VariableSetStmt)) {
-        auto* v = reinterpret_cast<VariableSetStmt*>(stmt);
-        // RESET and SET ... TO DEFAULT do not pass through the setting's
-        // check hook (they take the reset value as it is).
-        if ((v->kind == VAR_RESET || v->kind == VAR_SET_DEFAULT) && v->name != nullptr &&
-            pg_strcasecmp(v->name, "tenancy.tenant_id") == 0)
-            pg::entry([] { refuse_reset(); });
-    }
-    Utility::next(pstmt, query, read_only_tree, ctx, params, env, dest, qc);
-}
 
 casebook::Uuid uuid_arg(FunctionCallInfo fcinfo, int n, const char* name) {
     Datum d = args::datum(fcinfo, n, name);
@@ -87,7 +59,7 @@ void _PG_init(void) {
         context::define_settings();
         tokens::install();
         pg::gucs::reserve("tenancy");
-        Utility::install(tenancy_utility);
+        casebook::tenancy::statement_guard::install();
     });
 }
 

@@ -1,0 +1,120 @@
+// tenancy: the statement hook and the transaction callback (statement_guard.hpp).
+#include "tenancy/statement_guard.hpp"
+
+#include <string>
+#include <vector>
+
+#include "errcodes.hpp"
+#include "hooks.hpp"
+#include "pg_boundary.hpp"
+#include "tenancy/context.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/portal.h"
+}
+
+namespace casebook::tenancy::statement_guard {
+
+namespace errcodes = casebook::errcodes;
+
+namespace {
+
+struct UtilityTag;
+using Utility = pg::hooks::Chain<UtilityTag, ProcessUtility_hook, standard_ProcessUtility>;
+
+// Holdable cursors declared in the current transaction (names).
+std::vector<std::string> g_held;
+
+[[noreturn]] void refuse_reset() {
+    throw Error(errcodes::tenant_context_locked,
+                "tenancy.tenant_id can only be changed by tenancy.enter(), tenancy.enter_token() or tenancy.leave()",
+                "RESET and SET ... TO DEFAULT of the tenant context are refused for every role.",
+                "End the context with tenancy.leave(); it also ends by itself at COMMIT or ROLLBACK.");
+}
+
+void check_declare(const DeclareCursorStmt* d) {
+    if ((d->options & CURSOR_OPT_HOLD) == 0) return;
+    if (context::current() != nullptr && context::entered_in_transaction())
+        throw Error(errcodes::held_cursor_in_context,
+                    std::string("cursor \"") + d->portalname +
+                        "\" cannot be declared WITH HOLD inside a transaction-scoped tenant context",
+                    "A held cursor's rows are read at COMMIT, under this tenant, and stay readable after the "
+                    "context ends: by the next client of a pooled connection too.",
+                    "Declare it WITHOUT HOLD and read it before COMMIT.");
+}
+
+void remember_declare(const DeclareCursorStmt* d) {
+    if ((d->options & CURSOR_OPT_HOLD) != 0) g_held.emplace_back(d->portalname);
+}
+
+// At PRE_COMMIT, after PostgreSQL materialized the held cursors: those of a
+// transaction that entered a tenant are closed.
+void close_held_cursors() {
+    if (g_held.empty() || !context::entered_in_transaction()) return;
+    for (const std::string& name : g_held) {
+        const char* n = name.c_str();
+        bool closed = pg::guard([n] {
+            Portal portal = GetPortalByName(n);
+            if (portal == nullptr || portal->status == PORTAL_ACTIVE) return false;
+            PortalDrop(portal, false);
+            return true;
+        });
+        if (closed)
+            pg::guard([n] {
+                ereport(WARNING, (errcode(ERRCODE_WARNING),
+                                  errmsg("cursor \"%s\" declared WITH HOLD was closed at COMMIT", n),
+                                  errdetail("This transaction entered a tenant context; the cursor's rows must "
+                                            "not outlive it.")));
+            });
+    }
+}
+
+extern "C" void tenancy_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree, ProcessUtilityContext ctx,
+                                ParamListInfo params, QueryEnvironment* env, DestReceiver* dest,
+                                QueryCompletion* qc) {
+    Node* stmt = pstmt->utilityStmt;
+    if (IsA(stmt, VariableSetStmt)) {
+        auto* v = reinterpret_cast<VariableSetStmt*>(stmt);
+        if ((v->kind == VAR_RESET || v->kind == VAR_SET_DEFAULT) && v->name != nullptr &&
+            pg_strcasecmp(v->name, "tenancy.tenant_id") == 0)
+            pg::entry([] { refuse_reset(); });
+    } else if (IsA(stmt, DeclareCursorStmt)) {
+        auto* d = reinterpret_cast<DeclareCursorStmt*>(stmt);
+        pg::entry([d] { check_declare(d); });
+    }
+    Utility::next(pstmt, query, read_only_tree, ctx, params, env, dest, qc);
+    if (IsA(stmt, DeclareCursorStmt)) {
+        auto* d = reinterpret_cast<DeclareCursorStmt*>(stmt);
+        pg::entry([d] { remember_declare(d); });
+    }
+}
+
+extern "C" void tenancy_on_xact(XactEvent event, void*) {
+    switch (event) {
+        case XACT_EVENT_PRE_COMMIT:
+            pg::entry([] { close_held_cursors(); }, pg::error_level(event));
+            break;
+        case XACT_EVENT_COMMIT:
+        case XACT_EVENT_ABORT:
+        case XACT_EVENT_PREPARE:
+        case XACT_EVENT_PARALLEL_COMMIT:
+        case XACT_EVENT_PARALLEL_ABORT:
+            g_held.clear();
+            context::transaction_ended();
+            break;
+        default:
+            break;
+    }
+}
+
+}  // namespace
+
+void install() {
+    Utility::install(tenancy_utility);
+    pg::guard([] { RegisterXactCallback(tenancy_on_xact, nullptr); });
+}
+
+}  // namespace casebook::tenancy::statement_guard
