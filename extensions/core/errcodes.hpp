@@ -95,6 +95,7 @@ inline constexpr SqlState protection_weakened{"KB407"};
 inline constexpr SqlState unprotected_tenant_table{"KB408"};
 inline constexpr SqlState session_scope_disabled{"KB409"};
 inline constexpr SqlState held_cursor_in_context{"KB410"};
+inline constexpr SqlState tenant_limit_raised{"KB411"};
 
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
@@ -157,6 +158,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB408", "unprotected_tenant_table", "a new table with the tenant column in a schema registered with on_new_table => 'refuse'"},
     {"KB409", "session_scope_disabled", "enter() or enter_token() with session => true while tenancy.allow_session_scope is off"},
     {"KB410", "held_cursor_in_context", "DECLARE ... WITH HOLD while a transaction-scoped tenant context is in force (its rows would outlive the context)"},
+    {"KB411", "tenant_limit_raised", "a statement starts inside a tenant context with statement_timeout, lock_timeout or work_mem above the tenant's limit (raised by SET, set_config(), RESET)"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

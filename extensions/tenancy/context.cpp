@@ -7,6 +7,7 @@
 #include "errcodes.hpp"
 #include "gucs.hpp"
 #include "pg_boundary.hpp"
+#include "tenancy/limits.hpp"
 
 extern "C" {
 #include "access/parallel.h"
@@ -107,9 +108,12 @@ void enter(const Uuid& id, bool session) {
                     "Enter the tenant in each transaction, or have a superuser turn tenancy.allow_session_scope on "
                     "for connections that are not pooled.");
     std::string text = format_uuid(id);
-    FromCode from_code;
-    gucs::set(kSetting, text.c_str(), session ? gucs::Scope::session : gucs::Scope::transaction);
+    {
+        FromCode from_code;
+        gucs::set(kSetting, text.c_str(), session ? gucs::Scope::session : gucs::Scope::transaction);
+    }
     if (!session) g_entered_in_transaction = true;
+    limits::apply(id, session);
 }
 
 bool entered_in_transaction() { return g_entered_in_transaction; }

@@ -8,9 +8,11 @@
 #include "hooks.hpp"
 #include "pg_boundary.hpp"
 #include "tenancy/context.hpp"
+#include "tenancy/limits.hpp"
 
 extern "C" {
 #include "access/xact.h"
+#include "executor/executor.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 #include "utils/portal.h"
@@ -24,6 +26,8 @@ namespace {
 
 struct UtilityTag;
 using Utility = pg::hooks::Chain<UtilityTag, ProcessUtility_hook, standard_ProcessUtility>;
+struct StartTag;
+using Start = pg::hooks::Chain<StartTag, ExecutorStart_hook, standard_ExecutorStart>;
 
 // Holdable cursors declared in the current transaction (names).
 std::vector<std::string> g_held;
@@ -85,11 +89,18 @@ extern "C" void tenancy_utility(PlannedStmt* pstmt, const char* query, bool read
         auto* d = reinterpret_cast<DeclareCursorStmt*>(stmt);
         pg::entry([d] { check_declare(d); });
     }
+    // A tenant's limits: SET may lower them again, COMMIT/ROLLBACK end them.
+    if (!IsA(stmt, VariableSetStmt) && !IsA(stmt, TransactionStmt)) pg::entry([] { limits::check(); });
     Utility::next(pstmt, query, read_only_tree, ctx, params, env, dest, qc);
     if (IsA(stmt, DeclareCursorStmt)) {
         auto* d = reinterpret_cast<DeclareCursorStmt*>(stmt);
         pg::entry([d] { remember_declare(d); });
     }
+}
+
+extern "C" void tenancy_executor_start(QueryDesc* query, int eflags) {
+    pg::entry([] { limits::check(); });
+    Start::next(query, eflags);
 }
 
 extern "C" void tenancy_on_xact(XactEvent event, void*) {
@@ -114,6 +125,7 @@ extern "C" void tenancy_on_xact(XactEvent event, void*) {
 
 void install() {
     Utility::install(tenancy_utility);
+    Start::install(tenancy_executor_start);
     pg::guard([] { RegisterXactCallback(tenancy_on_xact, nullptr); });
 }
 

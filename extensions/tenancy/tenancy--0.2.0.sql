@@ -100,6 +100,77 @@ REVOKE ALL ON FUNCTION @extschema@.add_token_key(bytea, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.drop_token_key(text) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
+-- Per-tenant limits, applied by enter() and enter_token()
+-- ---------------------------------------------------------------------------
+
+-- A plan's limits (NULL: no limit of that kind).
+CREATE TABLE @extschema@.plan_limits (
+    plan text PRIMARY KEY,
+    statement_timeout_ms integer CHECK (statement_timeout_ms > 0),
+    lock_timeout_ms integer CHECK (lock_timeout_ms > 0),
+    work_mem_kb integer CHECK (work_mem_kb >= 64)
+);
+-- A tenant's plan, and its own limits (each overrides the plan's).
+CREATE TABLE @extschema@.tenant_limits (
+    tenant uuid PRIMARY KEY,
+    plan text REFERENCES @extschema@.plan_limits (plan) ON UPDATE CASCADE,
+    statement_timeout_ms integer CHECK (statement_timeout_ms > 0),
+    lock_timeout_ms integer CHECK (lock_timeout_ms > 0),
+    work_mem_kb integer CHECK (work_mem_kb >= 64)
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.plan_limits', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.tenant_limits', '');
+REVOKE ALL ON @extschema@.plan_limits, @extschema@.tenant_limits FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._limits_changed() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_limits_changed';
+CREATE TRIGGER limits_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.plan_limits
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._limits_changed();
+CREATE TRIGGER limits_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.tenant_limits
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._limits_changed();
+
+-- The limits enter() applies: the tenant's own, else its plan's.
+CREATE FUNCTION @extschema@._effective_limits(tenant uuid)
+    RETURNS TABLE (statement_timeout_ms integer, lock_timeout_ms integer, work_mem_kb integer)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT coalesce(t.statement_timeout_ms, p.statement_timeout_ms),
+           coalesce(t.lock_timeout_ms, p.lock_timeout_ms),
+           coalesce(t.work_mem_kb, p.work_mem_kb)
+    FROM @extschema@.tenant_limits t
+    LEFT JOIN @extschema@.plan_limits p ON p.plan = t.plan
+    WHERE t.tenant = _effective_limits.tenant
+$$;
+REVOKE ALL ON FUNCTION @extschema@._effective_limits(uuid) FROM PUBLIC;
+
+-- Superusers set them (work_mem as PostgreSQL writes it: '64MB', '4096kB').
+CREATE FUNCTION @extschema@.set_plan_limits(plan text, statement_timeout interval DEFAULT NULL,
+                                            lock_timeout interval DEFAULT NULL, work_mem text DEFAULT NULL)
+    RETURNS void LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+    AS $$
+    INSERT INTO @extschema@.plan_limits AS p (plan, statement_timeout_ms, lock_timeout_ms, work_mem_kb)
+    VALUES (plan, (extract(epoch FROM statement_timeout) * 1000)::integer,
+            (extract(epoch FROM lock_timeout) * 1000)::integer, (pg_size_bytes(work_mem) / 1024)::integer)
+    ON CONFLICT ON CONSTRAINT plan_limits_pkey DO UPDATE
+        SET statement_timeout_ms = EXCLUDED.statement_timeout_ms, lock_timeout_ms = EXCLUDED.lock_timeout_ms,
+            work_mem_kb = EXCLUDED.work_mem_kb
+$$;
+CREATE FUNCTION @extschema@.set_tenant_limits(tenant uuid, plan text DEFAULT NULL,
+                                              statement_timeout interval DEFAULT NULL,
+                                              lock_timeout interval DEFAULT NULL, work_mem text DEFAULT NULL)
+    RETURNS void LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+    AS $$
+    INSERT INTO @extschema@.tenant_limits AS t (tenant, plan, statement_timeout_ms, lock_timeout_ms, work_mem_kb)
+    VALUES (tenant, plan, (extract(epoch FROM statement_timeout) * 1000)::integer,
+            (extract(epoch FROM lock_timeout) * 1000)::integer, (pg_size_bytes(work_mem) / 1024)::integer)
+    ON CONFLICT ON CONSTRAINT tenant_limits_pkey DO UPDATE
+        SET plan = EXCLUDED.plan, statement_timeout_ms = EXCLUDED.statement_timeout_ms,
+            lock_timeout_ms = EXCLUDED.lock_timeout_ms, work_mem_kb = EXCLUDED.work_mem_kb
+$$;
+REVOKE ALL ON FUNCTION @extschema@.set_plan_limits(text, interval, interval, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.set_tenant_limits(uuid, text, interval, interval, text) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
 -- Protection
 -- ---------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include "gucs.hpp"
 #include "pg_boundary.hpp"
 #include "tenancy/context.hpp"
+#include "tenancy/limits.hpp"
 #include "tenancy/protection.hpp"
 #include "tenancy/statement_guard.hpp"
 #include "tenancy/tokens.hpp"
@@ -60,6 +61,7 @@ void _PG_init(void) {
         tokens::install();
         pg::gucs::reserve("tenancy");
         casebook::tenancy::statement_guard::install();
+        casebook::tenancy::limits::install();
     });
 }
 
@@ -133,5 +135,16 @@ CASEBOOK_FUNCTION(tenancy_keys_changed) {
     Oid rel = RelationGetRelid(trig->tg_relation);
     pg::guard([rel] { CacheInvalidateRelcacheByRelid(rel); });
     tokens::invalidate();
+    return PointerGetDatum(nullptr);
+}
+
+// Statement trigger on tenancy.tenant_limits and plan_limits.
+CASEBOOK_FUNCTION(tenancy_limits_changed) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        throw Error(errcodes::casebook_error, "tenancy._limits_changed() is a trigger function");
+    auto* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
+    Oid rel = RelationGetRelid(trig->tg_relation);
+    pg::guard([rel] { CacheInvalidateRelcacheByRelid(rel); });
+    casebook::tenancy::limits::invalidate();
     return PointerGetDatum(nullptr);
 }
