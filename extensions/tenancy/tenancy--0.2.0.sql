@@ -251,6 +251,98 @@ REVOKE ALL ON FUNCTION @extschema@.register_schema(regnamespace, text, name) FRO
 REVOKE ALL ON FUNCTION @extschema@.unregister_schema(regnamespace) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
+-- GDPR: every row of one tenant, exported or erased
+-- ---------------------------------------------------------------------------
+
+-- The protected relations a tenant's rows are read and deleted through:
+-- every registered relation that is not a partition or child of another
+-- registered relation (a detached partition counts on its own), with its
+-- place in foreign-key order: 0 for a table no other one of them
+-- references, else one more than the highest table referencing it.
+-- Children come first when deleting. A reference cycle is KB412.
+CREATE FUNCTION @extschema@._tops_in_delete_order()
+    RETURNS TABLE (rel regclass, tenant_column name, level integer)
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_column
+DECLARE
+    n integer;
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.tenancy_tops (rel oid PRIMARY KEY, tenant_column name, level integer)
+        ON COMMIT DROP;
+    TRUNCATE pg_temp.tenancy_tops;
+    INSERT INTO pg_temp.tenancy_tops
+    SELECT p.relid, p.tenant_column, NULL
+    FROM @extschema@.protected_tables p
+    WHERE NOT EXISTS (SELECT FROM pg_inherits i JOIN @extschema@.protected_tables q ON q.relid = i.inhparent
+                      WHERE i.inhrelid = p.relid);
+    -- Levels, bottom up: a table gets one when every table referencing it has one.
+    FOR i IN 0 .. 1000 LOOP
+        UPDATE pg_temp.tenancy_tops t SET level = i
+        WHERE t.level IS NULL
+          AND NOT EXISTS (SELECT FROM pg_constraint c JOIN pg_temp.tenancy_tops r ON r.rel = c.conrelid
+                          WHERE c.contype = 'f' AND c.confrelid = t.rel AND c.conrelid <> t.rel
+                            AND c.conparentid = 0 AND (r.level IS NULL OR r.level = i));
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXIT WHEN NOT EXISTS (SELECT FROM pg_temp.tenancy_tops x WHERE x.level IS NULL);
+        IF n = 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'KB412',
+                MESSAGE = 'the foreign keys between protected tables form a cycle',
+                DETAIL = (SELECT 'Tables in the cycle or behind it: ' || string_agg(rel::regclass::text, ', ' ORDER BY rel::regclass::text)
+                          FROM pg_temp.tenancy_tops x WHERE x.level IS NULL),
+                HINT = 'Delete the rows in an order of your own, or make one of the keys DEFERRABLE and delete in one transaction.';
+        END IF;
+    END LOOP;
+    RETURN QUERY SELECT t.rel::regclass, t.tenant_column, t.level FROM pg_temp.tenancy_tops t
+                 ORDER BY t.level, t.rel::regclass::text;
+END
+$$;
+
+-- Every row of the tenant in every protected table, as JSON.
+CREATE FUNCTION @extschema@.export(tenant uuid) RETURNS TABLE (table_name regclass, row_data jsonb)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t record;
+BEGIN
+    IF tenant IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'argument tenant must not be NULL';
+    END IF;
+    FOR t IN SELECT * FROM @extschema@._tops_in_delete_order() ORDER BY rel::text LOOP
+        RETURN QUERY EXECUTE format('SELECT %L::pg_catalog.regclass, pg_catalog.to_jsonb(x) FROM %s x WHERE x.%I = $1',
+                                    t.rel, t.rel, t.tenant_column)
+            USING tenant;
+    END LOOP;
+END
+$$;
+
+-- Deletes every row of the tenant, referencing tables first; returns the
+-- count per table. One transaction: an error (a foreign key from an
+-- unprotected table, say) deletes nothing.
+CREATE FUNCTION @extschema@.erase(tenant uuid) RETURNS TABLE (table_name regclass, deleted bigint)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t record;
+    n bigint;
+BEGIN
+    IF tenant IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'argument tenant must not be NULL';
+    END IF;
+    FOR t IN SELECT * FROM @extschema@._tops_in_delete_order() LOOP
+        EXECUTE format('DELETE FROM %s x WHERE x.%I = $1', t.rel, t.tenant_column) USING tenant;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        table_name := t.rel;
+        deleted := n;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@._tops_in_delete_order() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.export(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.erase(uuid) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
 -- Event triggers: guards follow new partitions, new tables of registered
 -- schemas are protected (or refused), and DDL cannot weaken a guard.
 -- They run as the extension's owner (SECURITY DEFINER, search_path pinned):
