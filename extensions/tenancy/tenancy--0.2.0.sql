@@ -343,6 +343,61 @@ REVOKE ALL ON FUNCTION @extschema@.export(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.erase(uuid) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
+-- One tenant's rows on a replica of its own (logical replication)
+-- ---------------------------------------------------------------------------
+
+-- Creates the publication (or replaces its table list) with every
+-- protected top-level table, each filtered to the tenant's rows; partitioned
+-- tables publish through their root. Row filters need the tenant column in
+-- the replica identity (for UPDATE and DELETE): KB413 otherwise, before
+-- anything is created.
+CREATE FUNCTION @extschema@.replicate(tenant uuid, publication name) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    t record;
+    bad text;
+    tables text;
+    n bigint;
+BEGIN
+    IF tenant IS NULL OR publication IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'tenant and publication must not be NULL';
+    END IF;
+    -- Relations (leaves included) whose replica identity lacks the tenant column.
+    SELECT string_agg(p.relid::text, ', ' ORDER BY p.relid::text) INTO bad
+    FROM @extschema@.protected_tables p JOIN pg_class c ON c.oid = p.relid
+    JOIN pg_attribute a ON a.attrelid = p.relid AND a.attname = p.tenant_column
+    WHERE c.relreplident <> 'f'
+      AND NOT EXISTS (SELECT FROM pg_index i
+                      WHERE i.indrelid = p.relid
+                        AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident))
+                        AND a.attnum = ANY (i.indkey::int2[]));
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB413',
+            MESSAGE = format('the replica identity of %s does not contain the tenant column', bad),
+            DETAIL = 'A row filter on the tenant column can publish UPDATE and DELETE only when the column is part of the replica identity.',
+            HINT = 'Put the tenant column in the primary key, or ALTER TABLE ... REPLICA IDENTITY FULL.';
+    END IF;
+    SELECT string_agg(format('%s WHERE (%I = %L::uuid)', x.rel, x.tenant_column, tenant), ', ' ORDER BY x.rel::text),
+           count(*)
+      INTO tables, n
+      FROM @extschema@._tops_in_delete_order() x;
+    IF n = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB406', MESSAGE = 'no protected table to replicate';
+    END IF;
+    IF EXISTS (SELECT FROM pg_publication WHERE pubname = publication) THEN
+        EXECUTE format('ALTER PUBLICATION %I SET TABLE %s', publication, tables);
+        EXECUTE format('ALTER PUBLICATION %I SET (publish_via_partition_root = true)', publication);
+    ELSE
+        EXECUTE format('CREATE PUBLICATION %I FOR TABLE %s WITH (publish_via_partition_root = true)', publication, tables);
+    END IF;
+    RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@.replicate(uuid, name) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
 -- Event triggers: guards follow new partitions, new tables of registered
 -- schemas are protected (or refused), and DDL cannot weaken a guard.
 -- They run as the extension's owner (SECURITY DEFINER, search_path pinned):

@@ -253,6 +253,7 @@ run_counted "dba under load" test/dba/under_load.sh dba-under-load
 banner "6d/9 driver examples (test/drivers/run.sh: psycopg 3, direct and through pgbouncer)"
 run_counted "drivers" test/drivers/run.sh drivers
 run_counted "tenancy pool" test/tenancy/pool.sh tenancy-pool
+run_counted "tenancy replica" test/tenancy/replicate.sh tenancy-replica
 
 # ---- 7. memory checks -------------------------------------------------------------
 banner "7/9 memory checks"
