@@ -11,7 +11,7 @@ CREATE EXTENSION tenancy;
 RESET client_min_messages;
 CREATE ROLE att_owner;
 CREATE ROLE att_app;
-GRANT EXECUTE ON FUNCTION tenancy.enter(uuid, boolean) TO att_app;
+GRANT EXECUTE ON FUNCTION tenancy.enter(uuid, boolean) TO att_app, att_owner;
 CREATE SCHEMA att AUTHORIZATION att_owner;
 GRANT USAGE, CREATE ON SCHEMA att TO att_app;
 SET ROLE att_owner;
@@ -131,6 +131,30 @@ SELECT pg_temp.try($$INSERT INTO att.tasks VALUES (101, 'aaaaaaaa-0000-4000-8000
 ROLLBACK;
 
 -------------------------------------------------------------------------------
+-- A foreign key added by the owner is not validated under the guard (it
+-- would see one tenant's rows and could pass with another's violating it)
+-------------------------------------------------------------------------------
+RESET ROLE;
+INSERT INTO att.users VALUES (9, 'bbbbbbbb-0000-4000-8000-000000000002', 'orphan@example.com');
+SET ROLE att_owner;
+CREATE TABLE att.logins (tenant_id uuid NOT NULL, user_id bigint NOT NULL);
+SELECT tenancy.protect('att.logins');
+RESET ROLE;
+INSERT INTO att.logins VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 1), ('bbbbbbbb-0000-4000-8000-000000000002', 77);
+SET ROLE att_owner;
+BEGIN;
+SELECT tenancy.enter('aaaaaaaa-0000-4000-8000-000000000001');
+SELECT pg_temp.try_ddl($$ALTER TABLE att.logins ADD FOREIGN KEY (user_id) REFERENCES att.users (id)$$) AS fk_in_context;
+ROLLBACK;
+SELECT pg_temp.try_ddl($$ALTER TABLE att.logins ADD CONSTRAINT logins_user FOREIGN KEY (user_id) REFERENCES att.users (id) NOT VALID$$) AS fk_not_valid;
+SELECT pg_temp.try_ddl($$ALTER TABLE att.logins VALIDATE CONSTRAINT logins_user$$) AS validate_as_owner;
+RESET ROLE;
+-- A superuser's validation sees every row, and finds B's dangling login.
+SELECT pg_temp.try_ddl($$ALTER TABLE att.logins VALIDATE CONSTRAINT logins_user$$) AS validate_as_superuser;
+SELECT convalidated FROM pg_constraint WHERE conname = 'logins_user';
+SET ROLE att_app;
+
+-------------------------------------------------------------------------------
 -- Statistics of protected tables are hidden from application roles
 -------------------------------------------------------------------------------
 SELECT count(*) AS pg_stats_rows_for_app FROM pg_stats WHERE schemaname = 'att';
@@ -175,6 +199,6 @@ RESET ROLE;
 SET client_min_messages = warning;
 DROP SCHEMA att CASCADE;
 RESET client_min_messages;
-REVOKE ALL ON FUNCTION tenancy.enter(uuid, boolean) FROM att_app;
+REVOKE ALL ON FUNCTION tenancy.enter(uuid, boolean) FROM att_app, att_owner;
 DROP ROLE att_app;
 DROP ROLE att_owner;

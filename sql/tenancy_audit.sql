@@ -275,8 +275,8 @@ CREATE TABLE audit_s.logins (user_id bigint REFERENCES audit_s.users (id), at ti
 RESET ROLE;
 SELECT * FROM tenancy.audit();
 -- The foreign key's fix is for a superuser: as the table's owner, the
--- check of the existing rows is a query under the forced guard (KB401
--- outside a tenant context).
+-- check of the existing rows would be a query under the forced guard,
+-- which tenancy refuses (KB414).
 SET ROLE audit_owner;
 SELECT * FROM pg_temp.apply_fixes('key_without_tenant_column', '%comments');
 RESET ROLE;

@@ -98,6 +98,7 @@ inline constexpr SqlState held_cursor_in_context{"KB410"};
 inline constexpr SqlState tenant_limit_raised{"KB411"};
 inline constexpr SqlState foreign_key_cycle{"KB412"};
 inline constexpr SqlState replica_identity_lacks_tenant{"KB413"};
+inline constexpr SqlState fk_validation_under_guard{"KB414"};
 
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
@@ -163,6 +164,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB411", "tenant_limit_raised", "a statement starts inside a tenant context with statement_timeout, lock_timeout or work_mem above the tenant's limit (raised by SET, set_config(), RESET)"},
     {"KB412", "foreign_key_cycle", "export() or erase() over protected tables whose foreign keys form a cycle (no delete order exists)"},
     {"KB413", "replica_identity_lacks_tenant", "replicate() while a protected table's replica identity does not contain the tenant column"},
+    {"KB414", "fk_validation_under_guard", "ADD FOREIGN KEY (validated) or VALIDATE CONSTRAINT of a foreign key while row security applies to the role on either table"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

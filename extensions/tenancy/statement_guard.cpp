@@ -12,6 +12,11 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_constraint.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+#include "utils/syscache.h"
 #include "executor/executor.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
@@ -48,6 +53,63 @@ void check_declare(const DeclareCursorStmt* d) {
                     "A held cursor's rows are read at COMMIT, under this tenant, and stay readable after the "
                     "context ends: by the next client of a pooled connection too.",
                     "Declare it WITHOUT HOLD and read it before COMMIT.");
+}
+
+// PostgreSQL validates a new foreign key (and VALIDATE CONSTRAINT) with one
+// query run as the current user when that user owns the tables; under
+// forced row security that query sees only the current tenant's rows (or
+// none: KB401), so a constraint could be marked valid while another
+// tenant's rows violate it. Refused while row security applies to the user
+// on either table.
+bool rls_applies(Oid relid) {
+    return OidIsValid(relid) && pg::guard([relid] { return check_enable_rls(relid, InvalidOid, true); }) == RLS_ENABLED;
+}
+
+[[noreturn]] void refuse_fk_validation(Oid fk, Oid pk) {
+    Oid rel = rls_applies(fk) ? fk : pk;
+    const char* name = pg::guard([rel] { return get_rel_name(rel); });
+    throw Error(errcodes::fk_validation_under_guard,
+                std::string("a foreign key cannot be validated while row security applies to this role on \"") +
+                    (name ? name : "?") + "\"",
+                "PostgreSQL checks the existing rows with a query under row security: it would see one tenant's "
+                "rows at most, and could mark the key valid while another tenant's rows violate it.",
+                "Add the key NOT VALID, then run ALTER TABLE ... VALIDATE CONSTRAINT as a superuser (or a role "
+                "with BYPASSRLS).");
+}
+
+void check_alter_table(const AlterTableStmt* stmt) {
+    if (stmt->relation == nullptr) return;
+    RangeVar* rv = stmt->relation;
+    Oid relid = pg::guard([rv] { return RangeVarGetRelid(rv, NoLock, true); });
+    if (!OidIsValid(relid)) return;
+    ListCell* lc;
+    foreach (lc, stmt->cmds) {
+        auto* cmd = static_cast<AlterTableCmd*>(lfirst(lc));
+        Oid pk = InvalidOid;
+        bool validates = false;
+        if (cmd->subtype == AT_AddConstraint && cmd->def != nullptr && IsA(cmd->def, Constraint)) {
+            auto* c = reinterpret_cast<Constraint*>(cmd->def);
+            if (c->contype == CONSTR_FOREIGN && !c->skip_validation) {
+                validates = true;
+                RangeVar* pkrv = c->pktable;
+                pk = pg::guard([pkrv] { return RangeVarGetRelid(pkrv, NoLock, true); });
+            }
+        } else if (cmd->subtype == AT_ValidateConstraint && cmd->name != nullptr) {
+            const char* conname = cmd->name;
+            pk = pg::guard([relid, conname]() -> Oid {
+                Oid con = get_relation_constraint_oid(relid, conname, true);
+                if (!OidIsValid(con)) return InvalidOid;
+                HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(con));
+                if (!HeapTupleIsValid(tup)) return InvalidOid;
+                auto* form = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+                Oid referenced = form->contype == CONSTRAINT_FOREIGN ? form->confrelid : InvalidOid;
+                ReleaseSysCache(tup);
+                return referenced;
+            });
+            validates = OidIsValid(pk);
+        }
+        if (validates && (rls_applies(relid) || rls_applies(pk))) refuse_fk_validation(relid, pk);
+    }
 }
 
 void remember_declare(const DeclareCursorStmt* d) {
@@ -88,6 +150,9 @@ extern "C" void tenancy_utility(PlannedStmt* pstmt, const char* query, bool read
     } else if (IsA(stmt, DeclareCursorStmt)) {
         auto* d = reinterpret_cast<DeclareCursorStmt*>(stmt);
         pg::entry([d] { check_declare(d); });
+    } else if (IsA(stmt, AlterTableStmt)) {
+        auto* a = reinterpret_cast<AlterTableStmt*>(stmt);
+        pg::entry([a] { check_alter_table(a); });
     }
     // A tenant's limits: SET may lower them again, COMMIT/ROLLBACK end them.
     if (!IsA(stmt, VariableSetStmt) && !IsA(stmt, TransactionStmt)) pg::entry([] { limits::check(); });
