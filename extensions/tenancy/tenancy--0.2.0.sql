@@ -699,6 +699,10 @@ findings AS (
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
     WHERE p.prosecdef AND n.nspname NOT IN ('pg_catalog', 'information_schema')
       AND NOT EXISTS (SELECT FROM pg_catalog.unnest(p.proconfig) s WHERE s LIKE 'search\_path=%')
+      -- only one a role other than a superuser may call (dblink_connect_u,
+      -- revoked from PUBLIC, is not reported)
+      AND EXISTS (SELECT FROM pg_catalog.pg_roles r
+                  WHERE NOT r.rolsuper AND pg_catalog.has_function_privilege(r.oid, p.oid, 'EXECUTE'))
 
     UNION ALL
     -- 7. A login role that uses protected tables and can step around the guard.
