@@ -67,6 +67,26 @@ SELECT tenant_id, count(*) FROM (SELECT tenant_id FROM gdpr.users UNION ALL SELE
  GROUP BY 1 ORDER BY 1;
 SELECT * FROM tenancy.erase('aaaaaaaa-0000-4000-8000-000000000001') WHERE deleted > 0;
 
+-- A role granted erase() cannot make it run code of its own as the owner
+-- (say, through a temporary table it prepared under a name erase() might use).
+CREATE ROLE gdpr_dpo;
+GRANT EXECUTE ON FUNCTION tenancy.erase(uuid) TO gdpr_dpo;
+SET ROLE gdpr_dpo;
+CREATE FUNCTION pg_temp.escalate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE 'ALTER ROLE gdpr_dpo SUPERUSER';
+    RETURN NEW;
+END $$;
+CREATE TEMP TABLE tenancy_tops (rel oid PRIMARY KEY, tenant_column name, level integer);
+CREATE TRIGGER escalate BEFORE INSERT OR UPDATE ON pg_temp.tenancy_tops FOR EACH ROW EXECUTE FUNCTION pg_temp.escalate();
+SELECT count(*) AS erased_tables FROM tenancy.erase('cccccccc-0000-4000-8000-000000000003');
+RESET ROLE;
+SELECT rolsuper AS dpo_became_superuser FROM pg_roles WHERE rolname = 'gdpr_dpo';
+DROP TABLE pg_temp.tenancy_tops;
+DROP FUNCTION pg_temp.escalate();
+REVOKE ALL ON FUNCTION tenancy.erase(uuid) FROM gdpr_dpo;
+DROP ROLE gdpr_dpo;
+
 -- A cycle of foreign keys has no delete order.
 ALTER TABLE gdpr.users ADD COLUMN fav_project bigint;
 ALTER TABLE gdpr.users ADD FOREIGN KEY (tenant_id, fav_project) REFERENCES gdpr.projects (tenant_id, id);

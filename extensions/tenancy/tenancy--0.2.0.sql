@@ -254,6 +254,32 @@ REVOKE ALL ON FUNCTION @extschema@.unregister_schema(regnamespace) FROM PUBLIC;
 -- GDPR: every row of one tenant, exported or erased
 -- ---------------------------------------------------------------------------
 
+-- Walks up the foreign keys between the top-level protected relations
+-- (every registered relation that is not a partition or child of another
+-- registered one; a detached partition counts on its own): a relation's
+-- depth on a walk is the number of referencing tables below it, and a walk
+-- that reaches a relation already on its path closes a cycle.
+CREATE FUNCTION @extschema@._fk_walks() RETURNS TABLE (rel oid, depth integer, closes_cycle boolean)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    WITH RECURSIVE tops AS (
+        SELECT p.relid::oid AS rel FROM @extschema@.protected_tables p
+        WHERE NOT EXISTS (SELECT FROM pg_inherits i JOIN @extschema@.protected_tables q ON q.relid = i.inhparent
+                          WHERE i.inhrelid = p.relid)
+    ), edges AS (
+        SELECT DISTINCT c.conrelid AS child, c.confrelid AS parent
+        FROM pg_constraint c JOIN tops a ON a.rel = c.conrelid JOIN tops b ON b.rel = c.confrelid
+        WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid <> c.confrelid
+    ), walk(rel, depth, path, closes_cycle) AS (
+        SELECT t.rel, 0, ARRAY[t.rel], false FROM tops t
+        UNION ALL
+        SELECT e.parent, w.depth + 1, w.path || e.parent, e.parent = ANY (w.path)
+        FROM walk w JOIN edges e ON e.child = w.rel
+        WHERE NOT w.closes_cycle
+    )
+    SELECT w.rel, w.depth, w.closes_cycle FROM walk w
+$$;
+
 -- The protected relations a tenant's rows are read and deleted through:
 -- every registered relation that is not a partition or child of another
 -- registered relation (a detached partition counts on its own), with its
@@ -262,39 +288,28 @@ REVOKE ALL ON FUNCTION @extschema@.unregister_schema(regnamespace) FROM PUBLIC;
 -- Children come first when deleting. A reference cycle is KB412.
 CREATE FUNCTION @extschema@._tops_in_delete_order()
     RETURNS TABLE (rel regclass, tenant_column name, level integer)
-    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
     AS $$
 #variable_conflict use_column
 DECLARE
-    n integer;
+    cycle text;
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.tenancy_tops (rel oid PRIMARY KEY, tenant_column name, level integer)
-        ON COMMIT DROP;
-    TRUNCATE pg_temp.tenancy_tops;
-    INSERT INTO pg_temp.tenancy_tops
-    SELECT p.relid, p.tenant_column, NULL
-    FROM @extschema@.protected_tables p
-    WHERE NOT EXISTS (SELECT FROM pg_inherits i JOIN @extschema@.protected_tables q ON q.relid = i.inhparent
-                      WHERE i.inhrelid = p.relid);
-    -- Levels, bottom up: a table gets one when every table referencing it has one.
-    FOR i IN 0 .. 1000 LOOP
-        UPDATE pg_temp.tenancy_tops t SET level = i
-        WHERE t.level IS NULL
-          AND NOT EXISTS (SELECT FROM pg_constraint c JOIN pg_temp.tenancy_tops r ON r.rel = c.conrelid
-                          WHERE c.contype = 'f' AND c.confrelid = t.rel AND c.conrelid <> t.rel
-                            AND c.conparentid = 0 AND (r.level IS NULL OR r.level = i));
-        GET DIAGNOSTICS n = ROW_COUNT;
-        EXIT WHEN NOT EXISTS (SELECT FROM pg_temp.tenancy_tops x WHERE x.level IS NULL);
-        IF n = 0 THEN
-            RAISE EXCEPTION USING ERRCODE = 'KB412',
-                MESSAGE = 'the foreign keys between protected tables form a cycle',
-                DETAIL = (SELECT 'Tables in the cycle or behind it: ' || string_agg(rel::regclass::text, ', ' ORDER BY rel::regclass::text)
-                          FROM pg_temp.tenancy_tops x WHERE x.level IS NULL),
-                HINT = 'Delete the rows in an order of your own, or make one of the keys DEFERRABLE and delete in one transaction.';
-        END IF;
-    END LOOP;
-    RETURN QUERY SELECT t.rel::regclass, t.tenant_column, t.level FROM pg_temp.tenancy_tops t
-                 ORDER BY t.level, t.rel::regclass::text;
+    -- No temporary table: export() and erase() are SECURITY DEFINER, and a
+    -- temporary table the caller created first (with a trigger of its own)
+    -- would run the caller's code with the owner's rights.
+    SELECT string_agg(DISTINCT w.rel::regclass::text, ', ' ORDER BY w.rel::regclass::text) INTO cycle
+    FROM @extschema@._fk_walks() w WHERE w.closes_cycle;
+    IF cycle IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB412',
+            MESSAGE = 'the foreign keys between protected tables form a cycle',
+            DETAIL = 'Tables in the cycle: ' || cycle,
+            HINT = 'Delete the rows in an order of your own, or make one of the keys DEFERRABLE and delete in one transaction.';
+    END IF;
+    RETURN QUERY
+        SELECT w.rel::regclass, p.tenant_column, max(w.depth)
+        FROM @extschema@._fk_walks() w JOIN @extschema@.protected_tables p ON p.relid = w.rel
+        GROUP BY w.rel, p.tenant_column
+        ORDER BY max(w.depth), w.rel::regclass::text;
 END
 $$;
 
@@ -339,6 +354,7 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION @extschema@._tops_in_delete_order() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._fk_walks() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.export(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.erase(uuid) FROM PUBLIC;
 
