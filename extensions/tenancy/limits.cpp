@@ -12,7 +12,9 @@
 #include "tenancy/context.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "storage/proc.h"
+#include "utils/lsyscache.h"
 #include "utils/inval.h"
 #include "utils/uuid.h"
 }
@@ -46,14 +48,16 @@ struct UuidHash {
 std::unordered_map<Uuid, Limits, UuidHash> g_cache;
 uint64_t g_generation = 1;
 uint64_t g_loaded = 0;
+// tenancy.plan_limits and tenancy.tenant_limits, as of the last load.
+Oid g_relids[2] = {InvalidOid, InvalidOid};
 
 // Whether any cached tenant has a limit: check() does nothing otherwise.
 bool g_any = false;
 
-extern "C" void tenancy_limits_relcache(Datum, Oid) {
-    // Any relcache invalidation may concern the two tables (they are
-    // rarely written): reload at the next enter().
-    ++g_generation;
+// The statement trigger on the two tables invalidates their relcache
+// entries; a full reset (InvalidOid) may have dropped that message.
+extern "C" void tenancy_limits_relcache(Datum, Oid relid) {
+    if (relid == InvalidOid || relid == g_relids[0] || relid == g_relids[1]) ++g_generation;
 }
 
 spi::Statement kEffective{
@@ -65,6 +69,11 @@ Limits load(const Uuid& tenant) {
         g_cache.clear();
         g_any = false;
         g_loaded = g_generation;
+        pg::guard([] {
+            Oid nsp = get_namespace_oid("tenancy", true);
+            g_relids[0] = OidIsValid(nsp) ? get_relname_relid("plan_limits", nsp) : InvalidOid;
+            g_relids[1] = OidIsValid(nsp) ? get_relname_relid("tenant_limits", nsp) : InvalidOid;
+        });
     }
     auto it = g_cache.find(tenant);
     if (it != g_cache.end()) return it->second;

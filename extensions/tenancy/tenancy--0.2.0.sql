@@ -47,10 +47,11 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 REVOKE ALL ON @extschema@.protected_tables, @extschema@.schemas, @extschema@.token_keys FROM PUBLIC;
 GRANT SELECT ON @extschema@.protected_tables, @extschema@.schemas TO PUBLIC;
 
-CREATE FUNCTION @extschema@._keys_changed() RETURNS trigger
-    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_keys_changed';
+-- Every backend reloads its cached keys and limits after a change commits.
+CREATE FUNCTION @extschema@._cache_changed() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_cache_changed';
 CREATE TRIGGER keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.token_keys
-    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._keys_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._cache_changed();
 
 -- ---------------------------------------------------------------------------
 -- The tenant context
@@ -122,12 +123,10 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.plan_limits', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.tenant_limits', '');
 REVOKE ALL ON @extschema@.plan_limits, @extschema@.tenant_limits FROM PUBLIC;
 
-CREATE FUNCTION @extschema@._limits_changed() RETURNS trigger
-    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_limits_changed';
 CREATE TRIGGER limits_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.plan_limits
-    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._limits_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._cache_changed();
 CREATE TRIGGER limits_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.tenant_limits
-    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._limits_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._cache_changed();
 
 -- The limits enter() applies: the tenant's own, else its plan's.
 CREATE FUNCTION @extschema@._effective_limits(tenant uuid)

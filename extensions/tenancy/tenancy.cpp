@@ -127,24 +127,15 @@ CASEBOOK_FUNCTION(tenancy_busy) { PG_RETURN_BOOL(protection::busy()); }
 
 CASEBOOK_FUNCTION(tenancy_forget_dropped) { return Int64GetDatum(protection::forget_dropped()); }
 
-// Statement trigger on tenancy.token_keys: every backend reloads its keys
-// after the writing transaction commits (this one at once).
-CASEBOOK_FUNCTION(tenancy_keys_changed) {
-    if (!CALLED_AS_TRIGGER(fcinfo)) throw Error(errcodes::casebook_error, "tenancy._keys_changed() is a trigger function");
+// Statement trigger on the tables behind the per-backend caches
+// (tenancy.token_keys, plan_limits, tenant_limits): every backend reloads
+// after the writing transaction commits, this one at once.
+CASEBOOK_FUNCTION(tenancy_cache_changed) {
+    if (!CALLED_AS_TRIGGER(fcinfo)) throw Error(errcodes::casebook_error, "tenancy._cache_changed() is a trigger function");
     auto* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
     Oid rel = RelationGetRelid(trig->tg_relation);
     pg::guard([rel] { CacheInvalidateRelcacheByRelid(rel); });
     tokens::invalidate();
-    return PointerGetDatum(nullptr);
-}
-
-// Statement trigger on tenancy.tenant_limits and plan_limits.
-CASEBOOK_FUNCTION(tenancy_limits_changed) {
-    if (!CALLED_AS_TRIGGER(fcinfo))
-        throw Error(errcodes::casebook_error, "tenancy._limits_changed() is a trigger function");
-    auto* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
-    Oid rel = RelationGetRelid(trig->tg_relation);
-    pg::guard([rel] { CacheInvalidateRelcacheByRelid(rel); });
     casebook::tenancy::limits::invalidate();
     return PointerGetDatum(nullptr);
 }

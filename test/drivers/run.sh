@@ -20,32 +20,8 @@ psql -X -q -d postgres -c "DROP DATABASE IF EXISTS drivers WITH (FORCE)" -c "CRE
   && psql -X -q -d drivers -c "SET client_min_messages = warning" -c "CREATE EXTENSION eventstore" \
   || { echo "0 passed, 1 failed"; exit 1; }
 
-cat >"$WORK/pgbouncer.ini" <<INI
-[databases]
-drivers = host=$PGHOST port=$PGPORT dbname=drivers
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $BOUNCER_PORT
-unix_socket_dir =
-auth_type = trust
-auth_file = $WORK/userlist.txt
-pool_mode = transaction
-default_pool_size = 2
-logfile = $WORK/pgbouncer.log
-pidfile = $WORK/pgbouncer.pid
-INI
-echo '"postgres" ""' >"$WORK/userlist.txt"
-if [ "$(id -u)" -eq 0 ]; then
-  chown -R postgres: "$WORK"
-  runuser -u postgres -- pgbouncer -d "$WORK/pgbouncer.ini" || { echo "pgbouncer did not start"; echo "0 passed, 1 failed"; exit 1; }
-else
-  pgbouncer -d "$WORK/pgbouncer.ini" || { echo "pgbouncer did not start"; echo "0 passed, 1 failed"; exit 1; }
-fi
-stop_bouncer() { [ -f "$WORK/pgbouncer.pid" ] && kill "$(cat "$WORK/pgbouncer.pid")" 2>/dev/null; }
-trap stop_bouncer EXIT
-for _ in $(seq 1 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$BOUNCER_PORT") 2>/dev/null && break
-  sleep 0.1
-done
+# shellcheck source=../harness/bouncer.sh
+. "$REPO/test/harness/bouncer.sh"
+start_bouncer "$WORK" "$BOUNCER_PORT" "drivers = host=$PGHOST port=$PGPORT dbname=drivers" postgres
 
 "$PY" "$SCRIPT_DIR/psycopg_examples.py"

@@ -40,32 +40,9 @@ CREATE POLICY tenant_isolation ON textbook_notes USING (tenant_id = current_sett
 GRANT SELECT ON textbook_notes TO pool_app;
 SQL
 
-cat >"$WORK/pgbouncer.ini" <<INI
-[databases]
-tenancy_pool = host=$PGHOST port=$PGPORT dbname=tenancy_pool pool_size=1
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $BOUNCER_PORT
-unix_socket_dir =
-auth_type = trust
-auth_file = $WORK/userlist.txt
-pool_mode = transaction
-max_client_conn = 20
-logfile = $WORK/pgbouncer.log
-pidfile = $WORK/pgbouncer.pid
-INI
-printf '"postgres" ""\n"pool_app" ""\n' >"$WORK/userlist.txt"
-if [ "$(id -u)" -eq 0 ]; then
-  chown -R postgres: "$WORK"
-  runuser -u postgres -- pgbouncer -d "$WORK/pgbouncer.ini" || { echo "pgbouncer did not start"; echo "0 passed, 1 failed"; exit 1; }
-else
-  pgbouncer -d "$WORK/pgbouncer.ini" || { echo "pgbouncer did not start"; echo "0 passed, 1 failed"; exit 1; }
-fi
-stop_bouncer() { [ -f "$WORK/pgbouncer.pid" ] && kill "$(cat "$WORK/pgbouncer.pid")" 2>/dev/null; }
-trap stop_bouncer EXIT
-for _ in $(seq 1 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$BOUNCER_PORT") 2>/dev/null && break
-  sleep 0.1
-done
+# One server connection: every client runs on it in turn.
+# shellcheck source=../harness/bouncer.sh
+. "$REPO/test/harness/bouncer.sh"
+start_bouncer "$WORK" "$BOUNCER_PORT" "tenancy_pool = host=$PGHOST port=$PGPORT dbname=tenancy_pool pool_size=1" postgres pool_app
 
 "$PY" "$SCRIPT_DIR/pool.py"
