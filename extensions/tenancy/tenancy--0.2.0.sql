@@ -413,6 +413,706 @@ $$;
 REVOKE ALL ON FUNCTION @extschema@.replicate(uuid, name) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
+-- Hybrid isolation: one large tenant in partitions of its own
+-- ---------------------------------------------------------------------------
+-- The layout isolate() works on (docs/tenancy.md, "Hybrid isolation"): a
+-- protected table PARTITION BY LIST (tenant column) whose DEFAULT partition
+-- holds the shared tenants, itself PARTITION BY HASH (tenant column) or a
+-- plain table, and a primary key. isolate() gives the tenant a LIST
+-- partition of its own; unisolate() puts its rows back into the default.
+-- Both are procedures (CALL, outside a transaction block): each step
+-- commits, so that the tenant's reads and writes go on during the copy.
+
+-- Tenants in partitions of their own, per table.
+CREATE TABLE @extschema@.isolated (
+    tenant uuid NOT NULL,
+    root regclass NOT NULL,
+    partition_name regclass NOT NULL,
+    isolated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, root)
+);
+-- Moves under way. A row left by a move that failed (an error, a crash) is
+-- cleaned up by the next isolate() of that tenant, which starts again.
+CREATE TABLE @extschema@.moves (
+    tenant uuid NOT NULL,
+    root regclass NOT NULL,
+    partition_schema oid NOT NULL,
+    partition_name name NOT NULL,
+    default_partition regclass NOT NULL,
+    leaf regclass NOT NULL,           -- where the tenant's rows are until the switch
+    tenant_column name NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, root)
+);
+-- Primary keys of the tenant's rows written in the default partition since
+-- the move began (the capture triggers); the copy is brought up to date
+-- from the default partition for each of them.
+CREATE TABLE @extschema@.move_log (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant uuid NOT NULL,
+    root oid NOT NULL,
+    pk jsonb NOT NULL
+);
+CREATE INDEX move_log_tenant ON @extschema@.move_log (tenant, root, seq);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.isolated', '');
+REVOKE ALL ON @extschema@.isolated, @extschema@.moves, @extschema@.move_log FROM PUBLIC;
+
+CREATE FUNCTION @extschema@._outside_transaction_block(what text) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_outside_transaction_block';
+
+CREATE FUNCTION @extschema@._require_superuser(what text) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = format('permission denied: only a superuser can run tenancy.%s()', what),
+            DETAIL = 'It copies and deletes every row of the tenant across the guard, and changes partitions.';
+    END IF;
+END
+$$;
+
+-- Names derived from the tenant: the partition, the constraints, triggers.
+CREATE FUNCTION @extschema@._tenant_tag(tenant uuid) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT left(replace(tenant::text, '-', ''), 12) $$;
+
+CREATE FUNCTION @extschema@._move_key(tenant uuid) RETURNS bigint
+    LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT hashtextextended('tenancy.move:' || tenant::text, 0) $$;
+
+-- Every protected top-level table, and whether (and where) the tenant can
+-- be moved out of its default partition: skip_reason says why not.
+CREATE FUNCTION @extschema@._isolation_targets(tenant uuid)
+    RETURNS TABLE (root regclass, tenant_column name, default_partition regclass, leaf regclass, skip_reason text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_column
+DECLARE
+    p record;
+    pt record;
+    dt record;
+    col int2;
+    def regclass;
+    found_leaf regclass;
+    has_pt boolean;
+BEGIN
+    FOR p IN SELECT r.relid, r.tenant_column FROM @extschema@.protected_tables r
+             WHERE r.relid = r.root
+               AND NOT EXISTS (SELECT FROM pg_inherits i WHERE i.inhrelid = r.relid)
+             ORDER BY r.relid::text
+    LOOP
+        root := p.relid;
+        tenant_column := p.tenant_column;
+        default_partition := NULL;
+        leaf := NULL;
+        skip_reason := NULL;
+        SELECT a.attnum INTO col FROM pg_attribute a WHERE a.attrelid = p.relid AND a.attname = p.tenant_column;
+        SELECT * INTO pt FROM pg_partitioned_table x WHERE x.partrelid = p.relid;
+        has_pt := FOUND;
+        IF EXISTS (SELECT FROM @extschema@.isolated i WHERE i.root = p.relid AND i.tenant = $1) THEN
+            skip_reason := 'already isolated';
+        ELSIF NOT has_pt OR pt.partstrat <> 'l' OR pt.partnatts <> 1 OR pt.partattrs[0] <> col THEN
+            skip_reason := format('not PARTITION BY LIST (%I)', p.tenant_column);
+        ELSIF pt.partdefid = 0 THEN
+            skip_reason := 'no DEFAULT partition';
+        ELSIF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = p.relid AND i.indisprimary) THEN
+            skip_reason := 'no primary key';
+        ELSE
+            def := pt.partdefid::regclass;
+            default_partition := def;
+            IF (SELECT c.relkind FROM pg_class c WHERE c.oid = def) = 'r' THEN
+                leaf := def;
+            ELSE
+                SELECT * INTO dt FROM pg_partitioned_table x WHERE x.partrelid = def;
+                has_pt := FOUND;
+                SELECT a.attnum INTO col FROM pg_attribute a WHERE a.attrelid = def AND a.attname = p.tenant_column;
+                IF NOT has_pt OR dt.partstrat <> 'h' OR dt.partnatts <> 1 OR dt.partattrs[0] <> col THEN
+                    skip_reason := format('the DEFAULT partition %s is neither a plain table nor PARTITION BY HASH (%I)',
+                                          def, p.tenant_column);
+                ELSIF EXISTS (SELECT FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                              WHERE i.inhparent = def AND c.relkind <> 'r') THEN
+                    skip_reason := format('a partition of %s is not a plain table', def);
+                ELSE
+                    SELECT c.oid::regclass INTO found_leaf
+                    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                    WHERE i.inhparent = def
+                      AND satisfies_hash_partition(def::oid,
+                              substring(pg_get_expr(c.relpartbound, c.oid) FROM 'modulus (\d+)')::int,
+                              substring(pg_get_expr(c.relpartbound, c.oid) FROM 'remainder (\d+)')::int,
+                              $1);
+                    IF found_leaf IS NULL THEN
+                        skip_reason := format('no partition of %s takes the tenant''s hash', def);
+                    END IF;
+                    leaf := found_leaf;
+                END IF;
+            END IF;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- The capture trigger: the primary key of each row of the moving tenant
+-- written in the default partition (old and new key of an update).
+-- Arguments: the tenant, the root's OID, the key columns.
+CREATE FUNCTION @extschema@._move_capture() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cols text[] := TG_ARGV[2:];
+    j jsonb;
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        j := to_jsonb(OLD);
+        INSERT INTO @extschema@.move_log (tenant, root, pk)
+        SELECT TG_ARGV[0]::uuid, TG_ARGV[1]::oid, jsonb_object_agg(k, j -> k) FROM unnest(cols) k;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        j := to_jsonb(NEW);
+        INSERT INTO @extschema@.move_log (tenant, root, pk)
+        SELECT TG_ARGV[0]::uuid, TG_ARGV[1]::oid, jsonb_object_agg(k, j -> k) FROM unnest(cols) k;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION @extschema@._move_refuse_truncate() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'KB418',
+        MESSAGE = format('%s cannot be truncated while tenant %s is being isolated', TG_RELID::regclass, TG_ARGV[0]),
+        HINT = 'Wait for tenancy.isolate() to finish.';
+END
+$$;
+
+-- Column lists of a root: every stored column, and the primary key.
+CREATE FUNCTION @extschema@._stored_columns(rel regclass, prefix text DEFAULT '') RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT string_agg(prefix || quote_ident(a.attname), ', ' ORDER BY a.attnum)
+    FROM pg_attribute a
+    WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+$$;
+CREATE FUNCTION @extschema@._key_columns(rel regclass) RETURNS name[]
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT array_agg(a.attname ORDER BY k.ord)
+    FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+    JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+    WHERE i.indrelid = rel AND i.indisprimary
+$$;
+-- "l.c1 = r.c1 AND l.c2 = r.c2" over the key columns.
+CREATE FUNCTION @extschema@._key_match(rel regclass, l text, r text) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT string_agg(format('%s.%I = %s.%I', l, c, r, c), ' AND ')
+    FROM unnest(@extschema@._key_columns(rel)) c
+$$;
+
+CREATE FUNCTION @extschema@._move_of(tenant uuid, root regclass) RETURNS @extschema@.moves
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    m @extschema@.moves;
+BEGIN
+    SELECT * INTO m FROM @extschema@.moves x WHERE x.tenant = $1 AND x.root = $2;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB418', MESSAGE = format('no move of tenant %s in %s is under way', $1, $2);
+    END IF;
+    RETURN m;
+END
+$$;
+
+CREATE FUNCTION @extschema@._move_partition(m @extschema@.moves) RETURNS regclass
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT c.oid::regclass FROM pg_class c WHERE c.relnamespace = m.partition_schema AND c.relname = m.partition_name
+$$;
+
+-- Undoes what a failed move left: the copy, the triggers, the fences, the log.
+CREATE FUNCTION @extschema@._move_abandon(tenant uuid, root regclass) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    m @extschema@.moves;
+    tag text := @extschema@._tenant_tag(tenant);
+    part regclass;
+    l regclass;
+BEGIN
+    SELECT * INTO m FROM @extschema@.moves x WHERE x.tenant = $1 AND x.root = $2;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    part := @extschema@._move_partition(m);
+    IF part IS NOT NULL AND NOT EXISTS (SELECT FROM pg_inherits i WHERE i.inhrelid = part) THEN
+        EXECUTE format('DROP TABLE %s', part);
+    END IF;
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'tenancy_move_i_' || tag, m.default_partition);
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'tenancy_move_u_' || tag, m.default_partition);
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'tenancy_move_d_' || tag, m.default_partition);
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'tenancy_move_t_' || tag, m.leaf);
+    FOR l IN SELECT c.conrelid::regclass FROM pg_constraint c
+             JOIN pg_inherits i ON i.inhrelid = c.conrelid AND i.inhparent = m.default_partition
+             WHERE c.conname = 'tenancy_not_' || tag
+    LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', l, 'tenancy_not_' || tag);
+    END LOOP;
+    DELETE FROM @extschema@.move_log g WHERE g.tenant = $1 AND g.root = $2;
+    DELETE FROM @extschema@.moves x WHERE x.tenant = $1 AND x.root = $2;
+END
+$$;
+
+-- Step 1: the tenant's partition, empty and detached, with the root's
+-- columns, indexes, CHECK and foreign keys (validated while empty) and a
+-- CHECK that proves its partition constraint at ATTACH; then the capture
+-- triggers on the default partition. Returns the partition.
+CREATE FUNCTION @extschema@._move_prepare(tenant uuid, root regclass, tenant_column name,
+                                          default_partition regclass, leaf regclass) RETURNS regclass
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    tag text := @extschema@._tenant_tag(tenant);
+    nsp oid;
+    pname name;
+    part regclass;
+    f record;
+    keycols text;
+BEGIN
+    PERFORM @extschema@._move_abandon(tenant, root);
+    SELECT c.relnamespace, left(c.relname, 40) || '_t_' || tag INTO nsp, pname FROM pg_class c WHERE c.oid = root;
+    INSERT INTO @extschema@.moves (tenant, root, partition_schema, partition_name, default_partition, leaf, tenant_column)
+    VALUES (tenant, root, nsp, pname, default_partition, leaf, tenant_column);
+    EXECUTE format('CREATE TABLE %I.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES '
+                   'INCLUDING STORAGE INCLUDING GENERATED INCLUDING COMMENTS INCLUDING STATISTICS)',
+                   (SELECT n.nspname FROM pg_namespace n WHERE n.oid = nsp), pname, root);
+    part := format('%I.%I', (SELECT n.nspname FROM pg_namespace n WHERE n.oid = nsp), pname)::regclass;
+    EXECUTE format('ALTER TABLE %s OWNER TO %I', part,
+                   (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = root));
+    IF (SELECT c.relreplident FROM pg_class c WHERE c.oid = root) = 'f' THEN
+        EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', part);
+    END IF;
+    FOR f IN SELECT c.conname, pg_get_constraintdef(c.oid) AS def FROM pg_constraint c
+             WHERE c.conrelid = root AND c.contype = 'f' AND c.conparentid = 0 ORDER BY c.conname
+    LOOP
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', part, f.conname, f.def);
+    END LOOP;
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I = %L::uuid)', part, 'tenancy_only_' || tag,
+                   tenant_column, tenant);
+    SELECT string_agg(quote_literal(k), ', ') INTO keycols FROM unnest(@extschema@._key_columns(root)) k;
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s FOR EACH ROW WHEN (NEW.%I = %L::uuid) '
+                   'EXECUTE FUNCTION @extschema@._move_capture(%L, %L, %s)',
+                   'tenancy_move_i_' || tag, default_partition, tenant_column, tenant, tenant, root::oid, keycols);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s FOR EACH ROW WHEN (OLD.%I = %L::uuid OR NEW.%I = %L::uuid) '
+                   'EXECUTE FUNCTION @extschema@._move_capture(%L, %L, %s)',
+                   'tenancy_move_u_' || tag, default_partition, tenant_column, tenant, tenant_column, tenant,
+                   tenant, root::oid, keycols);
+    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s FOR EACH ROW WHEN (OLD.%I = %L::uuid) '
+                   'EXECUTE FUNCTION @extschema@._move_capture(%L, %L, %s)',
+                   'tenancy_move_d_' || tag, default_partition, tenant_column, tenant, tenant, root::oid, keycols);
+    EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s FOR EACH STATEMENT '
+                   'EXECUTE FUNCTION @extschema@._move_refuse_truncate(%L)', 'tenancy_move_t_' || tag, leaf, tenant);
+    RETURN part;
+END
+$$;
+
+-- Step 2: the tenant's rows as of now (later writes are in the log).
+CREATE FUNCTION @extschema@._move_copy(tenant uuid, root regclass) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    m @extschema@.moves := @extschema@._move_of(tenant, root);
+    cols text := @extschema@._stored_columns(root);
+    n bigint;
+BEGIN
+    -- No trigger of the table fires for the copy (nor for the deletes of
+    -- the switch): the rows are not new, only moved.
+    PERFORM set_config('session_replication_role', 'replica', true);
+    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s WHERE %I = %L::uuid',
+                   @extschema@._move_partition(m), cols, cols, m.leaf, m.tenant_column, tenant);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+-- Step 3 (repeated): up to batch logged keys, each row copied again from
+-- the default partition (or removed from the copy when it is gone there).
+CREATE FUNCTION @extschema@._move_resync(tenant uuid, root regclass, batch integer) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    m @extschema@.moves := @extschema@._move_of(tenant, root);
+    part regclass := @extschema@._move_partition(m);
+    cols text := @extschema@._stored_columns(root);
+    keys jsonb;
+    n bigint;
+BEGIN
+    PERFORM set_config('session_replication_role', 'replica', true);
+    WITH l AS (
+        DELETE FROM @extschema@.move_log g
+        WHERE g.seq IN (SELECT x.seq FROM @extschema@.move_log x
+                        WHERE x.tenant = $1 AND x.root = $2::oid ORDER BY x.seq LIMIT batch)
+        RETURNING g.pk)
+    SELECT jsonb_agg(DISTINCT l.pk), count(*) INTO keys, n FROM l;
+    IF n = 0 THEN
+        RETURN 0;
+    END IF;
+    EXECUTE format('DELETE FROM %s t USING jsonb_populate_recordset(NULL::%s, $1) k WHERE %s',
+                   part, root, @extschema@._key_match(root, 't', 'k')) USING keys;
+    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s s JOIN jsonb_populate_recordset(NULL::%s, $1) k ON %s '
+                   'WHERE s.%I = $2',
+                   part, cols, @extschema@._stored_columns(root, 's.'),
+                   m.leaf, root, @extschema@._key_match(root, 's', 'k'), m.tenant_column) USING keys, tenant;
+    RETURN n;
+END
+$$;
+
+-- Step 4: on every other partition of the default, a CHECK that excludes
+-- the tenant (it never had a row there), NOT VALID then validated while
+-- writes go on; with it, ATTACH proves the default holds no row of the
+-- tenant without scanning it.
+CREATE FUNCTION @extschema@._move_fence(tenant uuid, root regclass, validate boolean) RETURNS integer
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    m @extschema@.moves := @extschema@._move_of(tenant, root);
+    cname name := 'tenancy_not_' || @extschema@._tenant_tag(tenant);
+    l regclass;
+    n integer := 0;
+BEGIN
+    FOR l IN SELECT i.inhrelid::regclass FROM pg_inherits i
+             WHERE i.inhparent = m.default_partition AND i.inhrelid <> m.leaf ORDER BY i.inhrelid
+    LOOP
+        IF NOT validate AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conrelid = l AND c.conname = cname) THEN
+            EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I <> %L::uuid) NOT VALID',
+                           l, cname, m.tenant_column, tenant);
+            n := n + 1;
+        ELSIF validate AND EXISTS (SELECT FROM pg_constraint c WHERE c.conrelid = l AND c.conname = cname
+                                   AND NOT c.convalidated) THEN
+            EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT %I', l, cname);
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+-- Step 5, one transaction: the default partition locked (ACCESS EXCLUSIVE:
+-- queries on the table wait, none fails), the last logged keys applied,
+-- the tenant's rows deleted from the default (as many as the copy holds, or
+-- everything rolls back), the default's leaf fenced, the partition
+-- attached (no scan: both sides are proven by CHECK constraints) and
+-- guarded by the event trigger. Readers see the rows in the default before
+-- the commit and in the partition after it.
+CREATE FUNCTION @extschema@._move_switch(tenant uuid, root regclass) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    m @extschema@.moves := @extschema@._move_of(tenant, root);
+    part regclass := @extschema@._move_partition(m);
+    tag text := @extschema@._tenant_tag(tenant);
+    l regclass;
+    deleted bigint;
+    copied bigint;
+BEGIN
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', m.default_partition);
+    LOOP
+        EXIT WHEN @extschema@._move_resync(tenant, root, 100000) = 0;
+    END LOOP;
+    PERFORM set_config('session_replication_role', 'replica', true);
+    EXECUTE format('DELETE FROM %s WHERE %I = %L::uuid', m.leaf, m.tenant_column, tenant);
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    EXECUTE format('SELECT count(*) FROM %s', part) INTO copied;
+    IF copied <> deleted THEN
+        RAISE EXCEPTION USING ERRCODE = 'XX000',
+            MESSAGE = format('isolate(): the copy of tenant %s in %s holds %s rows, the default partition had %s',
+                             tenant, root, copied, deleted),
+            DETAIL = 'Nothing was changed. Please report this as a bug.';
+    END IF;
+    EXECUTE format('DROP TRIGGER %I ON %s', 'tenancy_move_i_' || tag, m.default_partition);
+    EXECUTE format('DROP TRIGGER %I ON %s', 'tenancy_move_u_' || tag, m.default_partition);
+    EXECUTE format('DROP TRIGGER %I ON %s', 'tenancy_move_d_' || tag, m.default_partition);
+    EXECUTE format('DROP TRIGGER %I ON %s', 'tenancy_move_t_' || tag, m.leaf);
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I <> %L::uuid) NOT VALID',
+                   m.leaf, 'tenancy_not_' || tag, m.tenant_column, tenant);
+    EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT %I', m.leaf, 'tenancy_not_' || tag);
+    DELETE FROM @extschema@.moves x WHERE x.tenant = $1 AND x.root = $2;
+    DELETE FROM @extschema@.move_log g WHERE g.tenant = $1 AND g.root = $2::oid;
+    -- Event triggers fire in origin mode only: the one that guards the new
+    -- partition must see the ATTACH.
+    PERFORM set_config('session_replication_role', 'origin', true);
+    EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%L::uuid)', root, part, tenant);
+    -- The fences were needed by ATTACH only: the default's partition
+    -- constraint now excludes the tenant.
+    FOR l IN SELECT c.conrelid::regclass FROM pg_constraint c
+             JOIN pg_inherits i ON i.inhrelid = c.conrelid AND i.inhparent = m.default_partition
+             WHERE c.conname = 'tenancy_not_' || tag
+    LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', l, 'tenancy_not_' || tag);
+    END LOOP;
+    IF m.leaf = m.default_partition THEN
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', m.leaf, 'tenancy_not_' || tag);
+    END IF;
+    INSERT INTO @extschema@.isolated (tenant, root, partition_name) VALUES (tenant, root, part);
+    RETURN copied;
+END
+$$;
+
+-- unisolate(), one transaction: the table locked (ACCESS EXCLUSIVE), the
+-- foreign keys that reference it dropped, the partition detached, its rows
+-- inserted back through the root, the partition dropped, the foreign keys
+-- added back: validated at once when the referencing table is partitioned,
+-- else NOT VALID and validated by the procedure afterwards, online.
+-- Returns the rows moved and the keys to validate.
+CREATE FUNCTION @extschema@._unmove_switch(tenant uuid, root regclass) RETURNS jsonb
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    part regclass;
+    cols text := @extschema@._stored_columns(root);
+    f record;
+    fks jsonb := '[]';
+    n bigint;
+BEGIN
+    SELECT i.partition_name INTO part FROM @extschema@.isolated i WHERE i.tenant = $1 AND i.root = $2;
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', root);
+    PERFORM set_config('session_replication_role', 'replica', true);
+    -- DETACH refuses while rows of other tables reference the partition's
+    -- rows; the keys are dropped for the move and come back at once.
+    FOR f IN SELECT c.conrelid::regclass AS rel, c.conname, pg_get_constraintdef(c.oid) AS def,
+                    -- PostgreSQL 15 has no NOT VALID foreign key on a
+                    -- partitioned table: those are added back validated.
+                    c.convalidated AND k.relkind <> 'p' AS later
+             FROM pg_constraint c JOIN pg_class k ON k.oid = c.conrelid
+             WHERE c.contype = 'f' AND c.confrelid = root AND c.conparentid = 0
+             ORDER BY c.conrelid, c.conname
+    LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', f.rel, f.conname);
+        fks := fks || jsonb_build_object('rel', f.rel::text, 'name', f.conname, 'def', f.def, 'later', f.later);
+    END LOOP;
+    EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', root, part);
+    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s', root, cols, cols, part);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM set_config('session_replication_role', 'origin', true);  -- the event triggers see the DROP
+    EXECUTE format('DROP TABLE %s', part);
+    FOR f IN SELECT * FROM jsonb_to_recordset(fks) AS x(rel text, name name, def text, later boolean) LOOP
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s%s', f.rel, f.name, f.def,
+                       CASE WHEN f.later THEN ' NOT VALID' ELSE '' END);
+    END LOOP;
+    DELETE FROM @extschema@.isolated i WHERE i.tenant = $1 AND i.root = $2;
+    RETURN jsonb_build_object('rows', n,
+                              'validate', (SELECT coalesce(jsonb_agg(x), '[]') FROM jsonb_array_elements(fks) x
+                                           WHERE (x ->> 'later')::boolean));
+END
+$$;
+
+CREATE FUNCTION @extschema@._validate_constraint(rel regclass, name name) RETURNS jsonb
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT %I', rel, name);
+    RETURN to_jsonb(name);
+END
+$$;
+
+-- Runs one step in a transaction of its own, with lock_timeout for its
+-- locks; a step that times out (or is chosen as a deadlock victim) is
+-- rolled back, waits a little and runs again, attempts times at most
+-- (KB417). It commits what came before it.
+CREATE PROCEDURE @extschema@._step(sql text, lock_wait interval, attempts integer, INOUT result jsonb DEFAULT NULL)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    tries integer := 0;
+    done boolean;
+BEGIN
+    COMMIT;
+    LOOP
+        tries := tries + 1;
+        BEGIN
+            PERFORM pg_catalog.set_config('lock_timeout',
+                                          (pg_catalog.date_part('epoch', lock_wait) * 1000)::bigint::text, true);
+            EXECUTE sql INTO result;
+            done := true;
+        EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+            IF tries >= attempts THEN
+                RAISE EXCEPTION USING ERRCODE = 'KB417',
+                    MESSAGE = pg_catalog.format('could not take the locks of a move step in %s attempts', attempts),
+                    DETAIL = pg_catalog.format('Each attempt waited up to %s: %s', lock_wait, SQLERRM),
+                    HINT = 'Long transactions on the table hold its locks; retry later or with a larger lock_timeout.';
+            END IF;
+            done := false;
+        END;
+        COMMIT;
+        EXIT WHEN done;
+        PERFORM pg_catalog.pg_sleep(pg_catalog.least(0.02 * tries, 0.5));
+    END LOOP;
+END
+$$;
+REVOKE ALL ON PROCEDURE @extschema@._step(text, interval, integer, jsonb) FROM PUBLIC;
+
+-- Moves the tenant to a partition of its own in every protected table laid
+-- out for it (others are reported and left as they are); its reads and
+-- writes, and everyone else's, go on during the copy. Superusers only.
+CREATE PROCEDURE @extschema@.isolate(tenant uuid, lock_timeout interval DEFAULT '1s', attempts integer DEFAULT 60)
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    t record;
+    r jsonb;
+    copied bigint;
+    moved integer := 0;
+    eligible integer;
+BEGIN
+    PERFORM @extschema@._require_superuser('isolate');
+    PERFORM @extschema@._outside_transaction_block('tenancy.isolate()');
+    IF tenant IS NULL OR lock_timeout IS NULL OR attempts IS NULL OR attempts < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'isolate(): tenant, lock_timeout and attempts (>= 1) are required';
+    END IF;
+    SELECT count(*) FILTER (WHERE x.skip_reason IS NULL OR x.skip_reason = 'already isolated')
+      INTO eligible FROM @extschema@._isolation_targets(tenant) x;
+    IF eligible = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB415',
+            MESSAGE = 'isolate(): no protected table is partitioned for isolation',
+            DETAIL = (SELECT pg_catalog.string_agg(pg_catalog.format('%s: %s', x.root, x.skip_reason), '; ')
+                      FROM @extschema@._isolation_targets(tenant) x),
+            HINT = 'Partition the table BY LIST (tenant column) with a DEFAULT partition (a plain table or '
+                   'PARTITION BY HASH (tenant column)) and a primary key; see docs/tenancy.md.';
+    END IF;
+    IF NOT pg_catalog.pg_try_advisory_lock(@extschema@._move_key(tenant)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB418',
+            MESSAGE = pg_catalog.format('tenant %s is being moved by another session', tenant);
+    END IF;
+    FOR t IN SELECT * FROM @extschema@._isolation_targets(tenant) LOOP
+        IF t.skip_reason IS NOT NULL THEN
+            RAISE NOTICE 'isolate(): % skipped: %', t.root, t.skip_reason;
+            CONTINUE;
+        END IF;
+        CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_prepare(%L, %L, %L, %L, %L)::text)',
+                                                 tenant, t.root, t.tenant_column, t.default_partition, t.leaf),
+                               lock_timeout, attempts, r);
+        CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_copy(%L, %L))', tenant, t.root),
+                               lock_timeout, attempts, r);
+        copied := r::text::bigint;
+        -- Catch up while writes go on; what remains is applied by the switch.
+        FOR i IN 1..20 LOOP
+            CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_resync(%L, %L, 50000))',
+                                                     tenant, t.root), lock_timeout, attempts, r);
+            EXIT WHEN r::text::bigint < 1000;
+        END LOOP;
+        CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_fence(%L, %L, false))', tenant, t.root),
+                               lock_timeout, attempts, r);
+        CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_fence(%L, %L, true))', tenant, t.root),
+                               lock_timeout, attempts, r);
+        CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_switch(%L, %L))', tenant, t.root),
+                               lock_timeout, attempts, r);
+        RAISE NOTICE 'isolate(): % rows of tenant % now in a partition of their own of %', r, tenant, t.root;
+        moved := moved + 1;
+    END LOOP;
+    PERFORM pg_catalog.pg_advisory_unlock(@extschema@._move_key(tenant));
+END
+$$;
+REVOKE ALL ON PROCEDURE @extschema@.isolate(uuid, interval, integer) FROM PUBLIC;
+
+-- Moves an isolated tenant back into the default partitions. Not online
+-- like isolate(): each table is locked while the tenant's rows are copied
+-- back (docs/tenancy.md). Superusers only. KB416 when not isolated.
+CREATE PROCEDURE @extschema@.unisolate(tenant uuid, lock_timeout interval DEFAULT '1s', attempts integer DEFAULT 60)
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    t record;
+    r jsonb;
+    v record;
+BEGIN
+    PERFORM @extschema@._require_superuser('unisolate');
+    PERFORM @extschema@._outside_transaction_block('tenancy.unisolate()');
+    IF tenant IS NULL OR lock_timeout IS NULL OR attempts IS NULL OR attempts < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'unisolate(): tenant, lock_timeout and attempts (>= 1) are required';
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.isolated i WHERE i.tenant = unisolate.tenant) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB416', MESSAGE = pg_catalog.format('tenant %s is not isolated', tenant);
+    END IF;
+    IF NOT pg_catalog.pg_try_advisory_lock(@extschema@._move_key(tenant)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB418',
+            MESSAGE = pg_catalog.format('tenant %s is being moved by another session', tenant);
+    END IF;
+    FOR t IN SELECT i.root FROM @extschema@.isolated i WHERE i.tenant = unisolate.tenant ORDER BY i.root::text LOOP
+        CALL @extschema@._step(pg_catalog.format('SELECT @extschema@._unmove_switch(%L, %L)', tenant, t.root),
+                               lock_timeout, attempts, r);
+        FOR v IN SELECT * FROM pg_catalog.jsonb_to_recordset(r -> 'validate') AS x(rel text, name name) LOOP
+            CALL @extschema@._step(pg_catalog.format('SELECT @extschema@._validate_constraint(%L, %L)', v.rel, v.name),
+                                   lock_timeout, attempts, r);
+        END LOOP;
+        RAISE NOTICE 'unisolate(): rows of tenant % back in the default partition of %', tenant, t.root;
+    END LOOP;
+    PERFORM pg_catalog.pg_advisory_unlock(@extschema@._move_key(tenant));
+END
+$$;
+REVOKE ALL ON PROCEDURE @extschema@.unisolate(uuid, interval, integer) FROM PUBLIC;
+
+-- The database a tenant's connections should use behind pgbouncer: its own
+-- pool when it is isolated, the shared pool otherwise.
+CREATE FUNCTION @extschema@.pool_for(tenant uuid) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT CASE WHEN EXISTS (SELECT FROM @extschema@.isolated i WHERE i.tenant = $1)
+                THEN current_database() || '_t_' || @extschema@._tenant_tag($1)
+                ELSE current_database() END
+$$;
+REVOKE ALL ON FUNCTION @extschema@.pool_for(uuid) FROM PUBLIC;
+
+-- pgbouncer's [databases] section: the shared pool under the database's own
+-- name, and one pool per isolated tenant (pool_for() names it).
+CREATE FUNCTION @extschema@.pgbouncer_config(host text DEFAULT NULL, port integer DEFAULT NULL,
+                                             shared_pool_size integer DEFAULT 20,
+                                             isolated_pool_size integer DEFAULT 5) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    h text := coalesce(host, host(inet_server_addr()),
+                       split_part(current_setting('unix_socket_directories'), ',', 1));
+    p integer := coalesce(port, current_setting('port')::integer);
+    db text := current_database();
+    target text;
+    out text;
+BEGIN
+    IF shared_pool_size IS NULL OR shared_pool_size < 1 OR isolated_pool_size IS NULL OR isolated_pool_size < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'pgbouncer_config(): pool sizes must be at least 1';
+    END IF;
+    IF db !~ '^[A-Za-z0-9_]+$' THEN
+        RAISE EXCEPTION USING ERRCODE = '22023',
+            MESSAGE = format('pgbouncer_config(): database name %s needs quoting that pgbouncer does not read', db);
+    END IF;
+    target := format('host=%s port=%s dbname=%s', trim(h), p, db);
+    out := E'[databases]\n'
+        || '; the shared pool: every tenant that is not isolated' || E'\n'
+        || format('%s = %s pool_size=%s', db, target, shared_pool_size) || E'\n';
+    SELECT out || coalesce(string_agg(format('; tenant %s', i.tenant) || E'\n'
+                                      || format('%s_t_%s = %s pool_size=%s', db, @extschema@._tenant_tag(i.tenant),
+                                                target, isolated_pool_size) || E'\n', '' ORDER BY i.tenant), '')
+      INTO out
+      FROM (SELECT DISTINCT x.tenant FROM @extschema@.isolated x) i;
+    RETURN out;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@.pgbouncer_config(text, integer, integer, integer) FROM PUBLIC;
+-- The move's internals: superusers only (isolate() and unisolate() call them).
+REVOKE ALL ON FUNCTION @extschema@._require_superuser(text), @extschema@._outside_transaction_block(text), @extschema@._tenant_tag(uuid), @extschema@._move_key(uuid),
+    @extschema@._isolation_targets(uuid), @extschema@._move_capture(), @extschema@._move_refuse_truncate(),
+    @extschema@._stored_columns(regclass, text), @extschema@._key_columns(regclass),
+    @extschema@._key_match(regclass, text, text), @extschema@._move_of(uuid, regclass),
+    @extschema@._move_partition(@extschema@.moves), @extschema@._move_abandon(uuid, regclass),
+    @extschema@._move_prepare(uuid, regclass, name, regclass, regclass), @extschema@._move_copy(uuid, regclass),
+    @extschema@._move_resync(uuid, regclass, integer), @extschema@._move_fence(uuid, regclass, boolean),
+    @extschema@._move_switch(uuid, regclass), @extschema@._unmove_switch(uuid, regclass),
+    @extschema@._validate_constraint(regclass, name) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
 -- Event triggers: guards follow new partitions, new tables of registered
 -- schemas are protected (or refused), and DDL cannot weaken a guard.
 -- They run as the extension's owner (SECURITY DEFINER, search_path pinned):
@@ -443,6 +1143,10 @@ BEGIN
         JOIN pg_policy p ON p.oid = c.objid
         WHERE c.classid = 'pg_catalog.pg_policy'::regclass
     LOOP
+        IF EXISTS (SELECT FROM @extschema@.moves m JOIN pg_class k ON k.relnamespace = m.partition_schema
+                   AND k.relname = m.partition_name WHERE k.oid = r.relid) THEN
+            CONTINUE;  -- a partition isolate() is filling: guarded when it is attached
+        END IF;
         why := @extschema@._broken(r.relid);
         IF why IS NOT NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'KB407',

@@ -15,6 +15,7 @@
 #include "tenancy/tokens.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "commands/trigger.h"
 #include "utils/inval.h"
 #include "utils/timestamp.h"
@@ -121,6 +122,14 @@ CASEBOOK_FUNCTION(tenancy_protect) {
 CASEBOOK_FUNCTION(tenancy_unprotect) {
     Oid relid = oid_arg(fcinfo, 0, "tab");
     return Int64GetDatum(protection::unprotect(relid));
+}
+
+// isolate() and unisolate() commit step by step: refused (25001) inside a
+// transaction block, as VACUUM is, before they change anything.
+CASEBOOK_FUNCTION(tenancy_outside_transaction_block) {
+    std::string name = args::string(fcinfo, 0, "what");
+    pg::guard([&name] { PreventInTransactionBlock(true, name.c_str()); });
+    PG_RETURN_VOID();
 }
 
 CASEBOOK_FUNCTION(tenancy_busy) { PG_RETURN_BOOL(protection::busy()); }
