@@ -955,7 +955,7 @@ REVOKE ALL ON PROCEDURE @extschema@._step(text, interval, integer, jsonb) FROM P
 -- Moves the tenant to a partition of its own in every protected table laid
 -- out for it (others are reported and left as they are); its reads and
 -- writes, and everyone else's, go on during the copy. Superusers only.
-CREATE PROCEDURE @extschema@.isolate(tenant uuid, lock_timeout interval DEFAULT '1s', attempts integer DEFAULT 60)
+CREATE PROCEDURE @extschema@.isolate(tenant uuid, lock_timeout interval DEFAULT '100ms', attempts integer DEFAULT 600)
     LANGUAGE plpgsql
     AS $$
 #variable_conflict use_variable
@@ -1019,7 +1019,7 @@ REVOKE ALL ON PROCEDURE @extschema@.isolate(uuid, interval, integer) FROM PUBLIC
 -- Moves an isolated tenant back into the default partitions. Not online
 -- like isolate(): each table is locked while the tenant's rows are copied
 -- back (docs/tenancy.md). Superusers only. KB416 when not isolated.
-CREATE PROCEDURE @extschema@.unisolate(tenant uuid, lock_timeout interval DEFAULT '1s', attempts integer DEFAULT 60)
+CREATE PROCEDURE @extschema@.unisolate(tenant uuid, lock_timeout interval DEFAULT '100ms', attempts integer DEFAULT 600)
     LANGUAGE plpgsql
     AS $$
 #variable_conflict use_variable

@@ -1,7 +1,7 @@
 # Sourced by tests that run clients through pgbouncer in transaction mode.
 #   start_bouncer WORK PORT DATABASES_LINES USERS...
 # writes WORK/pgbouncer.ini ([databases] from DATABASES_LINES, trust auth
-# for USERS), starts pgbouncer as the cluster's OS user, stops it on EXIT,
+# for USERS; the first user may also read the admin console), starts pgbouncer as the cluster's OS user, stops it on EXIT,
 # and waits until PORT accepts connections. On failure it prints
 # "0 passed, 1 failed" and exits 1.
 start_bouncer() {
@@ -17,6 +17,7 @@ auth_type = trust
 auth_file = $work/userlist.txt
 pool_mode = transaction
 default_pool_size = 2
+admin_users = $1
 max_client_conn = 100
 logfile = $work/pgbouncer.log
 pidfile = $work/pgbouncer.pid

@@ -3,7 +3,7 @@
 #   1 dependencies   2 build + install   3 C++ unit tests (ctest)
 #   4 fresh cluster  5 pg_regress + isolation (make installcheck)
 #   6 pgTAP (pg_prove)   6b upgrade (test/upgrade/run.sh)   6c DBA changes under load (test/dba)
-#   6d driver examples (test/drivers/run.sh: psycopg 3, pgbouncer; test/tenancy/pool.sh)
+#   6d driver examples (test/drivers/run.sh: psycopg 3, pgbouncer; test/tenancy/pool.sh, pools.sh)
 #   7 memory checks (test/memcheck/run.sh, if present)
 #   7b crash recovery (test/recovery/run.sh: kill -9 mid-workload, restart, invariants)
 #   8 stop cluster   9 summary
@@ -253,6 +253,7 @@ run_counted "dba under load" test/dba/under_load.sh dba-under-load
 banner "6d/9 driver examples (test/drivers/run.sh: psycopg 3, direct and through pgbouncer)"
 run_counted "drivers" test/drivers/run.sh drivers
 run_counted "tenancy pool" test/tenancy/pool.sh tenancy-pool
+run_counted "tenancy pools" test/tenancy/pools.sh tenancy-pools
 run_counted "tenancy replica" test/tenancy/replicate.sh tenancy-replica
 
 # ---- 7. memory checks -------------------------------------------------------------
