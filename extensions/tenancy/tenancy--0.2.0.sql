@@ -798,8 +798,8 @@ BEGIN
 END
 $$;
 
--- Step 5, one transaction: the default partition locked (ACCESS EXCLUSIVE:
--- queries on the table wait, none fails), the last logged keys applied,
+-- Step 5, one transaction: the table and its default partition locked
+-- (ACCESS EXCLUSIVE: queries on the table wait, none fails), the last logged keys applied,
 -- the tenant's rows deleted from the default (as many as the copy holds, or
 -- everything rolls back), the default's leaf fenced, the partition
 -- attached (no scan: both sides are proven by CHECK constraints) and
@@ -816,6 +816,11 @@ DECLARE
     deleted bigint;
     copied bigint;
 BEGIN
+    -- The root first: a statement that reached it before the ATTACH commits
+    -- would route and read with the partitions it saw then (an INSERT of the
+    -- tenant sent to the default fails its partition check, a read misses
+    -- the moved rows); waiting for the root, it plans with the new partition.
+    EXECUTE format('LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE', root);
     EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', m.default_partition);
     LOOP
         EXIT WHEN @extschema@._move_resync(tenant, root, 100000) = 0;
@@ -965,6 +970,10 @@ DECLARE
     copied bigint;
     moved integer := 0;
     eligible integer;
+    t0 timestamptz;
+    t1 timestamptz;
+    t2 timestamptz;
+    t3 timestamptz;
 BEGIN
     PERFORM @extschema@._require_superuser('isolate');
     PERFORM @extschema@._outside_transaction_block('tenancy.isolate()');
@@ -990,12 +999,14 @@ BEGIN
             RAISE NOTICE 'isolate(): % skipped: %', t.root, t.skip_reason;
             CONTINUE;
         END IF;
+        t0 := pg_catalog.clock_timestamp();
         CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_prepare(%L, %L, %L, %L, %L)::text)',
                                                  tenant, t.root, t.tenant_column, t.default_partition, t.leaf),
                                lock_timeout, attempts, r);
         CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_copy(%L, %L))', tenant, t.root),
                                lock_timeout, attempts, r);
         copied := r::text::bigint;
+        t1 := pg_catalog.clock_timestamp();
         -- Catch up while writes go on; what remains is applied by the switch.
         FOR i IN 1..20 LOOP
             CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_resync(%L, %L, 50000))',
@@ -1006,8 +1017,14 @@ BEGIN
                                lock_timeout, attempts, r);
         CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_fence(%L, %L, true))', tenant, t.root),
                                lock_timeout, attempts, r);
+        t2 := pg_catalog.clock_timestamp();
         CALL @extschema@._step(pg_catalog.format('SELECT pg_catalog.to_jsonb(@extschema@._move_switch(%L, %L))', tenant, t.root),
                                lock_timeout, attempts, r);
+        t3 := pg_catalog.clock_timestamp();
+        -- The time each part took (the switch includes its lock waits and retries).
+        RAISE DEBUG 'isolate(): % of tenant %: prepare and copy % ms, catch-up and fences % ms, switch % ms',
+            t.root, tenant, round(pg_catalog.date_part('epoch', t1 - t0) * 1000),
+            round(pg_catalog.date_part('epoch', t2 - t1) * 1000), round(pg_catalog.date_part('epoch', t3 - t2) * 1000);
         RAISE NOTICE 'isolate(): % rows of tenant % now in a partition of their own of %', r, tenant, t.root;
         moved := moved + 1;
     END LOOP;

@@ -254,6 +254,7 @@ banner "6d/9 driver examples (test/drivers/run.sh: psycopg 3, direct and through
 run_counted "drivers" test/drivers/run.sh drivers
 run_counted "tenancy pool" test/tenancy/pool.sh tenancy-pool
 run_counted "tenancy pools" test/tenancy/pools.sh tenancy-pools
+run_counted "tenancy move under load" test/tenancy/move_load.sh tenancy-move
 run_counted "tenancy replica" test/tenancy/replicate.sh tenancy-replica
 
 # ---- 7. memory checks -------------------------------------------------------------
