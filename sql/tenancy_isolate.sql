@@ -85,7 +85,7 @@ SELECT pg_temp.try_ddl($$CALL tenancy.isolate(NULL)$$);
 SELECT pg_temp.try_ddl($$CALL tenancy.isolate('ffffffff-0000-4000-8000-00000000000f', attempts => 0)$$);
 SELECT pg_temp.try_ddl($$CALL tenancy.unisolate('ffffffff-0000-4000-8000-00000000000f')$$);
 BEGIN;
-CALL tenancy.isolate('ffffffff-0000-4000-8000-00000000000f');
+SELECT pg_temp.try_ddl($$CALL tenancy.isolate('ffffffff-0000-4000-8000-00000000000f')$$);
 ROLLBACK;
 SELECT count(*) AS isolated, (SELECT count(*) FROM tenancy.moves) AS moves FROM tenancy.isolated;
 

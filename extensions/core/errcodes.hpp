@@ -165,6 +165,10 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB412", "foreign_key_cycle", "export() or erase() over protected tables whose foreign keys form a cycle (no delete order exists)"},
     {"KB413", "replica_identity_lacks_tenant", "replicate() while a protected table's replica identity does not contain the tenant column"},
     {"KB414", "fk_validation_under_guard", "ADD FOREIGN KEY (validated) or VALIDATE CONSTRAINT of a foreign key while row security applies to the role on either table"},
+    {"KB415", "not_laid_out_for_isolation", "isolate() when no protected table is PARTITION BY LIST (tenant column) with a DEFAULT partition (plain or PARTITION BY HASH (tenant column)) and a primary key"},
+    {"KB416", "tenant_not_isolated", "unisolate() of a tenant that has no partition of its own"},
+    {"KB417", "move_lock_not_obtained", "isolate() or unisolate() could not take a step's locks within lock_timeout in the given number of attempts (long transactions on the table)"},
+    {"KB418", "move_in_progress", "isolate() or unisolate() of a tenant another session is moving, or TRUNCATE of the partition that holds a tenant being isolated"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

@@ -976,7 +976,6 @@ DECLARE
     t3 timestamptz;
 BEGIN
     PERFORM @extschema@._require_superuser('isolate');
-    PERFORM @extschema@._outside_transaction_block('tenancy.isolate()');
     IF tenant IS NULL OR lock_timeout IS NULL OR attempts IS NULL OR attempts < 1 THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'isolate(): tenant, lock_timeout and attempts (>= 1) are required';
     END IF;
@@ -990,6 +989,9 @@ BEGIN
             HINT = 'Partition the table BY LIST (tenant column) with a DEFAULT partition (a plain table or '
                    'PARTITION BY HASH (tenant column)) and a primary key; see docs/tenancy.md.';
     END IF;
+    -- Last of the checks: inside try() blocks (subtransactions) the ones
+    -- above are reported as they are.
+    PERFORM @extschema@._outside_transaction_block('tenancy.isolate()');
     IF NOT pg_catalog.pg_try_advisory_lock(@extschema@._move_key(tenant)) THEN
         RAISE EXCEPTION USING ERRCODE = 'KB418',
             MESSAGE = pg_catalog.format('tenant %s is being moved by another session', tenant);
@@ -1028,7 +1030,11 @@ BEGIN
         RAISE NOTICE 'isolate(): % rows of tenant % now in a partition of their own of %', r, tenant, t.root;
         moved := moved + 1;
     END LOOP;
-    PERFORM pg_catalog.pg_advisory_unlock(@extschema@._move_key(tenant));
+    -- Every hold of this session (one left by an earlier call that failed
+    -- is released too; until then other sessions get KB418).
+    PERFORM pg_catalog.set_config('client_min_messages', 'error', true);
+    WHILE pg_catalog.pg_advisory_unlock(@extschema@._move_key(tenant)) LOOP
+    END LOOP;
 END
 $$;
 REVOKE ALL ON PROCEDURE @extschema@.isolate(uuid, interval, integer) FROM PUBLIC;
@@ -1046,13 +1052,15 @@ DECLARE
     v record;
 BEGIN
     PERFORM @extschema@._require_superuser('unisolate');
-    PERFORM @extschema@._outside_transaction_block('tenancy.unisolate()');
     IF tenant IS NULL OR lock_timeout IS NULL OR attempts IS NULL OR attempts < 1 THEN
         RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'unisolate(): tenant, lock_timeout and attempts (>= 1) are required';
     END IF;
     IF NOT EXISTS (SELECT FROM @extschema@.isolated i WHERE i.tenant = unisolate.tenant) THEN
         RAISE EXCEPTION USING ERRCODE = 'KB416', MESSAGE = pg_catalog.format('tenant %s is not isolated', tenant);
     END IF;
+    -- Last of the checks: inside try() blocks (subtransactions) the ones
+    -- above are reported as they are.
+    PERFORM @extschema@._outside_transaction_block('tenancy.unisolate()');
     IF NOT pg_catalog.pg_try_advisory_lock(@extschema@._move_key(tenant)) THEN
         RAISE EXCEPTION USING ERRCODE = 'KB418',
             MESSAGE = pg_catalog.format('tenant %s is being moved by another session', tenant);
@@ -1066,7 +1074,11 @@ BEGIN
         END LOOP;
         RAISE NOTICE 'unisolate(): rows of tenant % back in the default partition of %', tenant, t.root;
     END LOOP;
-    PERFORM pg_catalog.pg_advisory_unlock(@extschema@._move_key(tenant));
+    -- Every hold of this session (one left by an earlier call that failed
+    -- is released too; until then other sessions get KB418).
+    PERFORM pg_catalog.set_config('client_min_messages', 'error', true);
+    WHILE pg_catalog.pg_advisory_unlock(@extschema@._move_key(tenant)) LOOP
+    END LOOP;
 END
 $$;
 REVOKE ALL ON PROCEDURE @extschema@.unisolate(uuid, interval, integer) FROM PUBLIC;

@@ -21,7 +21,8 @@
 #   1. no move (the baseline);
 #   2. CALL tenancy.isolate(whale) started 5 s into the run.
 # Reported per run and script: transactions, failed ones, p50/p99/max
-# latency over the whole run and, for run 2, over the move's window; the
+# latency over the whole run and, for run 2, over the move's window (and
+# the second after it), with when the slowest transaction ended; the
 # move's own timings (isolate()'s DEBUG line); and the checks afterwards:
 # every whale row (100,000 + the whale's committed inserts, as recorded in
 # app.whale_writes, a table the move does not touch; the sum of `updates` =
@@ -101,17 +102,17 @@ run_pgbench() {  # $1 run name
 # transactions, p50/p99/max latency in ms.
 latency() {
   cat "$WORK/$1".[0-9]* | awk -v from="$2" -v to="$3" '
-    { t = $5 + $6 / 1e6; if (from > 0 && (t < from || t > to)) next; print $4, $3 / 1000 }' |
-    sort -k1,1n -k2,2n | awk '
+    { t = $5 + $6 / 1e6; if (from > 0 && (t < from || t > to)) next; printf "%s %s %.3f\n", $4, $3 / 1000, t }' |
+    sort -k1,1n -k2,2n | awk -v origin="${4:-0}" '
     function flush() { if (n == 0) return
-      printf "  %-12s %7d tx   p50 %7.2f ms   p99 %7.2f ms   max %8.2f ms\n", name[s], n, v[int(n * 0.50)], v[int(n * 0.99)], v[n - 1]
-      n = 0 }
+      printf "  %-12s %7d tx   p50 %7.2f ms   p99 %7.2f ms   max %8.2f ms", name[s], n, v[int(n * 0.50)], v[int(n * 0.99)], v[n - 1]
+      if (origin > 0) printf " (ended %+.2f s from the move start)", at[n - 1] - origin
+      printf "\n"; n = 0 }
     BEGIN { s = -1; name[0] = "small read"; name[1] = "whale read"; name[2] = "whale write" }
     $1 != s { flush(); s = $1 }
-    { v[n++] = $2 }
+    { at[n] = $3; v[n++] = $2 }
     END { flush() }'
 }
-
 declare -A rc=([base]=0 [move]=0)
 echo; echo "== run 1: no move, $SECONDS_PER_RUN s =="
 run_pgbench base || rc[base]=$?
@@ -129,8 +130,10 @@ end=$(date +%s.%N)
 wait "$PGB" || rc[move]=$?
 grep -E "^(number of failed|tps)" "$WORK/move.out" | sed 's/^/  /'
 printf '  isolate() took %.2f s\n' "$(echo "$end - $start" | bc)"
-echo "  whole run:"; latency move 0 0
-echo "  during the move:"; latency move "$start" "$end"
+echo "  whole run:"; latency move 0 0 "$start"
+# Transactions that ended during the move, or within a second after it
+# (those that waited for the switch end as it commits).
+echo "  during the move (and the second after it):"; latency move "$start" "$(echo "$end + 1" | bc)" "$start"
 
 echo; echo "== checks =="
 passed=0; failed=0
