@@ -165,6 +165,35 @@ SELECT pg_temp.score('guards cannot be weakened by DDL',
     'NO FORCE ROW LEVEL SECURITY and DROP POLICY tenancy_guard on protected tables are refused with KB407, even for a superuser',
     format('NO FORCE %s, DROP POLICY %s', :'no_force', :'drop_guard'));
 
+-- 8. The deep-dive's whale moves, online, to a partition of its own, and
+--    gets a pgbouncer pool of its own.
+CREATE TABLE saas_demo.events (tenant_id uuid NOT NULL, id bigint, kind text NOT NULL, PRIMARY KEY (tenant_id, id))
+    PARTITION BY LIST (tenant_id);
+CREATE TABLE saas_demo.events_shared PARTITION OF saas_demo.events DEFAULT PARTITION BY HASH (tenant_id);
+CREATE TABLE saas_demo.events_h0 PARTITION OF saas_demo.events_shared FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE saas_demo.events_h1 PARTITION OF saas_demo.events_shared FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO saas_demo.events SELECT t::uuid, g, 'click' FROM generate_series(1, 20) g,
+    unnest(ARRAY['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002']) t;
+INSERT INTO saas_demo.events SELECT 'cccccccc-0000-4000-8000-000000000003', g, 'click' FROM generate_series(1, 5000) g;
+SELECT tenancy.protect('saas_demo.events') IS NOT NULL AS protected;
+CREATE TEMP TABLE events_before AS
+    SELECT tenant_id, count(*) AS n, md5(string_agg(e::text, ',' ORDER BY id)) AS digest FROM saas_demo.events e GROUP BY 1;
+CALL tenancy.isolate('cccccccc-0000-4000-8000-000000000003');
+SELECT (SELECT count(*) FROM events_before b JOIN (
+            SELECT tenant_id, count(*) AS n, md5(string_agg(e::text, ',' ORDER BY id)) AS digest
+              FROM saas_demo.events e GROUP BY 1) a USING (tenant_id, n, digest)) AS same_tenants,
+       (SELECT string_agg(DISTINCT tableoid::regclass::text, ',') FROM saas_demo.events
+         WHERE tenant_id = 'cccccccc-0000-4000-8000-000000000003') AS whale_partition,
+       (SELECT count(*) FROM saas_demo.events_shared WHERE tenant_id = 'cccccccc-0000-4000-8000-000000000003') AS left_behind,
+       tenancy.pool_for('cccccccc-0000-4000-8000-000000000003') AS whale_pool,
+       (SELECT count(*) FROM regexp_matches(tenancy.pgbouncer_config(), ' = host=', 'g')) AS pools \gset
+SELECT pg_temp.score('a whale moves to a partition of its own',
+    :same_tenants = 3 AND :'whale_partition' = 'saas_demo.events_t_cccccccc0000' AND :left_behind = 0
+        AND :'whale_pool' = current_database() || '_t_cccccccc0000' AND :pools = 2,
+    'CALL tenancy.isolate(tenant): every row of every tenant unchanged (count and digest), the whale''s 5,000 rows in a LIST partition of their own, none left in the shared ones; pgbouncer_config() gives it a pool of its own',
+    format('%s tenants unchanged, whale in %s (%s rows left behind), pool %s, %s pools', :same_tenants,
+           :'whale_partition', :left_behind, :'whale_pool', :pools));
+
 SELECT tenancy.drop_token_key(:'kid');
 DROP SCHEMA saas_demo CASCADE;
 DROP SCHEMA textbook_demo CASCADE;

@@ -1084,9 +1084,10 @@ $$;
 REVOKE ALL ON PROCEDURE @extschema@.unisolate(uuid, interval, integer) FROM PUBLIC;
 
 -- The database a tenant's connections should use behind pgbouncer: its own
--- pool when it is isolated, the shared pool otherwise.
+-- pool when it is isolated, the shared pool otherwise. SECURITY DEFINER: a
+-- role granted it learns that much of tenancy.isolated, nothing more.
 CREATE FUNCTION @extschema@.pool_for(tenant uuid) RETURNS text
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT CASE WHEN EXISTS (SELECT FROM @extschema@.isolated i WHERE i.tenant = $1)
                 THEN current_database() || '_t_' || @extschema@._tenant_tag($1)

@@ -51,10 +51,13 @@ psql -X -At -d tenancy_pools -c "SELECT tenancy.pgbouncer_config(shared_pool_siz
 cat "$WORK/databases.ini"
 check "the config has a [databases] header" "[databases]" "$(head -1 "$WORK/databases.ini")"
 check "two pools: shared and the whale's" "2" "$(grep -c ' = host=' "$WORK/databases.ini")"
-whale_pool=$(psql -X -At -d tenancy_pools -c "SELECT tenancy.pool_for('$WHALE')")
-small_pool=$(psql -X -At -d tenancy_pools -c "SELECT tenancy.pool_for('$SMALL')")
+# As the application role, granted pool_for() only.
+whale_pool=$(psql -X -At -U pools_app -d tenancy_pools -c "SELECT tenancy.pool_for('$WHALE')" 2>&1)
+small_pool=$(psql -X -At -U pools_app -d tenancy_pools -c "SELECT tenancy.pool_for('$SMALL')" 2>&1)
 check "pool_for(whale) names the whale's pool" "tenancy_pools_t_ffffffff0000" "$whale_pool"
 check "pool_for(small tenant) names the shared pool" "tenancy_pools" "$small_pool"
+check "the application role cannot read tenancy.isolated itself" "ERROR:  permission denied for table isolated" \
+  "$(psql -X -At -U pools_app -d tenancy_pools -c "SELECT count(*) FROM tenancy.isolated" 2>&1)"
 
 # shellcheck source=../harness/bouncer.sh
 . "$REPO/test/harness/bouncer.sh"
