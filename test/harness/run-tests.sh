@@ -255,6 +255,7 @@ run_counted "drivers" test/drivers/run.sh drivers
 run_counted "tenancy pool" test/tenancy/pool.sh tenancy-pool
 run_counted "tenancy pools" test/tenancy/pools.sh tenancy-pools
 run_counted "tenancy move under load" test/tenancy/move_load.sh tenancy-move
+run_counted "tenancy move and kill -9" test/tenancy/move_crash.sh tenancy-move-crash
 run_counted "tenancy replica" test/tenancy/replicate.sh tenancy-replica
 
 # ---- 7. memory checks -------------------------------------------------------------
