@@ -12,7 +12,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 
 # Extensions: one folder each under extensions/, one control file each under control/.
-EXTENSIONS := commerce eventstore feed tenancy
+EXTENSIONS := commerce eventstore feed tenancy analytics
 # The version every extension is at: default_version in control/<ext>.control,
 # a full install script extensions/<ext>/<ext>--$(EXTVERSION).sql and the
 # versions in META.json (check-versions). Older full scripts stay installable
@@ -26,6 +26,7 @@ commerce_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/commerce/*.cpp)) $(C
 eventstore_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/eventstore/*.cpp)) $(CORE_OBJS)
 feed_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/feed/*.cpp)) $(CORE_OBJS)
 tenancy_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/tenancy/*.cpp)) $(CORE_OBJS)
+analytics_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/analytics/*.cpp)) $(CORE_OBJS)
 # Test-only module: exercises the C++/PostgreSQL boundary (docs/architecture.md).
 casebook_selftest_OBJS := $(patsubst %.cpp,%.o,$(wildcard test/selftest/*.cpp)) $(CORE_OBJS)
 
@@ -40,13 +41,15 @@ REGRESS := core_boundary core_layout commerce_schema commerce_stock commerce_res
 	commerce_checkout commerce_catalog eventstore_append eventstore_reads eventstore_subscriptions \
 	eventstore_personal eventstore_projections eventstore_upcasters eventstore_projection_safety \
 	eventstore_notify eventstore_partitioned eventstore_positions eventstore_untrusted_code feed_basics feed_trim feed_bulk \
-	tenancy_context tenancy_protect tenancy_attacks tenancy_limits tenancy_gdpr tenancy_audit tenancy_isolate
+	tenancy_context tenancy_protect tenancy_attacks tenancy_limits tenancy_gdpr tenancy_audit tenancy_isolate \
+	analytics_basics
 REGRESS_OPTS := --inputdir=. --load-extension=plpgsql
 ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm commerce_buckets \
 	commerce_idempotency commerce_repeatable_read eventstore_expected_version eventstore_out_of_order \
 	eventstore_competing_consumers eventstore_idempotent_retry eventstore_repeatable_read \
 	eventstore_rebuild_concurrent eventstore_inline_projection feed_follow_post feed_unfollow_delete_fanout feed_inactive_rebuild feed_wake_post feed_sweep_wake feed_sweep_lock_order \
-	feed_follow_fanout core_drop_race eventstore_forget_race eventstore_rebuild_runner tenancy_sessions tenancy_isolate
+	feed_follow_fanout core_drop_race eventstore_forget_race eventstore_rebuild_runner tenancy_sessions tenancy_isolate \
+	analytics_refresh
 ISOLATION_OPTS := --inputdir=test/isolation --outputdir=output_iso
 # The eventstore specs again, on a range-partitioned store
 # (test/isolation/partitioned-setup.sql).
@@ -70,7 +73,7 @@ endif
 # crash after installing one module without restarting (seen in
 # development).
 SHLIB_LINK := -lstdc++ -lcrypto -Wl,-Bsymbolic
-EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(eventstore_OBJS) $(feed_OBJS) $(tenancy_OBJS) $(casebook_selftest_OBJS) \
+EXTRA_CLEAN := $(CORE_OBJS) $(commerce_OBJS) $(eventstore_OBJS) $(feed_OBJS) $(tenancy_OBJS) $(analytics_OBJS) $(casebook_selftest_OBJS) \
 	$(shell find extensions test/selftest -name '*.d' 2>/dev/null) output_iso output_iso_partitioned build/demo
 
 include $(PGXS)

@@ -100,6 +100,10 @@ inline constexpr SqlState foreign_key_cycle{"KB412"};
 inline constexpr SqlState replica_identity_lacks_tenant{"KB413"};
 inline constexpr SqlState fk_validation_under_guard{"KB414"};
 
+// analytics (KB5xx).
+inline constexpr SqlState not_a_batch_sequence{"KB501"};
+inline constexpr SqlState refresh_needs_read_committed{"KB502"};
+
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
     {"22023", "invalid_parameter_value", "an argument is out of its documented range"},
@@ -169,6 +173,16 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB416", "tenant_not_isolated", "unisolate() of a tenant that has no partition of its own"},
     {"KB417", "move_lock_not_obtained", "isolate() or unisolate() could not take a step's locks within lock_timeout in the given number of attempts (long transactions on the table)"},
     {"KB418", "move_in_progress", "isolate() or unisolate() of a tenant another session is moving, or TRUNCATE of the partition that holds a tenant being isolated"},
+    {"KB501", "not_a_batch_sequence", "analytics._batch() called with a sequence that is not a tracked table's batch sequence"},
+    {"KB502", "refresh_needs_read_committed", "refresh() inside a REPEATABLE READ or SERIALIZABLE transaction (rows committed while it waits would be skipped)"},
+    {"KB503", "not_trackable", "track() of a table that is not PARTITION BY RANGE on a timestamptz column, or without pg_partman"},
+    {"KB504", "not_tracked", "create_rollup() or refresh() of a table that track() does not know"},
+    {"KB505", "unknown_rollup", "refresh(), series() or drop_rollup() of a rollup name that does not exist (or belongs to a table the role does not own)"},
+    {"KB506", "rollup_exists", "create_rollup() with a name already in use"},
+    {"KB507", "unknown_dimension", "a dimension, distinct column or measure that the source lacks or cannot use, or a series() filter on a key that is not a dimension"},
+    {"KB508", "invalid_bucket", "series() with a bucket other than hour, day or week (finer than the rollup's hourly level, or unknown)"},
+    {"KB509", "invalid_range", "series() with from >= to, a NULL or infinite bound, or more than 100,000 buckets"},
+    {"KB510", "precision_out_of_range", "create_rollup() with hll_log2m outside 4..17"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

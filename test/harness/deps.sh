@@ -14,6 +14,7 @@ PACKAGES=(
   postgresql-15 postgresql-server-dev-15 postgresql-contrib
   postgresql-15-hll postgresql-15-postgis-3 postgresql-15-partman
   postgresql-15-cron postgresql-15-pgtap pgtap pgbouncer
+  postgresql-15-tdigest postgresql-15-plproxy
   libgtest-dev cmake g++ make valgrind gnuplot-nox libssl-dev python3-psycopg
 )
 

@@ -1,0 +1,682 @@
+-- analytics 0.2.0: exact incremental rollups on HLL and t-digest over
+-- time-partitioned events (casebook case study 2). docs/analytics.md.
+\echo Use "CREATE EXTENSION analytics" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- Registry
+-- ---------------------------------------------------------------------------
+-- A role sees and changes only the rows of the tables it owns (row security
+-- below): one role's rollups cannot be moved back or forth by another.
+
+CREATE TABLE @extschema@.tracked (
+    source regclass PRIMARY KEY,
+    time_column name NOT NULL,
+    batch_sequence regclass NOT NULL,
+    partition_interval interval NOT NULL,
+    retention interval,
+    owner name NOT NULL DEFAULT current_user,
+    tracked_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE @extschema@.rollups (
+    name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,39}$'),
+    source regclass NOT NULL REFERENCES @extschema@.tracked ON DELETE CASCADE,
+    dimensions name[] NOT NULL,
+    distinct_column name,
+    sums text[] NOT NULL,
+    percentiles text[] NOT NULL,
+    hll_log2m integer NOT NULL,
+    hourly regclass NOT NULL,
+    daily regclass NOT NULL,
+    -- Every row with _batch <= watermark is folded into hourly and daily.
+    watermark bigint NOT NULL DEFAULT 0,
+    refreshed_at timestamptz,
+    events_folded bigint NOT NULL DEFAULT 0,
+    owner name NOT NULL DEFAULT current_user,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.tracked', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.rollups', '');
+
+ALTER TABLE @extschema@.tracked ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.rollups ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_tables ON @extschema@.tracked
+    USING (pg_catalog.pg_has_role(current_user, owner, 'USAGE'))
+    WITH CHECK (pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) source), 'USAGE'));
+CREATE POLICY own_rollups ON @extschema@.rollups
+    USING (pg_catalog.pg_has_role(current_user, owner, 'USAGE'))
+    WITH CHECK (pg_catalog.pg_has_role(current_user,
+                    (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) source), 'USAGE'));
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.tracked, @extschema@.rollups TO PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- The watermark (batches.hpp)
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._batch(sequence regclass) RETURNS bigint
+    LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'analytics_batch';
+CREATE FUNCTION @extschema@._wait_for_writers(source regclass) RETURNS void
+    LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'analytics_wait_for_writers';
+
+-- ---------------------------------------------------------------------------
+-- Helpers
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._tracked(source regclass) RETURNS @extschema@.tracked
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t @extschema@.tracked;
+BEGIN
+    SELECT * INTO t FROM @extschema@.tracked x WHERE x.source = $1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB504', MESSAGE = format('%s is not tracked', $1),
+            HINT = 'Call analytics.track() on it first.';
+    END IF;
+    RETURN t;
+END
+$$;
+
+CREATE FUNCTION @extschema@._rollup(name text) RETURNS @extschema@.rollups
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    r @extschema@.rollups;
+BEGIN
+    SELECT * INTO r FROM @extschema@.rollups x WHERE x.name = $1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB505', MESSAGE = format('no rollup named %L', $1),
+            HINT = 'analytics.rollups lists the rollups of the tables you own.';
+    END IF;
+    RETURN r;
+END
+$$;
+
+-- schema.table, as pg_partman keys its configuration.
+CREATE FUNCTION @extschema@._qualified(rel regclass) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel
+$$;
+
+-- The schema an extension was created in (hll, tdigest, pg_partman are
+-- called through it: this extension's functions run with a fixed
+-- search_path).
+CREATE FUNCTION @extschema@._schema_of(extension name) RETURNS name
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT e.extnamespace::regnamespace::name FROM pg_extension e WHERE e.extname = extension $$;
+
+-- The type of a column of rel, or NULL.
+CREATE FUNCTION @extschema@._column_type(rel regclass, col name) RETURNS regtype
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT a.atttypid::regtype FROM pg_attribute a
+    WHERE a.attrelid = rel AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+
+-- The expression a sum or percentile reads: a numeric column of the
+-- source, or else a number in its properties jsonb (NULL when the property
+-- is missing or not a number: one odd event never stops a refresh).
+CREATE FUNCTION @extschema@._measure(source regclass, measure text, alias text) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t regtype := @extschema@._column_type(source, measure);
+BEGIN
+    IF t IS NOT NULL THEN
+        IF t NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'numeric'::regtype,
+                     'real'::regtype, 'double precision'::regtype) THEN
+            RAISE EXCEPTION USING ERRCODE = 'KB507',
+                MESSAGE = format('column %I of %s is %s, not a number', measure, source, t);
+        END IF;
+        RETURN format('%s.%I::numeric', alias, measure);
+    END IF;
+    IF @extschema@._column_type(source, 'properties') IS DISTINCT FROM 'jsonb'::regtype THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB507',
+            MESSAGE = format('%s has no column %I and no properties jsonb column', source, measure);
+    END IF;
+    RETURN format('CASE WHEN jsonb_typeof(%1$s.properties -> %2$L) = ''number'' THEN (%1$s.properties ->> %2$L)::numeric END',
+                  alias, measure);
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- track()
+-- ---------------------------------------------------------------------------
+
+-- Takes a table PARTITION BY RANGE (time_column): adds the _batch column
+-- (default: the writing transaction's batch number) and a BRIN index on
+-- it, and hands its partitions to pg_partman (made ahead, a default
+-- partition for strays, whole partitions dropped after the retention).
+CREATE FUNCTION @extschema@.track(source regclass, time_column name DEFAULT 'event_time',
+                                  partition_interval interval DEFAULT '1 day',
+                                  retention interval DEFAULT '90 days') RETURNS regclass
+    -- No SET search_path: pg_partman's create_parent() saves the session's
+    -- search_path and sets it back at session level, which would leave the
+    -- caller's session with this function's. Everything below is qualified.
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    pt record;
+    seq regclass;
+    seq_name text;
+    nsp name;
+    partman name;
+    managed boolean;
+BEGIN
+    IF source IS NULL OR time_column IS NULL OR partition_interval IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'track(): source, time_column and partition_interval are required';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.tracked x WHERE x.source = source) THEN
+        RETURN source;
+    END IF;
+    IF NOT pg_catalog.pg_has_role(current_user, (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = source), 'USAGE') THEN
+        RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = pg_catalog.format('must be owner of table %s', source);
+    END IF;
+    SELECT * INTO pt FROM pg_catalog.pg_partitioned_table p WHERE p.partrelid = source;
+    IF NOT FOUND OR pt.partstrat <> 'r' OR pt.partnatts <> 1
+       OR pt.partattrs[0] <> (SELECT a.attnum FROM pg_catalog.pg_attribute a WHERE a.attrelid = source AND a.attname = time_column) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB503',
+            MESSAGE = pg_catalog.format('%s is not PARTITION BY RANGE (%I)', source, time_column),
+            HINT = 'analytics.create_events_table() makes one; an existing table has to be re-created partitioned.';
+    END IF;
+    IF @extschema@._column_type(source, time_column) <> 'timestamptz'::regtype THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB503',
+            MESSAGE = pg_catalog.format('column %I of %s is %s, not timestamptz', time_column, source,
+                             @extschema@._column_type(source, time_column));
+    END IF;
+    IF partition_interval < interval '1 hour' THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'track(): partition_interval must be at least 1 hour';
+    END IF;
+    IF retention IS NOT NULL AND retention < partition_interval THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'track(): retention must be at least one partition_interval';
+    END IF;
+    partman := @extschema@._schema_of('pg_partman');
+
+    -- The batch sequence: one per table, owned by its _batch column (so it
+    -- goes with the table; analytics._batch() takes no other). No cache:
+    -- its last value is the watermark.
+    IF @extschema@._column_type(source, '_batch') IS NULL THEN
+        -- Rows already there keep NULL: the first refresh folds them.
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN _batch bigint', source);
+    END IF;
+    SELECT n.nspname, pg_catalog.left(c.relname, 50) || '_batches' INTO nsp, seq_name
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = source;
+    EXECUTE pg_catalog.format('CREATE SEQUENCE %I.%I AS bigint NO CYCLE CACHE 1 OWNED BY %s._batch', nsp, seq_name, source);
+    seq := pg_catalog.format('%I.%I', nsp, seq_name)::regclass;
+    EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s TO PUBLIC', seq);
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN _batch SET DEFAULT @extschema@._batch(%L::regclass)', source, seq);
+    EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (_batch)',
+                   pg_catalog.left((SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = source), 50) || '_batch_brin', source);
+
+    -- Partitions: pg_partman makes them ahead (premake 4, also while no
+    -- event arrives) and a default partition for strays; retention drops
+    -- whole partitions (analytics.maintain(), daily).
+    IF partman IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB503', MESSAGE = 'track() needs pg_partman',
+            HINT = 'CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman;';
+    END IF;
+    EXECUTE pg_catalog.format('SELECT count(*) > 0 FROM %I.part_config WHERE parent_table = %L', partman, @extschema@._qualified(source))
+        INTO managed;
+    IF NOT managed THEN
+        EXECUTE pg_catalog.format('SELECT %I.create_parent(p_parent_table := %L, p_control := %L, p_type := ''native'', '
+                       'p_interval := %L, p_premake := 4)',
+                       partman, @extschema@._qualified(source), time_column, partition_interval::text);
+    END IF;
+    EXECUTE pg_catalog.format('UPDATE %I.part_config SET infinite_time_partitions = true, retention = %L, '
+                   'retention_keep_table = false, retention_keep_index = false WHERE parent_table = %L',
+                   partman, retention::text, @extschema@._qualified(source));
+    INSERT INTO @extschema@.tracked (source, time_column, batch_sequence, partition_interval, retention)
+    VALUES (source, time_column, seq, partition_interval, retention);
+    RETURN source;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- create_rollup()
+-- ---------------------------------------------------------------------------
+
+-- Column lists of a rollup's tables: dimensions (with a trailing comma when
+-- there are any; alias '' for bare names), then the measures. Sums are
+-- s_1..s_n and percentiles p_1..p_n, in the order of the definition.
+CREATE FUNCTION @extschema@._dims(r @extschema@.rollups, alias text) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT coalesce(string_agg(CASE WHEN alias = '' THEN '' ELSE alias || '.' END || quote_ident(d), ', ' ORDER BY o), '')
+              || CASE WHEN cardinality(r.dimensions) > 0 THEN ', ' ELSE '' END
+          FROM unnest(r.dimensions) WITH ORDINALITY u(d, o) $$;
+
+-- The measure columns' merge of an upsert (target alias t, EXCLUDED) or of
+-- an aggregate over rollup rows (alias x); per kind: events, users, sums,
+-- percentiles.
+CREATE FUNCTION @extschema@._merge_set(r @extschema@.rollups) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    hll name := @extschema@._schema_of('hll');
+    td name := @extschema@._schema_of('tdigest');
+    out text := 'events = t.events + EXCLUDED.events';
+BEGIN
+    IF r.distinct_column IS NOT NULL THEN
+        out := out || format(', users = %I.hll_union(t.users, EXCLUDED.users)', hll);
+    END IF;
+    FOR i IN 1 .. cardinality(r.sums) LOOP
+        out := out || format(', s_%1$s = CASE WHEN t.s_%1$s IS NULL THEN EXCLUDED.s_%1$s WHEN EXCLUDED.s_%1$s IS NULL '
+                             'THEN t.s_%1$s ELSE t.s_%1$s + EXCLUDED.s_%1$s END', i);
+    END LOOP;
+    FOR i IN 1 .. cardinality(r.percentiles) LOOP
+        out := out || format(', p_%1$s = CASE WHEN t.p_%1$s IS NULL THEN EXCLUDED.p_%1$s WHEN EXCLUDED.p_%1$s IS NULL '
+                             'THEN t.p_%1$s ELSE %2$I.tdigest_union(t.p_%1$s, EXCLUDED.p_%1$s) END', i, td);
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+-- Aggregates that merge rollup rows (alias x) into one: used for the
+-- daily level (from the hourly delta) and by series().
+CREATE FUNCTION @extschema@._merge_aggs(r @extschema@.rollups, alias text) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    hll name := @extschema@._schema_of('hll');
+    td name := @extschema@._schema_of('tdigest');
+    out text := format('sum(%s.events)::bigint AS events', alias);
+BEGIN
+    IF r.distinct_column IS NOT NULL THEN
+        out := out || format(', %I.hll_union_agg(%s.users) AS users', hll, alias);
+    END IF;
+    FOR i IN 1 .. cardinality(r.sums) LOOP
+        out := out || format(', sum(%s.s_%s) AS s_%2$s', alias, i);
+    END LOOP;
+    FOR i IN 1 .. cardinality(r.percentiles) LOOP
+        out := out || format(', %I.tdigest(%s.p_%s) AS p_%3$s', td, alias, i);
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+-- Aggregates over raw rows (alias e) of the source: the hourly delta of a
+-- refresh, and series()'s not yet folded tail.
+CREATE FUNCTION @extschema@._raw_aggs(r @extschema@.rollups, alias text) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    hll name := @extschema@._schema_of('hll');
+    td name := @extschema@._schema_of('tdigest');
+    out text := 'count(*)::bigint AS events';
+BEGIN
+    IF r.distinct_column IS NOT NULL THEN
+        out := out || format(', coalesce(%1$I.hll_add_agg(%1$I.hll_hash_any(%2$s.%3$I), %4$s), %1$I.hll_empty(%4$s)) AS users',
+                             hll, alias, r.distinct_column, r.hll_log2m);
+    END IF;
+    FOR i IN 1 .. cardinality(r.sums) LOOP
+        out := out || format(', sum(%s) AS s_%s', @extschema@._measure(r.source, r.sums[i], alias), i);
+    END LOOP;
+    FOR i IN 1 .. cardinality(r.percentiles) LOOP
+        out := out || format(', %I.tdigest((%s)::float8, 100) AS p_%s', td,
+                             @extschema@._measure(r.source, r.percentiles[i], alias), i);
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+CREATE FUNCTION @extschema@._measure_columns(r @extschema@.rollups) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT 'events' || CASE WHEN r.distinct_column IS NOT NULL THEN ', users' ELSE '' END
+        || coalesce((SELECT string_agg(', s_' || i, '' ORDER BY i) FROM generate_subscripts(r.sums, 1) i), '')
+        || coalesce((SELECT string_agg(', p_' || i, '' ORDER BY i) FROM generate_subscripts(r.percentiles, 1) i), '')
+$$;
+
+-- "bucket, d1, d2": the unique key of a rollup's tables.
+CREATE FUNCTION @extschema@._key_list(r @extschema@.rollups) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT 'bucket' || coalesce(string_agg(', ' || quote_ident(d), '' ORDER BY o), '')
+          FROM unnest(r.dimensions) WITH ORDINALITY u(d, o) $$;
+
+-- "1, 2, ..." for GROUP BY / ORDER BY: the bucket, then each dimension.
+CREATE FUNCTION @extschema@._group_positions(r @extschema@.rollups) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT string_agg(o::text, ', ' ORDER BY o) FROM generate_series(1, 1 + cardinality(r.dimensions)) o $$;
+
+CREATE FUNCTION @extschema@.create_rollup(name text, source regclass, dimensions text[],
+                                          distinct_column name DEFAULT NULL, sums text[] DEFAULT '{}',
+                                          percentiles text[] DEFAULT '{}', hll_log2m integer DEFAULT 12)
+    RETURNS text
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    t @extschema@.tracked;
+    r @extschema@.rollups;
+    nsp name;
+    cols text := 'bucket timestamptz NOT NULL';
+    keys text;
+    d text;
+    typ regtype;
+    hll name := @extschema@._schema_of('hll');
+    td name := @extschema@._schema_of('tdigest');
+    level text;
+BEGIN
+    IF name IS NULL OR source IS NULL OR dimensions IS NULL OR sums IS NULL OR percentiles IS NULL OR hll_log2m IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'create_rollup(): arguments must not be NULL (distinct_column may)';
+    END IF;
+    IF name !~ '^[a-z][a-z0-9_]{0,39}$' THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('rollup name %L is not valid', name),
+            DETAIL = 'A lower-case letter, then up to 39 lower-case letters, digits or underscores.';
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.rollups x WHERE x.name = name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB506', MESSAGE = format('a rollup named %L exists', name);
+    END IF;
+    t := @extschema@._tracked(source);
+    IF hll_log2m NOT BETWEEN 4 AND 17 THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB510', MESSAGE = format('hll_log2m %s is out of range', hll_log2m),
+            DETAIL = 'The HLL precision is 4 to 17 (2^log2m registers; 12: about 1.6 % standard error, 2.5 kB).';
+    END IF;
+    IF cardinality(dimensions) > 8 OR cardinality(sums) > 16 OR cardinality(percentiles) > 8 THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'create_rollup(): at most 8 dimensions, 16 sums and 8 percentiles';
+    END IF;
+    IF (SELECT count(DISTINCT x) FROM unnest(dimensions) x) <> cardinality(dimensions) THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'create_rollup(): a dimension is named twice';
+    END IF;
+    FOREACH d IN ARRAY dimensions LOOP
+        typ := @extschema@._column_type(source, d);
+        IF typ IS NULL OR d IN (t.time_column, '_batch') THEN
+            RAISE EXCEPTION USING ERRCODE = 'KB507', MESSAGE = format('%s has no dimension column %I', source, d);
+        END IF;
+        IF typ IN ('jsonb'::regtype, 'json'::regtype) THEN
+            RAISE EXCEPTION USING ERRCODE = 'KB507', MESSAGE = format('dimension %I is %s: not groupable as a key', d, typ);
+        END IF;
+        cols := cols || format(', %I %s', d, typ);
+    END LOOP;
+    IF distinct_column IS NOT NULL AND @extschema@._column_type(source, distinct_column) IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB507', MESSAGE = format('%s has no column %I to count distinct', source, distinct_column);
+    END IF;
+    r := ROW(name, source, dimensions::name[], distinct_column, sums, percentiles, hll_log2m, source, source,
+             0, NULL, 0, current_user, now())::@extschema@.rollups;
+    -- Every measure resolves (KB507 otherwise) before anything is created.
+    PERFORM @extschema@._raw_aggs(r, 'e');
+    cols := cols || ', events bigint NOT NULL';
+    IF distinct_column IS NOT NULL THEN
+        cols := cols || format(', users %I.hll', hll);
+    END IF;
+    FOR i IN 1 .. cardinality(sums) LOOP
+        cols := cols || format(', s_%s numeric', i);
+    END LOOP;
+    FOR i IN 1 .. cardinality(percentiles) LOOP
+        cols := cols || format(', p_%s %I.tdigest', i, td);
+    END LOOP;
+    keys := @extschema@._key_list(r);
+    SELECT c.relnamespace::regnamespace::name INTO nsp FROM pg_class c WHERE c.oid = source;
+    FOREACH level IN ARRAY ARRAY['hourly', 'daily'] LOOP
+        EXECUTE format('CREATE TABLE %I.%I (%s, CONSTRAINT %I UNIQUE NULLS NOT DISTINCT (%s))',
+                       nsp, name || '_' || level, cols, name || '_' || level || '_key', keys);
+    END LOOP;
+    r.hourly := format('%I.%I', nsp, name || '_hourly')::regclass;
+    r.daily := format('%I.%I', nsp, name || '_daily')::regclass;
+    INSERT INTO @extschema@.rollups SELECT r.*;
+    RETURN name;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- refresh()
+-- ---------------------------------------------------------------------------
+
+-- Folds every committed row not yet folded into the hourly level, and the
+-- same hourly delta into the daily level (merged, never from raw rows);
+-- returns the number of rows folded. Concurrent refreshes of one rollup
+-- queue on its registry row.
+CREATE FUNCTION @extschema@.refresh(name text) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    r @extschema@.rollups;
+    t @extschema@.tracked;
+    high bigint;
+    n bigint;
+    dims_e text;
+    dims_x text;
+    dkeys text;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'refresh(): name must not be NULL';
+    END IF;
+    PERFORM @extschema@._rollup(name);   -- KB505 when unknown (or not ours)
+    SELECT * INTO r FROM @extschema@.rollups x WHERE x.name = name FOR UPDATE;
+    t := @extschema@._tracked(r.source);
+    -- 1. The last batch number handed out, 2. every writer that may hold
+    -- one of them has ended (batches.hpp).
+    high := coalesce(pg_sequence_last_value(t.batch_sequence), 0);
+    PERFORM @extschema@._wait_for_writers(r.source);
+    IF high <= r.watermark AND r.watermark > 0 THEN
+        UPDATE @extschema@.rollups x SET refreshed_at = now() WHERE x.name = name;
+        RETURN 0;
+    END IF;
+    dims_e := @extschema@._dims(r, 'e');
+    dims_x := @extschema@._dims(r, 'x');
+    dkeys := @extschema@._key_list(r);
+    EXECUTE format($q$
+        WITH delta AS (
+            SELECT date_trunc('hour', e.%1$I, 'UTC') AS bucket, %2$s %3$s
+              FROM %4$s e
+             WHERE (e._batch > $1 AND e._batch <= $2) OR ($1 = 0 AND e._batch IS NULL)
+             GROUP BY %5$s),
+        hourly AS (
+            INSERT INTO %6$s AS t (bucket, %2$s %7$s)
+            SELECT bucket, %8$s %7$s FROM delta e
+            ON CONFLICT (%9$s) DO UPDATE SET %10$s
+            RETURNING 1),
+        daily AS (
+            INSERT INTO %11$s AS t (bucket, %2$s %7$s)
+            SELECT date_trunc('day', x.bucket, 'UTC'), %12$s %13$s FROM delta x
+             GROUP BY %14$s
+            ON CONFLICT (%9$s) DO UPDATE SET %10$s
+            RETURNING 1)
+        SELECT coalesce(sum(events), 0)::bigint FROM delta$q$,
+        t.time_column,
+        @extschema@._dims(r, ''),                          -- 2: dimension names
+        @extschema@._raw_aggs(r, 'e'),                     -- 3
+        r.source,                                          -- 4
+        @extschema@._group_positions(r),
+        r.hourly,                                          -- 6
+        @extschema@._measure_columns(r),                   -- 7
+        dims_e,                                            -- 8
+        dkeys,                                             -- 9
+        @extschema@._merge_set(r),                         -- 10
+        r.daily,                                           -- 11
+        dims_x,                                            -- 12
+        @extschema@._merge_aggs(r, 'x'),                   -- 13
+        @extschema@._group_positions(r)
+    ) USING r.watermark, high INTO n;
+    UPDATE @extschema@.rollups x SET watermark = greatest(high, x.watermark), refreshed_at = now(),
+                                     events_folded = x.events_folded + n
+     WHERE x.name = name;
+    RETURN n;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- series()
+-- ---------------------------------------------------------------------------
+
+-- One row per bucket and dimension values between "from" and "to" (the
+-- buckets that overlap them, whole; buckets are UTC): the rolled-up levels
+-- plus the rows not yet folded, read in one snapshot, so a dashboard is
+-- real time and counts each committed event once. bucket: hour (from the
+-- hourly level), day or week (from the daily level). filter: {"dimension":
+-- value, ...}, equality on the dimension's text form (null matches NULL).
+-- uniques: HLL estimate (NULL without a distinct column); percentiles:
+-- p50, p90, p95, p99 of each measure (t-digest).
+CREATE FUNCTION @extschema@.series(name text, "from" timestamptz, "to" timestamptz, bucket text DEFAULT 'hour',
+                                   filter jsonb DEFAULT NULL)
+    RETURNS TABLE (bucket_start timestamptz, dimensions jsonb, events bigint, uniques bigint, sums jsonb,
+                   percentiles jsonb)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    r @extschema@.rollups;
+    t @extschema@.tracked;
+    hll name := @extschema@._schema_of('hll');
+    td name := @extschema@._schema_of('tdigest');
+    lo timestamptz;
+    hi timestamptz;
+    step interval;
+    level regclass;
+    k text;
+    where_x text := '';
+    where_e text := '';
+    dims_obj text;
+    sums_obj text;
+    pcts_obj text;
+    uniq text;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'series(): name must not be NULL';
+    END IF;
+    r := @extschema@._rollup(name);
+    t := @extschema@._tracked(r.source);
+    IF "from" IS NULL OR "to" IS NULL OR "from" >= "to" OR NOT isfinite("from") OR NOT isfinite("to") THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB509',
+            MESSAGE = 'series(): "from" must be before "to", both given and finite';
+    END IF;
+    CASE bucket
+        WHEN 'hour' THEN step := interval '1 hour'; level := r.hourly;
+        WHEN 'day' THEN step := interval '1 day'; level := r.daily;
+        WHEN 'week' THEN step := interval '1 week'; level := r.daily;
+        ELSE
+            IF bucket IN ('microseconds', 'milliseconds', 'second', 'minute') THEN
+                RAISE EXCEPTION USING ERRCODE = 'KB508',
+                    MESSAGE = format('series(): bucket %L is finer than the rollup', bucket),
+                    DETAIL = 'The finest level of a rollup is the hour.';
+            END IF;
+            RAISE EXCEPTION USING ERRCODE = 'KB508',
+                MESSAGE = format('series(): bucket %L is not hour, day or week', bucket);
+    END CASE;
+    lo := date_trunc(bucket, "from", 'UTC');
+    hi := date_trunc(bucket, "to", 'UTC');
+    IF hi < "to" THEN
+        hi := hi + step;
+    END IF;
+    IF extract(epoch FROM hi - lo) / extract(epoch FROM step) > 100000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB509', MESSAGE = 'series(): more than 100,000 buckets';
+    END IF;
+    IF filter IS NOT NULL THEN
+        IF jsonb_typeof(filter) <> 'object' THEN
+            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'series(): filter must be a JSON object';
+        END IF;
+        FOR k IN SELECT jsonb_object_keys(filter) LOOP
+            IF NOT k = ANY (r.dimensions) THEN
+                RAISE EXCEPTION USING ERRCODE = 'KB507',
+                    MESSAGE = format('series(): %L is not a dimension of rollup %s', k, name),
+                    DETAIL = format('Its dimensions: %s.', array_to_string(r.dimensions, ', '));
+            END IF;
+            IF jsonb_typeof(filter -> k) IN ('object', 'array') THEN
+                RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('series(): filter value of %L must be a scalar', k);
+            END IF;
+            where_x := where_x || format(' AND x.%1$I::text IS NOT DISTINCT FROM ($3 ->> %2$L)', k, k);
+            where_e := where_e || format(' AND e.%1$I::text IS NOT DISTINCT FROM ($3 ->> %2$L)', k, k);
+        END LOOP;
+    END IF;
+    SELECT coalesce(string_agg(format('%L, a.%I', d, d), ', ' ORDER BY o), '')
+      INTO dims_obj FROM unnest(r.dimensions) WITH ORDINALITY u(d, o);
+    SELECT coalesce(string_agg(format('%L, sum(a.s_%s)', m, o), ', ' ORDER BY o), '')
+      INTO sums_obj FROM unnest(r.sums) WITH ORDINALITY u(m, o);
+    SELECT coalesce(string_agg(format('%1$L, (SELECT jsonb_build_object(''p50'', v[1], ''p90'', v[2], ''p95'', v[3], ''p99'', v[4]) '
+                                      'FROM (SELECT %3$I.tdigest_percentile(a.p_%2$s, ARRAY[0.5, 0.9, 0.95, 0.99]) AS v) q)',
+                                      m, o, td), ', ' ORDER BY o), '')
+      INTO pcts_obj FROM unnest(r.percentiles) WITH ORDINALITY u(m, o);
+    uniq := CASE WHEN r.distinct_column IS NOT NULL
+                 THEN format('round(%I.hll_cardinality(%I.hll_union_agg(a.users)))::bigint', hll, hll) ELSE 'NULL::bigint' END;
+    RETURN QUERY EXECUTE format($q$
+        WITH w AS (SELECT x.watermark FROM @extschema@.rollups x WHERE x.name = $4),
+        rolled AS (
+            SELECT date_trunc(%1$L, x.bucket, 'UTC') AS b, %2$s %3$s
+              FROM %4$s x
+             WHERE x.bucket >= $1 AND x.bucket < $2 %5$s),
+        tail AS (
+            SELECT date_trunc(%1$L, e.%6$I, 'UTC') AS b, %7$s %8$s
+              FROM %9$s e, w
+             WHERE (e._batch > w.watermark OR (e._batch IS NULL AND w.watermark = 0))
+               AND e.%6$I >= $1 AND e.%6$I < $2 %10$s
+             GROUP BY %11$s),
+        a AS (SELECT * FROM rolled UNION ALL SELECT * FROM tail)
+        SELECT a.b, jsonb_build_object(%12$s), sum(a.events)::bigint, %13$s,
+               jsonb_build_object(%14$s), jsonb_build_object(%15$s)
+          FROM a GROUP BY %11$s ORDER BY %11$s$q$,
+        bucket,                                              -- 1
+        @extschema@._dims(r, 'x'),                           -- 2
+        @extschema@._measure_columns(r),                     -- 3
+        level,                                               -- 4
+        where_x,                                             -- 5
+        t.time_column,                                       -- 6
+        @extschema@._dims(r, 'e'),                           -- 7
+        @extschema@._raw_aggs(r, 'e'),                       -- 8
+        r.source,                                            -- 9
+        where_e,                                             -- 10
+        @extschema@._group_positions(r),
+        dims_obj, uniq, sums_obj, pcts_obj)
+    USING lo, hi, filter, name;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- The case study's events table, rollups' end, status
+-- ---------------------------------------------------------------------------
+
+-- Makes the case study's raw events table (with its primary key, event_time
+-- first), partitioned by event_time, and tracks it.
+-- No SET search_path: an unqualified name goes where the caller's CREATE
+-- TABLE would put it (pg_catalog.current_schema()); everything else is qualified.
+CREATE FUNCTION @extschema@.create_events_table(table_name text, partition_interval interval DEFAULT '1 day',
+                                                retention interval DEFAULT '90 days') RETURNS regclass
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    rel regclass;
+    parts text[] := pg_catalog.parse_ident(table_name);
+    qualified text;
+BEGIN
+    IF pg_catalog.cardinality(parts) NOT IN (1, 2) THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('%L is not a table name', table_name);
+    END IF;
+    qualified := pg_catalog.format('%I.%I', CASE WHEN pg_catalog.cardinality(parts) = 2 THEN parts[1]
+                                                 ELSE pg_catalog.current_schema() END, parts[pg_catalog.cardinality(parts)]);
+    EXECUTE pg_catalog.format($t$CREATE TABLE %s (
+            id pg_catalog.int8 GENERATED BY DEFAULT AS IDENTITY,
+            event_time pg_catalog.timestamptz NOT NULL,
+            event_type pg_catalog.varchar(50) NOT NULL,
+            user_id pg_catalog.int8,
+            properties pg_catalog.jsonb,
+            PRIMARY KEY (event_time, id)
+        ) PARTITION BY RANGE (event_time)$t$, qualified);
+    rel := qualified::regclass;
+    RETURN @extschema@.track(rel, 'event_time', partition_interval, retention);
+END
+$$;
+
+CREATE FUNCTION @extschema@.drop_rollup(name text) RETURNS boolean
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    r @extschema@.rollups := @extschema@._rollup(name);
+BEGIN
+    DELETE FROM @extschema@.rollups x WHERE x.name = name;
+    EXECUTE format('DROP TABLE %s, %s', r.hourly, r.daily);
+    RETURN true;
+END
+$$;
+
+-- Each rollup: how far it is folded and what is waiting.
+CREATE VIEW @extschema@.status WITH (security_invoker = true) AS
+SELECT r.name, r.source, r.watermark,
+       coalesce(pg_catalog.pg_sequence_last_value(t.batch_sequence), 0) OPERATOR(pg_catalog.-) r.watermark AS batches_waiting,
+       r.refreshed_at, pg_catalog.now() OPERATOR(pg_catalog.-) r.refreshed_at AS lag, r.events_folded
+  FROM @extschema@.rollups r JOIN @extschema@.tracked t ON t.source OPERATOR(pg_catalog.=) r.source;
+GRANT SELECT ON @extschema@.status TO PUBLIC;
