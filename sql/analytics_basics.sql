@@ -17,6 +17,7 @@ CREATE EXTENSION analytics;
 RESET client_min_messages;
 CREATE SCHEMA an;
 SET TimeZone = 'Asia/Kolkata';   -- buckets are UTC whatever the session's zone
+SHOW DateStyle;                  -- pg_regress's: analytics calls pg_partman under ISO
 CREATE TEMP VIEW today AS SELECT date_trunc('day', now(), 'UTC') AS d;
 
 SELECT analytics.create_events_table('an.events', '1 day', '30 days');
@@ -41,6 +42,8 @@ SELECT (SELECT d FROM today) - interval '2 days' + (g % 4320) * interval '1 minu
             WHEN g = 7 THEN '{"amount": "lots", "duration": 5}'
             ELSE jsonb_build_object('amount', g % 100, 'duration', (g * 37) % 1000) END
   FROM generate_series(1, 20000) g;
+-- Every one of them in its day's partition (pg_partman made them right).
+SELECT analytics._strays('an.events') AS strays_after_load;
 
 CREATE TEMP TABLE exact AS
 SELECT date_trunc('day', event_time, 'UTC') - (SELECT d FROM today) AS day, event_type,
@@ -90,6 +93,20 @@ SELECT analytics.refresh('clicks') AS folded;
 SELECT sum(events) AS events_after, sum((sums ->> 'amount')::numeric) AS amount_after
   FROM analytics.series('clicks', (SELECT d FROM today) - interval '2 days', (SELECT d FROM today) + interval '1 day', 'day', '{"event_type": "buy"}');
 
+-- Retention: a partition past the 30 days is dropped by maintain(), after
+-- its rows were folded; the rollups keep them. An event older than every
+-- partition is a stray in the default partition, reported.
+SELECT analytics._partman($$SELECT partman.create_partition_time('an.events',
+                                 ARRAY[date_trunc('day', now(), 'UTC') - interval '40 days' + interval '1 hour'])$$);
+INSERT INTO an.events (event_time, event_type, user_id) VALUES
+    ((SELECT d FROM today) - interval '40 days' + interval '1 hour', 'old', 1),
+    ((SELECT d FROM today) - interval '400 days', 'stray', 2);
+SELECT tracked_table, events_folded, strays FROM analytics.maintain('an.events');
+SELECT count(*) AS old_raw_rows FROM an.events WHERE event_type = 'old';
+SELECT dimensions ->> 'event_type' AS type, events
+  FROM analytics.series('clicks', (SELECT d FROM today) - interval '40 days', (SELECT d FROM today) - interval '39 days', 'day');
+SELECT name, strays FROM analytics.status;
+
 -- Error paths: SQLSTATE and message, nothing changed.
 CREATE TABLE an.plain (event_time timestamptz, x int);
 SELECT pg_temp.try($$SELECT analytics.track('an.plain')$$);
@@ -133,6 +150,20 @@ SELECT watermark > 0 AS watermark_kept FROM analytics.rollups WHERE name = 'clic
 
 SELECT analytics.drop_rollup('clicks');
 SELECT to_regclass('an.clicks_hourly') AS hourly_gone;
+-- A tracked table dropped: the registry and pg_partman forget it.
+SELECT analytics.create_events_table('an.dropped') IS NOT NULL AS tracked;
+SELECT analytics.create_rollup('dropped_daily', 'an.dropped', '{event_type}') AS rollup;
+DROP TABLE an.dropped;
+SELECT (SELECT count(*) FROM analytics.tracked WHERE source::text LIKE '%dropped%') AS tracked_rows,
+       (SELECT count(*) FROM analytics.rollups WHERE name = 'dropped_daily') AS rollup_rows,
+       (SELECT count(*) FROM partman.part_config WHERE parent_table = 'an.dropped') AS partman_configs;
+DROP TABLE an.dropped_daily_hourly, an.dropped_daily_daily;
+
+-- untrack(): pg_partman forgets the table, _batch goes, the rows stay.
+SELECT analytics.untrack('an.events');
+SELECT count(*) AS partman_configs FROM partman.part_config WHERE parent_table = 'an.events';
+SELECT count(*) AS batch_columns FROM pg_attribute WHERE attrelid = 'an.events'::regclass AND attname = '_batch';
+SELECT count(*) > 0 AS rows_kept FROM an.events;
 SET client_min_messages = warning;
 DROP SCHEMA an CASCADE;
 DROP EXTENSION analytics CASCADE;

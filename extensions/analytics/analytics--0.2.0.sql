@@ -142,6 +142,63 @@ BEGIN
 END
 $$;
 
+-- Runs a pg_partman call with DateStyle ISO: pg_partman turns timestamps
+-- into text and back, and under another DateStyle (Postgres, SQL, DMY) it
+-- makes partitions for the wrong days. The caller's DateStyle is put back.
+CREATE FUNCTION @extschema@._partman(sql text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    style text := pg_catalog.current_setting('DateStyle');
+BEGIN
+    PERFORM pg_catalog.set_config('DateStyle', 'ISO, MDY', true);
+    EXECUTE sql;
+    PERFORM pg_catalog.set_config('DateStyle', style, true);
+END
+$$;
+
+-- A BRIN index on _batch lets refresh() skip the blocks of a partition
+-- that hold no new batch. Maintaining one costs every insert about 0.3 us
+-- (11 % of a COPY, docs/benchmarks.md), so the partitions that take the
+-- inserts (the current one, those made ahead) have none: refresh() reads
+-- them whole, and they are small. Once a partition's range has ended it
+-- gets its index (here, from track() and maintain()): late events there
+-- are few. The default partition (strays) gets one too.
+CREATE FUNCTION @extschema@._index_settled_partitions(source regclass) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    partman name := @extschema@._schema_of('pg_partman');
+    c record;
+    ends timestamptz;
+    n integer := 0;
+BEGIN
+    FOR c IN SELECT k.oid::regclass AS part, k.relname, k.oid = p.partdefid AS is_default
+               FROM pg_catalog.pg_inherits i
+               JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid
+               JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = i.inhparent
+              WHERE i.inhparent = source AND k.relkind = 'r'
+                AND NOT EXISTS (SELECT FROM pg_catalog.pg_index x JOIN pg_catalog.pg_attribute a
+                                  ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+                                 WHERE x.indrelid = k.oid AND a.attname = '_batch')
+              ORDER BY k.oid
+    LOOP
+        IF NOT c.is_default THEN
+            EXECUTE pg_catalog.format('SELECT child_end_time FROM %I.show_partition_info(%L)',
+                                      partman, @extschema@._qualified(c.part)) INTO ends;
+            CONTINUE WHEN ends IS NULL OR ends > pg_catalog.now();
+        END IF;
+        EXECUTE pg_catalog.format('CREATE INDEX %I ON %s USING brin (_batch)',
+                                  pg_catalog.left(c.relname, 50) || '_batch_brin', c.part);
+        -- With statistics the planner sees that few rows, if any, pass
+        -- refresh()'s batch range there, and uses the index.
+        EXECUTE pg_catalog.format('ANALYZE %s', c.part);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
 -- ---------------------------------------------------------------------------
 -- track()
 -- ---------------------------------------------------------------------------
@@ -209,8 +266,6 @@ BEGIN
     seq := pg_catalog.format('%I.%I', nsp, seq_name)::regclass;
     EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s TO PUBLIC', seq);
     EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN _batch SET DEFAULT @extschema@._batch(%L::regclass)', source, seq);
-    EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (_batch)',
-                   pg_catalog.left((SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = source), 50) || '_batch_brin', source);
 
     -- Partitions: pg_partman makes them ahead (premake 4, also while no
     -- event arrives) and a default partition for strays; retention drops
@@ -222,15 +277,16 @@ BEGIN
     EXECUTE pg_catalog.format('SELECT count(*) > 0 FROM %I.part_config WHERE parent_table = %L', partman, @extschema@._qualified(source))
         INTO managed;
     IF NOT managed THEN
-        EXECUTE pg_catalog.format('SELECT %I.create_parent(p_parent_table := %L, p_control := %L, p_type := ''native'', '
-                       'p_interval := %L, p_premake := 4)',
-                       partman, @extschema@._qualified(source), time_column, partition_interval::text);
+        PERFORM @extschema@._partman(pg_catalog.format(
+            'SELECT %I.create_parent(p_parent_table := %L, p_control := %L, p_type := ''native'', '
+            'p_interval := %L, p_premake := 4)', partman, @extschema@._qualified(source), time_column, partition_interval::text));
     END IF;
     EXECUTE pg_catalog.format('UPDATE %I.part_config SET infinite_time_partitions = true, retention = %L, '
                    'retention_keep_table = false, retention_keep_index = false WHERE parent_table = %L',
                    partman, retention::text, @extschema@._qualified(source));
     INSERT INTO @extschema@.tracked (source, time_column, batch_sequence, partition_interval, retention)
     VALUES (source, time_column, seq, partition_interval, retention);
+    PERFORM @extschema@._index_settled_partitions(source);
     RETURN source;
 END
 $$;
@@ -463,7 +519,7 @@ BEGIN
         WITH delta AS (
             SELECT date_trunc('hour', e.%1$I, 'UTC') AS bucket, %2$s %3$s
               FROM %4$s e
-             WHERE (e._batch > $1 AND e._batch <= $2) OR ($1 = 0 AND e._batch IS NULL)
+             WHERE %15$s
              GROUP BY %5$s),
         hourly AS (
             INSERT INTO %6$s AS t (bucket, %2$s %7$s)
@@ -490,8 +546,13 @@ BEGIN
         r.daily,                                           -- 11
         dims_x,                                            -- 12
         @extschema@._merge_aggs(r, 'x'),                   -- 13
-        @extschema@._group_positions(r)
-    ) USING r.watermark, high INTO n;
+        @extschema@._group_positions(r),
+        -- 15: the batches to fold, as constants (the BRIN indexes of the
+        -- older partitions apply); the first refresh also takes the rows
+        -- that were there before track() (_batch NULL).
+        CASE WHEN r.watermark = 0 THEN format('e._batch <= %s OR e._batch IS NULL', high)
+             ELSE format('e._batch > %s AND e._batch <= %s', r.watermark, high) END
+    ) INTO n;
     UPDATE @extschema@.rollups x SET watermark = greatest(high, x.watermark), refreshed_at = now(),
                                      events_folded = x.events_folded + n
      WHERE x.name = name;
@@ -600,8 +661,15 @@ BEGIN
              WHERE x.bucket >= $1 AND x.bucket < $2 %5$s),
         tail AS (
             SELECT date_trunc(%1$L, e.%6$I, 'UTC') AS b, %7$s %8$s
-              FROM %9$s e, w
-             WHERE (e._batch > w.watermark OR (e._batch IS NULL AND w.watermark = 0))
+              FROM %9$s e
+             WHERE e._batch > (SELECT w.watermark FROM w)
+               AND e.%6$I >= $1 AND e.%6$I < $2 %10$s
+             GROUP BY %11$s
+            UNION ALL
+            -- Before the first refresh: the rows from before track().
+            SELECT date_trunc(%1$L, e.%6$I, 'UTC') AS b, %7$s %8$s
+              FROM %9$s e
+             WHERE e._batch IS NULL AND (SELECT w.watermark FROM w) = 0
                AND e.%6$I >= $1 AND e.%6$I < $2 %10$s
              GROUP BY %11$s),
         a AS (SELECT * FROM rolled UNION ALL SELECT * FROM tail)
@@ -673,10 +741,123 @@ BEGIN
 END
 $$;
 
+
+-- ---------------------------------------------------------------------------
+-- Partition upkeep and retention
+-- ---------------------------------------------------------------------------
+
+-- For each tracked table (or one): fold every rollup of it first, then let
+-- pg_partman make partitions ahead and drop those past the retention
+-- (whole partitions: the rollups keep their counts). Returns one row per
+-- table: the events folded and the partitions after the upkeep. An event
+-- older than the retention that arrives between the fold and the drop goes
+-- with its partition, unfolded (docs/analytics.md).
+CREATE FUNCTION @extschema@.maintain(source regclass DEFAULT NULL)
+    RETURNS TABLE (tracked_table regclass, events_folded bigint, partitions integer, strays bigint)
+    -- No SET search_path (see track()): pg_partman's run_maintenance()
+    -- resets it at session level too.
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    t record;
+    r record;
+    partman name := @extschema@._schema_of('pg_partman');
+BEGIN
+    FOR t IN SELECT x.source FROM @extschema@.tracked x WHERE source IS NULL OR x.source = source ORDER BY x.source::text LOOP
+        tracked_table := t.source;
+        events_folded := 0;
+        FOR r IN SELECT y.name FROM @extschema@.rollups y WHERE y.source = t.source ORDER BY y.name LOOP
+            events_folded := events_folded + @extschema@.refresh(r.name);
+        END LOOP;
+        PERFORM @extschema@._partman(pg_catalog.format('SELECT %I.run_maintenance(p_parent_table := %L, p_analyze := false)',
+                                                       partman, @extschema@._qualified(t.source)));
+        PERFORM @extschema@._index_settled_partitions(t.source);
+        SELECT count(*) INTO partitions FROM pg_catalog.pg_inherits i WHERE i.inhparent = t.source;
+        strays := @extschema@._strays(t.source);
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+-- The DEFAULT partition of a tracked table (pg_partman makes one).
+CREATE FUNCTION @extschema@._default_partition(source regclass) RETURNS regclass
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT NULLIF(p.partdefid, 0)::regclass FROM pg_partitioned_table p WHERE p.partrelid = source $$;
+
+-- Rows in the default partition (events outside every partition's range:
+-- partman.partition_data_time() moves them into a partition made for them).
+CREATE FUNCTION @extschema@._strays(source regclass) RETURNS bigint
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    d regclass := @extschema@._default_partition(source);
+    n bigint;
+BEGIN
+    IF d IS NULL THEN
+        RETURN 0;
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %s', d) INTO n;
+    RETURN n;
+END
+$$;
+
+-- Stops tracking a table: its rollups are dropped, pg_partman forgets it,
+-- the _batch column and its sequence are dropped; the table and its rows
+-- stay.
+CREATE FUNCTION @extschema@.untrack(source regclass) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    t @extschema@.tracked := @extschema@._tracked(source);
+    r record;
+    partman name := @extschema@._schema_of('pg_partman');
+BEGIN
+    FOR r IN SELECT y.name FROM @extschema@.rollups y WHERE y.source = t.source LOOP
+        PERFORM @extschema@.drop_rollup(r.name);
+    END LOOP;
+    IF partman IS NOT NULL THEN
+        EXECUTE pg_catalog.format('DELETE FROM %I.part_config WHERE parent_table = %L', partman, @extschema@._qualified(source));
+    END IF;
+    DELETE FROM @extschema@.tracked x WHERE x.source = t.source;
+    EXECUTE pg_catalog.format('ALTER TABLE %s DROP COLUMN _batch', source);   -- its sequence and BRIN index with it
+    RETURN true;
+END
+$$;
+
+-- A tracked table dropped: the registry forgets it (its rollups' rows go
+-- with it; the rollup tables stay, as plain tables) and so does pg_partman,
+-- whose configuration is keyed by name and would otherwise apply to the
+-- next table of that name. A rollup table dropped: its rollup is forgotten.
+CREATE FUNCTION @extschema@._on_sql_drop() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    o record;
+    partman name := @extschema@._schema_of('pg_partman');
+BEGIN
+    FOR o IN SELECT d.objid, d.address_names FROM pg_event_trigger_dropped_objects() d
+             WHERE d.object_type = 'table' AND NOT d.is_temporary
+    LOOP
+        DELETE FROM @extschema@.rollups r WHERE r.hourly::oid = o.objid OR r.daily::oid = o.objid;
+        IF EXISTS (SELECT FROM @extschema@.tracked t WHERE t.source::oid = o.objid) THEN
+            DELETE FROM @extschema@.tracked t WHERE t.source::oid = o.objid;
+            IF partman IS NOT NULL THEN
+                EXECUTE format('DELETE FROM %I.part_config WHERE parent_table = %L', partman,
+                               o.address_names[1] || '.' || o.address_names[2]);
+            END IF;
+        END IF;
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER analytics_sql_drop ON sql_drop EXECUTE FUNCTION @extschema@._on_sql_drop();
+
 -- Each rollup: how far it is folded and what is waiting.
 CREATE VIEW @extschema@.status WITH (security_invoker = true) AS
 SELECT r.name, r.source, r.watermark,
        coalesce(pg_catalog.pg_sequence_last_value(t.batch_sequence), 0) OPERATOR(pg_catalog.-) r.watermark AS batches_waiting,
-       r.refreshed_at, pg_catalog.now() OPERATOR(pg_catalog.-) r.refreshed_at AS lag, r.events_folded
+       r.refreshed_at, pg_catalog.now() OPERATOR(pg_catalog.-) r.refreshed_at AS lag, r.events_folded,
+       @extschema@._strays(r.source) AS strays
   FROM @extschema@.rollups r JOIN @extschema@.tracked t ON t.source OPERATOR(pg_catalog.=) r.source;
 GRANT SELECT ON @extschema@.status TO PUBLIC;
