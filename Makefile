@@ -49,7 +49,7 @@ ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm comm
 	eventstore_competing_consumers eventstore_idempotent_retry eventstore_repeatable_read \
 	eventstore_rebuild_concurrent eventstore_inline_projection feed_follow_post feed_unfollow_delete_fanout feed_inactive_rebuild feed_wake_post feed_sweep_wake feed_sweep_lock_order \
 	feed_follow_fanout core_drop_race eventstore_forget_race eventstore_rebuild_runner tenancy_sessions tenancy_isolate \
-	analytics_refresh
+	analytics_refresh analytics_retention
 ISOLATION_OPTS := --inputdir=test/isolation --outputdir=output_iso
 # The eventstore specs again, on a range-partitioned store
 # (test/isolation/partitioned-setup.sql).
