@@ -631,15 +631,46 @@ CREATE FUNCTION @extschema@._move_partition(m @extschema@.moves) RETURNS regclas
     SELECT c.oid::regclass FROM pg_class c WHERE c.relnamespace = m.partition_schema AND c.relname = m.partition_name
 $$;
 
+-- The capture triggers of a move, and its fences (on the default partition
+-- and on each of its partitions): dropped by the switch once the partition
+-- is attached, and by _move_abandon after a failed move.
+CREATE FUNCTION @extschema@._move_drop_triggers(m @extschema@.moves) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    tag text := @extschema@._tenant_tag(m.tenant);
+    kind text;
+BEGIN
+    FOREACH kind IN ARRAY ARRAY['i', 'u', 'd'] LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'tenancy_move_' || kind || '_' || tag, m.default_partition);
+    END LOOP;
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'tenancy_move_t_' || tag, m.leaf);
+END
+$$;
+CREATE FUNCTION @extschema@._move_drop_fences(m @extschema@.moves) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    cname name := 'tenancy_not_' || @extschema@._tenant_tag(m.tenant);
+    l regclass;
+BEGIN
+    FOR l IN SELECT c.conrelid::regclass FROM pg_constraint c
+             WHERE c.conname = cname
+               AND (c.conrelid = m.default_partition
+                    OR c.conrelid IN (SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = m.default_partition))
+    LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', l, cname);
+    END LOOP;
+END
+$$;
+
 -- Undoes what a failed move left: the copy, the triggers, the fences, the log.
 CREATE FUNCTION @extschema@._move_abandon(tenant uuid, root regclass) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     m @extschema@.moves;
-    tag text := @extschema@._tenant_tag(tenant);
     part regclass;
-    l regclass;
 BEGIN
     SELECT * INTO m FROM @extschema@.moves x WHERE x.tenant = $1 AND x.root = $2;
     IF NOT FOUND THEN
@@ -649,16 +680,8 @@ BEGIN
     IF part IS NOT NULL AND NOT EXISTS (SELECT FROM pg_inherits i WHERE i.inhrelid = part) THEN
         EXECUTE format('DROP TABLE %s', part);
     END IF;
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'tenancy_move_i_' || tag, m.default_partition);
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'tenancy_move_u_' || tag, m.default_partition);
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'tenancy_move_d_' || tag, m.default_partition);
-    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'tenancy_move_t_' || tag, m.leaf);
-    FOR l IN SELECT c.conrelid::regclass FROM pg_constraint c
-             JOIN pg_inherits i ON i.inhrelid = c.conrelid AND i.inhparent = m.default_partition
-             WHERE c.conname = 'tenancy_not_' || tag
-    LOOP
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', l, 'tenancy_not_' || tag);
-    END LOOP;
+    PERFORM @extschema@._move_drop_triggers(m);
+    PERFORM @extschema@._move_drop_fences(m);
     DELETE FROM @extschema@.move_log g WHERE g.tenant = $1 AND g.root = $2;
     DELETE FROM @extschema@.moves x WHERE x.tenant = $1 AND x.root = $2;
 END
@@ -812,7 +835,6 @@ DECLARE
     m @extschema@.moves := @extschema@._move_of(tenant, root);
     part regclass := @extschema@._move_partition(m);
     tag text := @extschema@._tenant_tag(tenant);
-    l regclass;
     deleted bigint;
     copied bigint;
 BEGIN
@@ -835,10 +857,7 @@ BEGIN
                              tenant, root, copied, deleted),
             DETAIL = 'Nothing was changed. Please report this as a bug.';
     END IF;
-    EXECUTE format('DROP TRIGGER %I ON %s', 'tenancy_move_i_' || tag, m.default_partition);
-    EXECUTE format('DROP TRIGGER %I ON %s', 'tenancy_move_u_' || tag, m.default_partition);
-    EXECUTE format('DROP TRIGGER %I ON %s', 'tenancy_move_d_' || tag, m.default_partition);
-    EXECUTE format('DROP TRIGGER %I ON %s', 'tenancy_move_t_' || tag, m.leaf);
+    PERFORM @extschema@._move_drop_triggers(m);
     EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I <> %L::uuid) NOT VALID',
                    m.leaf, 'tenancy_not_' || tag, m.tenant_column, tenant);
     EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT %I', m.leaf, 'tenancy_not_' || tag);
@@ -850,15 +869,7 @@ BEGIN
     EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES IN (%L::uuid)', root, part, tenant);
     -- The fences were needed by ATTACH only: the default's partition
     -- constraint now excludes the tenant.
-    FOR l IN SELECT c.conrelid::regclass FROM pg_constraint c
-             JOIN pg_inherits i ON i.inhrelid = c.conrelid AND i.inhparent = m.default_partition
-             WHERE c.conname = 'tenancy_not_' || tag
-    LOOP
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', l, 'tenancy_not_' || tag);
-    END LOOP;
-    IF m.leaf = m.default_partition THEN
-        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', m.leaf, 'tenancy_not_' || tag);
-    END IF;
+    PERFORM @extschema@._move_drop_fences(m);
     INSERT INTO @extschema@.isolated (tenant, root, partition_name) VALUES (tenant, root, part);
     RETURN copied;
 END
@@ -1137,6 +1148,7 @@ REVOKE ALL ON FUNCTION @extschema@._require_superuser(text), @extschema@._outsid
     @extschema@._stored_columns(regclass, text), @extschema@._key_columns(regclass),
     @extschema@._key_match(regclass, text, text), @extschema@._move_of(uuid, regclass),
     @extschema@._move_partition(@extschema@.moves), @extschema@._move_abandon(uuid, regclass),
+    @extschema@._move_drop_triggers(@extschema@.moves), @extschema@._move_drop_fences(@extschema@.moves),
     @extschema@._move_prepare(uuid, regclass, name, regclass, regclass), @extschema@._move_copy(uuid, regclass),
     @extschema@._move_resync(uuid, regclass, integer), @extschema@._move_fence(uuid, regclass, boolean),
     @extschema@._move_switch(uuid, regclass), @extschema@._unmove_switch(uuid, regclass),
