@@ -9,6 +9,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS analytics CASCADE;
 DROP SCHEMA IF EXISTS an CASCADE;
 DROP ROLE IF EXISTS an_other;
+DROP ROLE IF EXISTS an_reader;
 CREATE EXTENSION IF NOT EXISTS hll;
 CREATE EXTENSION IF NOT EXISTS tdigest;
 CREATE SCHEMA IF NOT EXISTS partman;
@@ -146,6 +147,31 @@ WITH u AS (UPDATE analytics.rollups SET watermark = 0 RETURNING 1) SELECT count(
 SELECT pg_temp.try($$INSERT INTO analytics.tracked (source, time_column, batch_sequence, partition_interval)
                      VALUES ('an.events', 'event_time', 'an.not_ours', '1 day') RETURNING 1$$);
 RESET ROLE;
+
+-- A dashboard role, granted SELECT on the rollup's tables and the events
+-- table: reads the series (the owner's answer) and the status; changes
+-- nothing, upkeeps nothing.
+CREATE ROLE an_reader;
+GRANT USAGE ON SCHEMA an TO an_reader;
+GRANT SELECT ON an.clicks_hourly, an.clicks_daily, an.events TO an_reader;
+CREATE TEMP TABLE owner_series AS
+SELECT * FROM analytics.series('clicks', now() - interval '3 days', now() + interval '1 day', 'day');
+GRANT SELECT ON owner_series TO an_reader;
+SET ROLE an_reader;
+SELECT count(*) AS rows, count(*) FILTER (WHERE o IS NOT NULL) AS same_as_owner
+  FROM analytics.series('clicks', now() - interval '3 days', now() + interval '1 day', 'day') s
+  LEFT JOIN owner_series o USING (bucket_start, dimensions, events, uniques);
+SELECT name, strays FROM analytics.status;
+SELECT pg_temp.try($$SELECT analytics.refresh('clicks')$$);
+SELECT pg_temp.try($$SELECT analytics.drop_rollup('clicks')$$);
+SELECT pg_temp.try($$SELECT analytics.untrack('an.events')$$);
+SELECT pg_temp.try($$SELECT count(*) FROM analytics.maintain('an.events')$$);
+SELECT count(*) AS tables_maintained FROM analytics.maintain();
+SELECT pg_temp.try($$SELECT analytics.create_rollup('stolen', 'an.events', '{event_type}')$$);
+WITH u AS (UPDATE analytics.rollups SET watermark = 0 RETURNING 1) SELECT count(*) AS rows_changed FROM u;
+WITH d AS (DELETE FROM analytics.tracked RETURNING 1) SELECT count(*) AS rows_deleted FROM d;
+RESET ROLE;
+DROP TABLE owner_series;
 SELECT watermark > 0 AS watermark_kept FROM analytics.rollups WHERE name = 'clicks';
 
 SELECT analytics.drop_rollup('clicks');
@@ -168,3 +194,4 @@ SET client_min_messages = warning;
 DROP SCHEMA an CASCADE;
 DROP EXTENSION analytics CASCADE;
 DROP ROLE an_other;
+DROP ROLE an_reader;

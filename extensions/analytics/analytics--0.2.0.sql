@@ -48,6 +48,13 @@ CREATE POLICY own_rollups ON @extschema@.rollups
     USING (pg_catalog.pg_has_role(current_user, owner, 'USAGE'))
     WITH CHECK (pg_catalog.pg_has_role(current_user,
                     (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) source), 'USAGE'));
+-- A dashboard role reads a rollup (series(), the status view) when it may
+-- read its tables: SELECT on the hourly and daily tables, and on the events
+-- table for the real-time tail. It changes nothing (the policies above).
+CREATE POLICY readers ON @extschema@.tracked FOR SELECT
+    USING (pg_catalog.has_table_privilege(source, 'SELECT'));
+CREATE POLICY readers ON @extschema@.rollups FOR SELECT
+    USING (pg_catalog.has_table_privilege(hourly, 'SELECT') AND pg_catalog.has_table_privilege(daily, 'SELECT'));
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.tracked, @extschema@.rollups TO PUBLIC;
 
@@ -76,6 +83,19 @@ BEGIN
             HINT = 'Call analytics.track() on it first.';
     END IF;
     RETURN t;
+END
+$$;
+
+-- Refuses (42501) unless the current role is, or is a member of, owner.
+CREATE FUNCTION @extschema@._must_own(owner name, what text) RETURNS boolean
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    IF NOT pg_has_role(current_user, owner, 'USAGE') THEN
+        RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format('must be owner of %s', what),
+            DETAIL = format('It belongs to role %s; a role that may only read it can call series() and read analytics.status.', owner);
+    END IF;
+    RETURN true;
 END
 $$;
 
@@ -209,7 +229,8 @@ $$;
 -- partition for strays, whole partitions dropped after the retention).
 CREATE FUNCTION @extschema@.track(source regclass, time_column name DEFAULT 'event_time',
                                   partition_interval interval DEFAULT '1 day',
-                                  retention interval DEFAULT '90 days') RETURNS regclass
+                                  retention interval DEFAULT '90 days',
+                                  maintain_schedule text DEFAULT '30 3 * * *') RETURNS regclass
     -- No SET search_path: pg_partman's create_parent() saves the session's
     -- search_path and sets it back at session level, which would leave the
     -- caller's session with this function's. Everything below is qualified.
@@ -287,6 +308,10 @@ BEGIN
     INSERT INTO @extschema@.tracked (source, time_column, batch_sequence, partition_interval, retention)
     VALUES (source, time_column, seq, partition_interval, retention);
     PERFORM @extschema@._index_settled_partitions(source);
+    -- Upkeep and retention through pg_cron, as this role (the job names the
+    -- table by oid: it survives a rename).
+    PERFORM @extschema@._schedule_job('analytics-maintain ' || source::oid, maintain_schedule,
+                                      pg_catalog.format('SELECT @extschema@.maintain(%s::regclass)', source::oid));
     RETURN source;
 END
 $$;
@@ -399,7 +424,8 @@ CREATE FUNCTION @extschema@._group_positions(r @extschema@.rollups) RETURNS text
 
 CREATE FUNCTION @extschema@.create_rollup(name text, source regclass, dimensions text[],
                                           distinct_column name DEFAULT NULL, sums text[] DEFAULT '{}',
-                                          percentiles text[] DEFAULT '{}', hll_log2m integer DEFAULT 12)
+                                          percentiles text[] DEFAULT '{}', hll_log2m integer DEFAULT 12,
+                                          refresh_schedule text DEFAULT '* * * * *')
     RETURNS text
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
@@ -427,6 +453,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'KB506', MESSAGE = format('a rollup named %L exists', name);
     END IF;
     t := @extschema@._tracked(source);
+    PERFORM @extschema@._must_own(t.owner, 'table ' || source::text);
     IF hll_log2m NOT BETWEEN 4 AND 17 THEN
         RAISE EXCEPTION USING ERRCODE = 'KB510', MESSAGE = format('hll_log2m %s is out of range', hll_log2m),
             DETAIL = 'The HLL precision is 4 to 17 (2^log2m registers; 12: about 1.6 % standard error, 2.5 kB).';
@@ -473,6 +500,8 @@ BEGIN
     r.hourly := format('%I.%I', nsp, name || '_hourly')::regclass;
     r.daily := format('%I.%I', nsp, name || '_daily')::regclass;
     INSERT INTO @extschema@.rollups SELECT r.*;
+    PERFORM @extschema@._schedule_job('analytics-refresh ' || name, refresh_schedule,
+                                      format('SELECT @extschema@.refresh(%L)', name));
     RETURN name;
 END
 $$;
@@ -503,6 +532,10 @@ BEGIN
     END IF;
     PERFORM @extschema@._rollup(name);   -- KB505 when unknown (or not ours)
     SELECT * INTO r FROM @extschema@.rollups x WHERE x.name = name FOR UPDATE;
+    IF NOT FOUND THEN
+        -- Visible to a reader, locked only by a role of the owner's.
+        PERFORM @extschema@._must_own((@extschema@._rollup(name)).owner, 'rollup ' || name);
+    END IF;
     t := @extschema@._tracked(r.source);
     -- 1. The last batch number handed out, 2. every writer that may hold
     -- one of them has ended (batches.hpp).
@@ -701,7 +734,8 @@ $$;
 -- No SET search_path: an unqualified name goes where the caller's CREATE
 -- TABLE would put it (pg_catalog.current_schema()); everything else is qualified.
 CREATE FUNCTION @extschema@.create_events_table(table_name text, partition_interval interval DEFAULT '1 day',
-                                                retention interval DEFAULT '90 days') RETURNS regclass
+                                                retention interval DEFAULT '90 days',
+                                                maintain_schedule text DEFAULT '30 3 * * *') RETURNS regclass
     LANGUAGE plpgsql
     AS $$
 #variable_conflict use_variable
@@ -724,7 +758,7 @@ BEGIN
             PRIMARY KEY (event_time, id)
         ) PARTITION BY RANGE (event_time)$t$, qualified);
     rel := qualified::regclass;
-    RETURN @extschema@.track(rel, 'event_time', partition_interval, retention);
+    RETURN @extschema@.track(rel, 'event_time', partition_interval, retention, maintain_schedule);
 END
 $$;
 
@@ -735,7 +769,9 @@ CREATE FUNCTION @extschema@.drop_rollup(name text) RETURNS boolean
 DECLARE
     r @extschema@.rollups := @extschema@._rollup(name);
 BEGIN
+    PERFORM @extschema@._must_own(r.owner, 'rollup ' || name);
     DELETE FROM @extschema@.rollups x WHERE x.name = name;
+    PERFORM @extschema@._unschedule_job('analytics-refresh ' || name, r.owner);
     EXECUTE format('DROP TABLE %s, %s', r.hourly, r.daily);
     RETURN true;
 END
@@ -764,7 +800,14 @@ DECLARE
     r record;
     partman name := @extschema@._schema_of('pg_partman');
 BEGIN
-    FOR t IN SELECT x.source FROM @extschema@.tracked x WHERE source IS NULL OR x.source = source ORDER BY x.source::text LOOP
+    IF source IS NOT NULL THEN
+        PERFORM @extschema@._must_own((@extschema@._tracked(source)).owner, 'table ' || source::text);
+    END IF;
+    -- maintain(): the tracked tables of this role (a dashboard role may see
+    -- others', and cannot upkeep them).
+    FOR t IN SELECT x.source FROM @extschema@.tracked x
+              WHERE (source IS NULL AND pg_catalog.pg_has_role(current_user, x.owner, 'USAGE')) OR x.source = source
+              ORDER BY x.source::text LOOP
         tracked_table := t.source;
         events_folded := 0;
         FOR r IN SELECT y.name FROM @extschema@.rollups y WHERE y.source = t.source ORDER BY y.name LOOP
@@ -787,6 +830,8 @@ CREATE FUNCTION @extschema@._default_partition(source regclass) RETURNS regclass
 
 -- Rows in the default partition (events outside every partition's range:
 -- partman.partition_data_time() moves them into a partition made for them).
+-- NULL for a role that may not read the default partition (a partition
+-- has privileges of its own: SELECT on the table does not grant it).
 CREATE FUNCTION @extschema@._strays(source regclass) RETURNS bigint
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
     AS $$
@@ -796,6 +841,9 @@ DECLARE
 BEGIN
     IF d IS NULL THEN
         RETURN 0;
+    END IF;
+    IF NOT pg_catalog.has_table_privilege(d, 'SELECT') THEN
+        RETURN NULL;
     END IF;
     EXECUTE format('SELECT count(*) FROM %s', d) INTO n;
     RETURN n;
@@ -812,6 +860,7 @@ CREATE FUNCTION @extschema@.untrack(source regclass) RETURNS boolean
 DECLARE
     t @extschema@.tracked := @extschema@._tracked(source);
     r record;
+    owned boolean := @extschema@._must_own(t.owner, 'table ' || source::text);
     partman name := @extschema@._schema_of('pg_partman');
 BEGIN
     FOR r IN SELECT y.name FROM @extschema@.rollups y WHERE y.source = t.source LOOP
@@ -821,6 +870,7 @@ BEGIN
         EXECUTE pg_catalog.format('DELETE FROM %I.part_config WHERE parent_table = %L', partman, @extschema@._qualified(source));
     END IF;
     DELETE FROM @extschema@.tracked x WHERE x.source = t.source;
+    PERFORM @extschema@._unschedule_job('analytics-maintain ' || t.source::oid, t.owner);
     EXECUTE pg_catalog.format('ALTER TABLE %s DROP COLUMN _batch', source);   -- its sequence and BRIN index with it
     RETURN true;
 END
@@ -835,14 +885,22 @@ CREATE FUNCTION @extschema@._on_sql_drop() RETURNS event_trigger
     AS $$
 DECLARE
     o record;
+    gone record;
     partman name := @extschema@._schema_of('pg_partman');
 BEGIN
     FOR o IN SELECT d.objid, d.address_names FROM pg_event_trigger_dropped_objects() d
              WHERE d.object_type = 'table' AND NOT d.is_temporary
     LOOP
-        DELETE FROM @extschema@.rollups r WHERE r.hourly::oid = o.objid OR r.daily::oid = o.objid;
+        -- The jobs go with what they refresh.
+        FOR gone IN DELETE FROM @extschema@.rollups r
+                     WHERE r.hourly::oid = o.objid OR r.daily::oid = o.objid OR r.source::oid = o.objid
+                    RETURNING r.name, r.owner LOOP
+            PERFORM @extschema@._unschedule_job('analytics-refresh ' || gone.name, gone.owner);
+        END LOOP;
         IF EXISTS (SELECT FROM @extschema@.tracked t WHERE t.source::oid = o.objid) THEN
-            DELETE FROM @extschema@.tracked t WHERE t.source::oid = o.objid;
+            FOR gone IN DELETE FROM @extschema@.tracked t WHERE t.source::oid = o.objid RETURNING t.owner LOOP
+                PERFORM @extschema@._unschedule_job('analytics-maintain ' || o.objid, gone.owner);
+            END LOOP;
             IF partman IS NOT NULL THEN
                 EXECUTE format('DELETE FROM %I.part_config WHERE parent_table = %L', partman,
                                o.address_names[1] || '.' || o.address_names[2]);
@@ -853,11 +911,236 @@ END
 $$;
 CREATE EVENT TRIGGER analytics_sql_drop ON sql_drop EXECUTE FUNCTION @extschema@._on_sql_drop();
 
+-- pg_cron jobs (since 0.2.0). The jobs this extension schedules are recorded
+-- in cron_jobs, and DROP EXTENSION removes exactly those: a job of anybody
+-- else's stays, whatever its name or command (docs/upgrading.md).
+-------------------------------------------------------------------------------
+-- A row matches a job on jobid, jobname and username together, so an id that
+-- a re-created pg_cron hands out again is never taken for ours. parked holds
+-- the job's cron.job row while a DROP command runs (see _cron_park).
+CREATE TABLE @extschema@.cron_jobs (
+    jobid    bigint PRIMARY KEY,
+    jobname  text   NOT NULL,
+    username text   NOT NULL,
+    parked   jsonb
+);
+COMMENT ON TABLE @extschema@.cron_jobs IS
+    'The pg_cron jobs this extension scheduled: DROP EXTENSION removes them, and only them.';
+
+-- Schedules a job in this database as the current user and records it,
+-- unless a job of that name exists for this user or in this database (ours
+-- already, or somebody else's, which is left alone). Returns the job id, or
+-- NULL when nothing was scheduled (no pg_cron here, or the name is taken).
+CREATE FUNCTION @extschema@._cron_schedule(job_name text, job_schedule text, job_command text)
+    RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    id bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM cron.job j
+                WHERE j.jobname = job_name
+                  AND (j.username = current_user OR j.database = current_database())) THEN
+        RETURN NULL;
+    END IF;
+    id := cron.schedule(job_name, job_schedule, job_command);
+    INSERT INTO @extschema@.cron_jobs (jobid, jobname, username) VALUES (id, job_name, current_user);
+    RETURN id;
+END
+$fn$;
+
+-- An extension's event triggers are dropped with it, before they could act
+-- on its drop. So before every command that can drop the extension (DROP
+-- EXTENSION, also of one it requires; DROP SCHEMA ... CASCADE; DROP OWNED)
+-- its jobs are parked: taken out of cron.job and kept in cron_jobs.parked.
+-- If the extension survives the command, its ddl_command_end trigger puts
+-- them back (_cron_restore); if the command dropped it, they are gone with
+-- it. A rollback undoes both.
+CREATE FUNCTION @extschema@._cron_park() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    job record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.cron_jobs)
+       OR NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN;
+    END IF;
+    IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+        WITH taken AS (
+            DELETE FROM cron.job j USING @extschema@.cron_jobs c
+             WHERE j.jobid = c.jobid AND j.jobname = c.jobname AND j.username = c.username
+            RETURNING j.jobid, to_jsonb(j) AS job_row)
+        UPDATE @extschema@.cron_jobs c SET parked = taken.job_row FROM taken WHERE c.jobid = taken.jobid;
+    ELSIF has_schema_privilege('cron', 'USAGE')
+          AND has_function_privilege(to_regprocedure('cron.unschedule(bigint)'), 'EXECUTE')
+          AND has_function_privilege(to_regprocedure('cron.schedule(text,text,text)'), 'EXECUTE') THEN
+        -- An owner without superuser may not write cron.job, and sees only
+        -- its own jobs there: pg_cron lets it unschedule those, and schedule
+        -- them again. (Without these rights it can do neither, by hand
+        -- either: its jobs are left alone, and any DROP goes on.)
+        FOR job IN SELECT c.jobid, to_jsonb(j) AS job_row
+                     FROM @extschema@.cron_jobs c
+                     JOIN cron.job j ON j.jobid = c.jobid AND j.jobname = c.jobname AND j.username = c.username
+        LOOP
+            PERFORM cron.unschedule(job.jobid);
+            UPDATE @extschema@.cron_jobs SET parked = job.job_row WHERE jobid = job.jobid;
+        END LOOP;
+    END IF;
+END
+$fn$;
+
+-- The extension survived a command that could have dropped it: its parked
+-- jobs go back to cron.job.
+CREATE FUNCTION @extschema@._cron_restore() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    job record;
+    id bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM @extschema@.cron_jobs WHERE parked IS NOT NULL) THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        -- The command dropped pg_cron and every job with it; the ids a
+        -- re-created pg_cron hands out are not ours.
+        DELETE FROM @extschema@.cron_jobs;
+        RETURN;
+    END IF;
+    IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+        -- The same rows, job ids included.
+        INSERT INTO cron.job
+        SELECT r.* FROM @extschema@.cron_jobs c, jsonb_populate_record(NULL::cron.job, c.parked) r
+         WHERE c.parked IS NOT NULL
+        ON CONFLICT DO NOTHING;
+        UPDATE @extschema@.cron_jobs SET parked = NULL WHERE parked IS NOT NULL;
+    ELSE
+        -- Scheduled again through pg_cron, under a new job id.
+        FOR job IN SELECT c.jobid, c.parked FROM @extschema@.cron_jobs c WHERE c.parked IS NOT NULL LOOP
+            id := cron.schedule(job.parked ->> 'jobname', job.parked ->> 'schedule', job.parked ->> 'command');
+            UPDATE @extschema@.cron_jobs SET jobid = id, parked = NULL WHERE jobid = job.jobid;
+            IF (job.parked ->> 'active') = 'false' THEN
+                BEGIN
+                    PERFORM cron.alter_job(id, active => false);
+                EXCEPTION WHEN insufficient_privilege OR undefined_function THEN
+                    RAISE WARNING 'pg_cron job % (id %) of extension analytics is active again', job.parked ->> 'jobname', id
+                        USING DETAIL = 'It was inactive, and the extension''s owner may not call cron.alter_job.',
+                              HINT = pg_catalog.format('A superuser can run: SELECT cron.alter_job(%s, active => false)', id);
+                END;
+            END IF;
+        END LOOP;
+    END IF;
+END
+$fn$;
+
+CREATE EVENT TRIGGER analytics_cron_park ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
+    EXECUTE FUNCTION @extschema@._cron_park();
+CREATE EVENT TRIGGER analytics_cron_restore ON ddl_command_end
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
+    EXECUTE FUNCTION @extschema@._cron_restore();
+-- Also under session_replication_role = replica: the two fire together or
+-- not at all.
+ALTER EVENT TRIGGER analytics_cron_park ENABLE ALWAYS;
+
+-- Unlike the other casebook extensions', analytics' jobs are scheduled by
+-- the roles that track tables and create rollups (each job runs as the role
+-- that owns what it refreshes): a role sees and records only its own jobs.
+ALTER TABLE @extschema@.cron_jobs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_jobs ON @extschema@.cron_jobs
+    USING (pg_catalog.pg_has_role(current_user, username, 'USAGE'))
+    WITH CHECK (username OPERATOR(pg_catalog.=) current_user);
+GRANT SELECT, INSERT, DELETE ON @extschema@.cron_jobs TO PUBLIC;
+
+-- Schedules one of analytics' jobs as the current role: NULL (no job) when
+-- schedule is NULL or pg_cron is not installed in this database; a NOTICE
+-- says why when pg_cron is here but the job could not be made.
+CREATE FUNCTION @extschema@._schedule_job(job_name text, schedule text, command text) RETURNS bigint
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    id bigint;
+BEGIN
+    IF schedule IS NULL OR NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN NULL;
+    END IF;
+    IF NOT has_schema_privilege('cron', 'USAGE')
+       OR NOT has_function_privilege(to_regprocedure('cron.schedule(text,text,text)'), 'EXECUTE') THEN
+        RAISE NOTICE 'pg_cron job % not scheduled: role % may not use pg_cron', job_name, current_user
+            USING HINT = 'GRANT USAGE ON SCHEMA cron TO the role, or call analytics.refresh() and maintain() from a scheduler of your own.';
+        RETURN NULL;
+    END IF;
+    id := @extschema@._cron_schedule(job_name, schedule, command);
+    IF id IS NULL THEN
+        RAISE NOTICE 'pg_cron job % not scheduled: a job of that name exists', job_name
+            USING HINT = 'Its schedule stands; analytics does not take it over or remove it.';
+    END IF;
+    RETURN id;
+END
+$fn$;
+
+-- Removes one of analytics' jobs (the one recorded under that name for that
+-- role); true when there was one. A role without superuser removes only its
+-- own jobs through pg_cron; a job of another role is left with a WARNING.
+CREATE FUNCTION @extschema@._unschedule_job(job_name text, job_user name) RETURNS boolean
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    job record;
+BEGIN
+    SELECT * INTO job FROM @extschema@.cron_jobs c WHERE c.jobname = job_name AND c.username = job_user;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+            DELETE FROM cron.job j WHERE j.jobid = job.jobid AND j.jobname = job.jobname AND j.username = job.username;
+        ELSIF job.username = current_user THEN
+            IF EXISTS (SELECT FROM cron.job j WHERE j.jobid = job.jobid AND j.jobname = job.jobname) THEN
+                PERFORM cron.unschedule(job.jobid);
+            END IF;
+        ELSE
+            RAISE WARNING 'pg_cron job % (id %) of role % stays scheduled', job.jobname, job.jobid, job.username
+                USING HINT = format('Role %s or a superuser can run: SELECT cron.unschedule(%s)', job.username, job.jobid);
+        END IF;
+    END IF;
+    DELETE FROM @extschema@.cron_jobs c WHERE c.jobid = job.jobid;
+    RETURN true;
+END
+$fn$;
+
+-- A job's state for the status view (pg_cron may be absent: dynamic SQL).
+CREATE FUNCTION @extschema@._job_state(job_name text, job_user name,
+                                       OUT job text, OUT schedule text, OUT active boolean,
+                                       OUT last_run timestamptz, OUT last_status text)
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM @extschema@.cron_jobs c WHERE c.jobname = job_name AND c.username = job_user)
+       OR NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron')
+       OR NOT has_schema_privilege('cron', 'USAGE') THEN
+        RETURN;
+    END IF;
+    EXECUTE $q$
+        SELECT j.jobname::text, j.schedule::text, j.active, d.start_time, d.status::text
+          FROM @extschema@.cron_jobs c
+          JOIN cron.job j ON j.jobid = c.jobid AND j.jobname = c.jobname AND j.username = c.username
+          LEFT JOIN LATERAL (SELECT x.start_time, x.status FROM cron.job_run_details x
+                              WHERE x.jobid = j.jobid ORDER BY x.runid DESC LIMIT 1) d ON true
+         WHERE c.jobname = $1 AND c.username = $2$q$
+        INTO job, schedule, active, last_run, last_status USING job_name, job_user;
+END
+$fn$;
+
 -- Each rollup: how far it is folded and what is waiting.
 CREATE VIEW @extschema@.status WITH (security_invoker = true) AS
 SELECT r.name, r.source, r.watermark,
        coalesce(pg_catalog.pg_sequence_last_value(t.batch_sequence), 0) OPERATOR(pg_catalog.-) r.watermark AS batches_waiting,
        r.refreshed_at, pg_catalog.now() OPERATOR(pg_catalog.-) r.refreshed_at AS lag, r.events_folded,
-       @extschema@._strays(r.source) AS strays
-  FROM @extschema@.rollups r JOIN @extschema@.tracked t ON t.source OPERATOR(pg_catalog.=) r.source;
+       @extschema@._strays(r.source) AS strays,
+       rj.job AS refresh_job, rj.schedule AS refresh_schedule, rj.active AS refresh_active,
+       rj.last_run AS refresh_last_run, rj.last_status AS refresh_last_status,
+       mj.job AS maintain_job, mj.schedule AS maintain_schedule, mj.active AS maintain_active,
+       mj.last_run AS maintain_last_run, mj.last_status AS maintain_last_status
+  FROM @extschema@.rollups r JOIN @extschema@.tracked t ON t.source OPERATOR(pg_catalog.=) r.source
+  CROSS JOIN LATERAL @extschema@._job_state('analytics-refresh ' OPERATOR(pg_catalog.||) r.name, r.owner) rj
+  CROSS JOIN LATERAL @extschema@._job_state('analytics-maintain ' OPERATOR(pg_catalog.||) t.source::oid, t.owner) mj;
 GRANT SELECT ON @extschema@.status TO PUBLIC;

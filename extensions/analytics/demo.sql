@@ -22,8 +22,10 @@ CREATE TEMP VIEW today AS SELECT date_trunc('day', now(), 'UTC') AS d;
 -- The case study's events table, made and tracked; a rollup of event types
 -- with distinct users, the amount summed and the duration's percentiles.
 SELECT analytics.create_events_table('analytics_demo.events', '1 day', '90 days') IS NOT NULL AS tracked;
+-- No refresh job for this one (refresh_schedule => NULL): the demo counts
+-- what each refresh() folds, and pg_cron would fold some of it first.
 SELECT analytics.create_rollup('demo_traffic', 'analytics_demo.events', '{event_type}', 'user_id',
-                               sums => '{amount}', percentiles => '{duration_ms}') AS rollup;
+                               sums => '{amount}', percentiles => '{duration_ms}', refresh_schedule => NULL) AS rollup;
 -- The textbook's hourly table, fed by its own rollup statement.
 CREATE TABLE analytics_demo.event_stats_hourly (
     hour timestamptz NOT NULL, event_type varchar(50) NOT NULL, count bigint DEFAULT 0,
@@ -124,5 +126,23 @@ SELECT pg_temp.score('bad input is refused',
     'from after to: KB509; a bucket finer than the hourly level: KB508; an unknown rollup: KB505',
     format('range %s, bucket %s, name %s', :'bad_range', :'bad_bucket', :'bad_name'));
 
+-- 5. The pg_cron jobs: create_rollup() schedules the rollup's refresh every
+--    minute and track() the table's daily upkeep, as the calling role; the
+--    status view shows them; drop_rollup() and untrack() remove them.
+SELECT analytics.create_rollup('demo_by_minute', 'analytics_demo.events', '{event_type}') AS rollup;
+SELECT refresh_job, refresh_schedule, refresh_active, maintain_job, maintain_schedule
+  FROM analytics.status WHERE name = 'demo_by_minute' \gset
+SELECT count(*) AS jobs_before FROM cron.job
+ WHERE command IN ('SELECT analytics.refresh(''demo_by_minute'')',
+                   format('SELECT analytics.maintain(%s::regclass)', 'analytics_demo.events'::regclass::oid)) \gset
+SELECT analytics.drop_rollup('demo_by_minute');
 SELECT analytics.untrack('analytics_demo.events');
+SELECT count(*) AS jobs_after FROM cron.job WHERE jobname LIKE 'analytics-%' AND username = current_user \gset
+SELECT pg_temp.score('refresh and upkeep run on pg_cron',
+    :jobs_before = 2 AND :'refresh_schedule' = '* * * * *' AND :'refresh_active' = 't' AND :jobs_after = 0,
+    'create_rollup() schedules refresh() every minute, track() maintain() daily; the status view shows both; drop_rollup() and untrack() remove them',
+    format('%s (%s) and %s (%s) scheduled, %s left after untrack()', :'refresh_job', :'refresh_schedule',
+           :'maintain_job', :'maintain_schedule', :jobs_after));
+
+
 DROP SCHEMA analytics_demo CASCADE;
