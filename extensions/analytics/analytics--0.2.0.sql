@@ -14,6 +14,9 @@ CREATE TABLE @extschema@.tracked (
     batch_sequence regclass NOT NULL,
     partition_interval interval NOT NULL,
     retention interval,
+    -- The name pg_partman knows the table by (its configuration is keyed
+    -- by name: a rename is followed, see _on_alter_table()).
+    partman_parent text NOT NULL,
     owner name NOT NULL DEFAULT current_user,
     tracked_at timestamptz NOT NULL DEFAULT now()
 );
@@ -305,8 +308,8 @@ BEGIN
     EXECUTE pg_catalog.format('UPDATE %I.part_config SET infinite_time_partitions = true, retention = %L, '
                    'retention_keep_table = false, retention_keep_index = false WHERE parent_table = %L',
                    partman, retention::text, @extschema@._qualified(source));
-    INSERT INTO @extschema@.tracked (source, time_column, batch_sequence, partition_interval, retention)
-    VALUES (source, time_column, seq, partition_interval, retention);
+    INSERT INTO @extschema@.tracked (source, time_column, batch_sequence, partition_interval, retention, partman_parent)
+    VALUES (source, time_column, seq, partition_interval, retention, @extschema@._qualified(source));
     PERFORM @extschema@._index_settled_partitions(source);
     -- Upkeep and retention through pg_cron, as this role (the job names the
     -- table by oid: it survives a rename).
@@ -1043,6 +1046,7 @@ CREATE EVENT TRIGGER analytics_cron_restore ON ddl_command_end
 -- Also under session_replication_role = replica: the two fire together or
 -- not at all.
 ALTER EVENT TRIGGER analytics_cron_park ENABLE ALWAYS;
+ALTER EVENT TRIGGER analytics_cron_restore ENABLE ALWAYS;
 
 -- Unlike the other casebook extensions', analytics' jobs are scheduled by
 -- the roles that track tables and create rollups (each job runs as the role
@@ -1129,6 +1133,37 @@ BEGIN
         INTO job, schedule, active, last_run, last_status USING job_name, job_user;
 END
 $fn$;
+
+-- A tracked table renamed or moved to another schema: pg_partman's
+-- configuration, keyed by name, follows it (otherwise its upkeep would stop
+-- with "not managed by pg_partman").
+CREATE FUNCTION @extschema@._on_alter_table() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    t record;
+    partman name := @extschema@._schema_of('pg_partman');
+BEGIN
+    IF partman IS NULL THEN
+        RETURN;
+    END IF;
+    FOR t IN SELECT x.source, x.partman_parent, @extschema@._qualified(x.source) AS named
+               FROM @extschema@.tracked x
+              WHERE x.source::oid IN (SELECT c.objid FROM pg_event_trigger_ddl_commands() c
+                                       WHERE c.classid = 'pg_class'::regclass)
+    LOOP
+        CONTINUE WHEN t.named = t.partman_parent;
+        -- Only a configuration left without its table: a registry row's
+        -- partman_parent is written by its owner, and must not move another
+        -- table's configuration onto this one.
+        EXECUTE format('UPDATE %I.part_config SET parent_table = %L WHERE parent_table = %L AND to_regclass(parent_table) IS NULL',
+                       partman, t.named, t.partman_parent);
+        UPDATE @extschema@.tracked x SET partman_parent = t.named WHERE x.source = t.source;
+    END LOOP;
+END
+$$;
+CREATE EVENT TRIGGER analytics_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION @extschema@._on_alter_table();
 
 -- Each rollup: how far it is folded and what is waiting.
 CREATE VIEW @extschema@.status WITH (security_invoker = true) AS

@@ -8,7 +8,7 @@
 -- that lost superuser (with and without rights on pg_cron), pg_cron dropped
 -- and installed after the extension, a same-named job of the user's own
 -- before CREATE EXTENSION, and an update from 0.1.0, which scheduled the job
--- without recording it. The three extensions share one implementation: its
+-- without recording it. The four extensions with jobs share one implementation: its
 -- copies are compared last. Runs in the database where pg_cron lives
 -- (cron.database_name); everything rolls back, so no job ever reaches the
 -- scheduler.
@@ -19,9 +19,10 @@ SET LOCAL client_min_messages = warning;
 DROP EXTENSION IF EXISTS commerce;
 DROP EXTENSION IF EXISTS feed;
 DROP EXTENSION IF EXISTS eventstore;
+DROP EXTENSION IF EXISTS analytics CASCADE;
 RESET client_min_messages;
 
-SELECT plan(36);
+SELECT plan(37);
 
 -- The jobs of commerce's name or command, of every database and user.
 \set expire_jobs 'CREATE TEMP VIEW expire_jobs AS SELECT jobid, jobname::text COLLATE "default" AS jobname, command, database, username, active FROM cron.job WHERE jobname = ''commerce-expire'' OR command = ''SELECT commerce.expire()'''
@@ -256,27 +257,33 @@ SELECT results_eq(
     'DROP EXTENSION of the updated commerce removes that job; the user''s stays');
 
 -------------------------------------------------------------------------------
--- One implementation, three copies
+-- One implementation, four copies
 -------------------------------------------------------------------------------
 CREATE EXTENSION commerce;
 CREATE EXTENSION feed;
 CREATE EXTENSION eventstore;
+CREATE EXTENSION analytics CASCADE;
 SELECT is_empty(
     $$SELECT p.proname
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_proc q ON q.proname = p.proname
        WHERE p.pronamespace = 'commerce'::regnamespace AND p.proname IN ('_cron_schedule', '_cron_park', '_cron_restore')
-         AND q.pronamespace IN ('feed'::regnamespace, 'eventstore'::regnamespace)
+         AND q.pronamespace IN ('feed'::regnamespace, 'eventstore'::regnamespace, 'analytics'::regnamespace)
          AND replace(q.prosrc, q.pronamespace::regnamespace::text, 'commerce') IS DISTINCT FROM p.prosrc$$,
-    'feed and eventstore run the same _cron_schedule, _cron_park and _cron_restore as commerce');
+    'feed, eventstore and analytics run the same _cron_schedule, _cron_park and _cron_restore as commerce');
+SELECT is((SELECT count(*) FROM pg_catalog.pg_proc
+            WHERE proname IN ('_cron_schedule', '_cron_park', '_cron_restore')
+              AND pronamespace IN ('commerce'::regnamespace, 'feed'::regnamespace, 'eventstore'::regnamespace,
+                                   'analytics'::regnamespace)),
+          12::bigint, 'each of the four has the three');
 SELECT is((SELECT count(*) FROM pg_catalog.pg_event_trigger
-            WHERE evtname IN ('commerce_cron_park', 'feed_cron_park', 'eventstore_cron_park')
+            WHERE evtname IN ('commerce_cron_park', 'feed_cron_park', 'eventstore_cron_park', 'analytics_cron_park')
               AND evtevent = 'ddl_command_start' AND evtenabled = 'A'
               AND evttags = ARRAY['DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED'])
         + (SELECT count(*) FROM pg_catalog.pg_event_trigger
-            WHERE evtname IN ('commerce_cron_restore', 'feed_cron_restore', 'eventstore_cron_restore')
+            WHERE evtname IN ('commerce_cron_restore', 'feed_cron_restore', 'eventstore_cron_restore', 'analytics_cron_restore')
               AND evtevent = 'ddl_command_end' AND evtenabled = 'A'
               AND evttags = ARRAY['DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED']),
-          6::bigint, 'each has its two event triggers, on the same commands, always enabled');
+          8::bigint, 'each has its two event triggers, on the same commands, always enabled');
 
 SELECT * FROM finish();
 ROLLBACK;
