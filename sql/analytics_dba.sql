@@ -94,6 +94,18 @@ SELECT watermark = :watermark_before AS nothing_folded FROM analytics.rollups WH
 SELECT analytics.drop_rollup('dba_by_country');
 SELECT analytics.refresh('dba_traffic') AS folded;
 
+-- Names with the characters format() and quoting care about: the fold
+-- statement kept for refresh() is a format() template.
+CREATE TABLE dba."ev%s" (event_time timestamptz NOT NULL, "ki%nd" text, uid bigint, properties jsonb)
+    PARTITION BY RANGE (event_time);
+SELECT analytics.track('dba."ev%s"') IS NOT NULL AS tracked;
+SELECT analytics.create_rollup('dba_pct', 'dba."ev%s"', '{ki%nd}', 'uid', sums => '{a%b}', percentiles => '{c%1$s}',
+                               refresh_schedule => NULL) AS rollup;
+INSERT INTO dba."ev%s" VALUES (now(), 'x', 1, '{"a%b": 5, "c%1$s": 7}'), (now(), 'x', 2, '{"a%b": 6, "c%1$s": 9}');
+SELECT analytics.refresh('dba_pct') AS folded;
+SELECT dimensions, events, uniques, sums, percentiles -> 'c%1$s' ->> 'p50' AS p50
+  FROM analytics.series('dba_pct', now() - interval '1 hour', now() + interval '1 hour');
+
 SET client_min_messages = warning;
 DROP SCHEMA dba CASCADE;
 DROP EXTENSION analytics CASCADE;

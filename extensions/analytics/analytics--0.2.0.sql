@@ -36,7 +36,9 @@ CREATE TABLE @extschema@.rollups (
     refreshed_at timestamptz,
     events_folded bigint NOT NULL DEFAULT 0,
     owner name NOT NULL DEFAULT current_user,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    -- The fold statement (_fold_sql()), made by create_rollup().
+    fold_sql text NOT NULL
 );
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.tracked', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rollups', '');
@@ -211,12 +213,32 @@ BEGIN
                                       partman, @extschema@._qualified(c.part)) INTO ends;
             CONTINUE WHEN ends IS NULL OR ends > pg_catalog.now();
         END IF;
-        EXECUTE pg_catalog.format('CREATE INDEX %I ON %s USING brin (_batch)',
+        EXECUTE pg_catalog.format('CREATE INDEX %I ON %s USING brin (_batch) WITH (autosummarize = on)',
                                   pg_catalog.left(c.relname, 50) || '_batch_brin', c.part);
         -- With statistics the planner sees that few rows, if any, pass
         -- refresh()'s batch range there, and uses the index.
         EXECUTE pg_catalog.format('ANALYZE %s', c.part);
         n := n + 1;
+    END LOOP;
+    -- A settled partition filled after its index was made (a backfill, a
+    -- partition indexed while still empty): the index has not summarized
+    -- the new blocks (autosummarize waits for autovacuum), so refresh()
+    -- would read them all, and with statistics taken while it was empty
+    -- the planner reads the partition whole. Summarized and analyzed here.
+    FOR c IN SELECT s.relid::regclass AS part, x.indexrelid::regclass AS brin,
+                    s.n_mod_since_analyze > 1000 + 0.2 * s.n_live_tup AS stale
+               FROM pg_catalog.pg_stat_user_tables s
+               JOIN pg_catalog.pg_inherits i ON i.inhrelid = s.relid
+               JOIN pg_catalog.pg_index x ON x.indrelid = s.relid
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+               JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid
+               JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+              WHERE i.inhparent = source AND a.attname = '_batch' AND am.amname = 'brin'
+    LOOP
+        PERFORM pg_catalog.brin_summarize_new_values(c.brin);
+        IF c.stale THEN
+            EXECUTE pg_catalog.format('ANALYZE %s', c.part);
+        END IF;
     END LOOP;
     RETURN n;
 END
@@ -481,7 +503,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'KB507', MESSAGE = format('%s has no column %I to count distinct', source, distinct_column);
     END IF;
     r := ROW(name, source, dimensions::name[], distinct_column, sums, percentiles, hll_log2m, source, source,
-             0, NULL, 0, current_user, now())::@extschema@.rollups;
+             0, NULL, 0, current_user, now(), NULL)::@extschema@.rollups;
     -- Every measure resolves (KB507 otherwise) before anything is created.
     PERFORM @extschema@._raw_aggs(r, 'e');
     cols := cols || ', events bigint NOT NULL';
@@ -502,6 +524,7 @@ BEGIN
     END LOOP;
     r.hourly := format('%I.%I', nsp, name || '_hourly')::regclass;
     r.daily := format('%I.%I', nsp, name || '_daily')::regclass;
+    r.fold_sql := @extschema@._fold_sql(r, t.time_column);
     INSERT INTO @extschema@.rollups SELECT r.*;
     PERFORM @extschema@._schedule_job('analytics-refresh ' || name, refresh_schedule,
                                       format('SELECT @extschema@.refresh(%L)', name));
@@ -517,75 +540,95 @@ $$;
 -- same hourly delta into the daily level (merged, never from raw rows);
 -- returns the number of rows folded. Concurrent refreshes of one rollup
 -- queue on its registry row.
+-- The fold statement of a rollup, made once by create_rollup() and kept in
+-- rollups.fold_sql (refresh() runs in a new connection each minute under
+-- pg_cron: building it there cost more than the fold of a minute's rows).
+-- A format() template: %1$s the events table, %2$s the hourly and %3$s the
+-- daily table (their names at the time of the refresh: renames are
+-- followed), %4$s the batches to fold.
+CREATE FUNCTION @extschema@._fold_sql(r @extschema@.rollups, time_column name) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RETURN format($q$
+        WITH delta AS (
+            SELECT date_trunc('hour', e.%1$s, 'UTC') AS bucket, %2$s %3$s
+              FROM %%1$s e
+             WHERE %%4$s
+             GROUP BY %4$s),
+        hourly AS (
+            INSERT INTO %%2$s AS t (bucket, %2$s %5$s)
+            SELECT bucket, %6$s %5$s FROM delta e
+            ON CONFLICT (%7$s) DO UPDATE SET %8$s
+            RETURNING 1),
+        daily AS (
+            INSERT INTO %%3$s AS t (bucket, %2$s %5$s)
+            SELECT date_trunc('day', x.bucket, 'UTC'), %9$s %10$s FROM delta x
+             GROUP BY %4$s
+            ON CONFLICT (%7$s) DO UPDATE SET %8$s
+            RETURNING 1)
+        SELECT coalesce(sum(events), 0)::bigint FROM delta$q$,
+        replace(quote_ident(time_column), '%', '%%'),              -- 1
+        replace(@extschema@._dims(r, ''), '%', '%%'),              -- 2: dimension names
+        replace(@extschema@._raw_aggs(r, 'e'), '%', '%%'),         -- 3
+        replace(@extschema@._group_positions(r), '%', '%%'),       -- 4
+        replace(@extschema@._measure_columns(r), '%', '%%'),       -- 5
+        replace(@extschema@._dims(r, 'e'), '%', '%%'),             -- 6
+        replace(@extschema@._key_list(r), '%', '%%'),              -- 7
+        replace(@extschema@._merge_set(r), '%', '%%'),             -- 8
+        replace(@extschema@._dims(r, 'x'), '%', '%%'),             -- 9
+        replace(@extschema@._merge_aggs(r, 'x'), '%', '%%'));      -- 10
+END
+$$;
+
+-- No JIT (here and in series()): the batch range is a parameter, so the
+-- planner estimates a third of the table and JIT compiles for seconds a
+-- plan that runs for milliseconds (2.5 s of 2.6 s per series() call at 30
+-- million events, before this setting). No parallel workers: a refresh
+-- folds what came in since the last one, and starting workers cost more
+-- than the fold (24 ms against 7 ms for an hour of 4,166 rows); a large
+-- first fold after a backfill is slower for it (docs/analytics.md).
 CREATE FUNCTION @extschema@.refresh(name text) RETURNS bigint
-    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off SET max_parallel_workers_per_gather = 0
     AS $$
 #variable_conflict use_variable
 DECLARE
     r @extschema@.rollups;
-    t @extschema@.tracked;
+    seq regclass;
     high bigint;
     n bigint;
-    dims_e text;
-    dims_x text;
-    dkeys text;
 BEGIN
     IF name IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'refresh(): name must not be NULL';
     END IF;
-    PERFORM @extschema@._rollup(name);   -- KB505 when unknown (or not ours)
     SELECT * INTO r FROM @extschema@.rollups x WHERE x.name = name FOR UPDATE;
     IF NOT FOUND THEN
-        -- Visible to a reader, locked only by a role of the owner's.
+        -- KB505 when unknown (or not visible); visible to a reader, it is
+        -- locked only by a role of the owner's: 42501.
         PERFORM @extschema@._must_own((@extschema@._rollup(name)).owner, 'rollup ' || name);
     END IF;
-    t := @extschema@._tracked(r.source);
+    -- Called by another role than the owner (a superuser's maintain(), a
+    -- member of the owner's role): the rest runs as the owner, with the
+    -- owner's rights only. The registry row, fold_sql included, is the
+    -- owner's to write, and the rollup tables (and their triggers) are the
+    -- owner's: nothing here may run with more rights than the owner has.
+    -- (Reverted when the function returns: it has SET clauses.)
+    IF current_user <> r.owner THEN
+        PERFORM set_config('role', r.owner, true);
+    END IF;
+    SELECT t.batch_sequence INTO seq FROM @extschema@.tracked t WHERE t.source = r.source;
     -- 1. The last batch number handed out, 2. every writer that may hold
     -- one of them has ended (batches.hpp).
-    high := coalesce(pg_sequence_last_value(t.batch_sequence), 0);
+    high := coalesce(pg_sequence_last_value(seq), 0);
     PERFORM @extschema@._wait_for_writers(r.source);
     IF high <= r.watermark AND r.watermark > 0 THEN
         UPDATE @extschema@.rollups x SET refreshed_at = now() WHERE x.name = name;
         RETURN 0;
     END IF;
-    dims_e := @extschema@._dims(r, 'e');
-    dims_x := @extschema@._dims(r, 'x');
-    dkeys := @extschema@._key_list(r);
-    EXECUTE format($q$
-        WITH delta AS (
-            SELECT date_trunc('hour', e.%1$I, 'UTC') AS bucket, %2$s %3$s
-              FROM %4$s e
-             WHERE %15$s
-             GROUP BY %5$s),
-        hourly AS (
-            INSERT INTO %6$s AS t (bucket, %2$s %7$s)
-            SELECT bucket, %8$s %7$s FROM delta e
-            ON CONFLICT (%9$s) DO UPDATE SET %10$s
-            RETURNING 1),
-        daily AS (
-            INSERT INTO %11$s AS t (bucket, %2$s %7$s)
-            SELECT date_trunc('day', x.bucket, 'UTC'), %12$s %13$s FROM delta x
-             GROUP BY %14$s
-            ON CONFLICT (%9$s) DO UPDATE SET %10$s
-            RETURNING 1)
-        SELECT coalesce(sum(events), 0)::bigint FROM delta$q$,
-        t.time_column,
-        @extschema@._dims(r, ''),                          -- 2: dimension names
-        @extschema@._raw_aggs(r, 'e'),                     -- 3
-        r.source,                                          -- 4
-        @extschema@._group_positions(r),
-        r.hourly,                                          -- 6
-        @extschema@._measure_columns(r),                   -- 7
-        dims_e,                                            -- 8
-        dkeys,                                             -- 9
-        @extschema@._merge_set(r),                         -- 10
-        r.daily,                                           -- 11
-        dims_x,                                            -- 12
-        @extschema@._merge_aggs(r, 'x'),                   -- 13
-        @extschema@._group_positions(r),
-        -- 15: the batches to fold, as constants (the BRIN indexes of the
-        -- older partitions apply); the first refresh also takes the rows
-        -- that were there before track() (_batch NULL).
+    EXECUTE format(r.fold_sql, r.source, r.hourly, r.daily,
+        -- The batches to fold, as constants (the BRIN indexes of the older
+        -- partitions apply); the first refresh also takes the rows that
+        -- were there before track() (_batch NULL).
         CASE WHEN r.watermark = 0 THEN format('e._batch <= %s OR e._batch IS NULL', high)
              ELSE format('e._batch > %s AND e._batch <= %s', r.watermark, high) END
     ) INTO n;
@@ -612,7 +655,7 @@ CREATE FUNCTION @extschema@.series(name text, "from" timestamptz, "to" timestamp
                                    filter jsonb DEFAULT NULL)
     RETURNS TABLE (bucket_start timestamptz, dimensions jsonb, events bigint, uniques bigint, sums jsonb,
                    percentiles jsonb)
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
     AS $$
 #variable_conflict use_variable
 DECLARE
@@ -637,6 +680,19 @@ BEGIN
     END IF;
     r := @extschema@._rollup(name);
     t := @extschema@._tracked(r.source);
+    -- The registry row is the owner's to write, and series() runs as its
+    -- caller (a dashboard role, a superuser): it reads only the owner's
+    -- own plain tables, where a SELECT runs nothing of the owner's (a
+    -- view in their place could run the owner's functions as the caller).
+    IF EXISTS (SELECT FROM pg_catalog.pg_class c
+                WHERE c.oid IN (r.hourly, r.daily, r.source)
+                  AND (c.relowner IS DISTINCT FROM pg_catalog.to_regrole(r.owner)::oid
+                       OR c.relkind <> CASE WHEN c.oid = r.source THEN 'p' ELSE 'r' END))
+       OR (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.oid IN (r.hourly, r.daily, r.source)) <> 3 THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB511',
+            MESSAGE = format('rollup %L does not name its owner''s own tables', name),
+            DETAIL = 'Its registry row points at a table of another role, or at something other than a table.';
+    END IF;
     IF "from" IS NULL OR "to" IS NULL OR "from" >= "to" OR NOT isfinite("from") OR NOT isfinite("to") THEN
         RAISE EXCEPTION USING ERRCODE = 'KB509',
             MESSAGE = 'series(): "from" must be before "to", both given and finite';

@@ -183,6 +183,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB508", "invalid_bucket", "series() with a bucket other than hour, day or week (finer than the rollup's hourly level, or unknown)"},
     {"KB509", "invalid_range", "series() with from >= to, a NULL or infinite bound, or more than 100,000 buckets"},
     {"KB510", "precision_out_of_range", "create_rollup() with hll_log2m outside 4..17"},
+    {"KB511", "rollup_not_owners_tables", "series() of a rollup whose registry row names tables not its owner's own"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

@@ -27,34 +27,17 @@
 #             not in it), filled here by one statement over all rows
 # Then the HLL error of series() against the exact counts, per group.
 set -euo pipefail
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-CLUSTER_SH="$REPO/test/harness/cluster.sh"
-PGBIN=${CASEBOOK_PGBIN:-/usr/lib/postgresql/15/bin}
+NAME=analytics_dashboard
+# shellcheck source=test/bench/analytics_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/analytics_common.sh" "$@"
 EVENTS=${DASH_EVENTS:-30000000}
 TAIL=${DASH_TAIL:-20000}
 RAW_RUNS=${DASH_RAW_RUNS:-10}
 SERIES_RUNS=${DASH_SERIES_RUNS:-200}
-die() { echo "analytics_dashboard: ERROR: $*" >&2; exit 1; }
-case "${1:-test}" in
-  test)  ;;
-  bench) export CASEBOOK_CLUSTER_NAME=bench CASEBOOK_PORT=${BENCH_PORT:-55416} ;;
-  *)     die "usage: $0 [test|bench]" ;;
-esac
-bash "$CLUSTER_SH" status >/dev/null || die "the cluster is not running"
-eval "$(bash "$CLUSTER_SH" env)"
-DB=analytics_dashboard_$$
-WORK=$(mktemp -d); chmod 777 "$WORK"
-q() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
-cleanup() { "$PGBIN/psql" -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-"$PGBIN/psql" -X -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
 per_day=$(( EVENTS / 30 ))
 
 q >/dev/null <<'SQL'
 SET client_min_messages = warning;
-CREATE EXTENSION hll; CREATE EXTENSION tdigest;
-CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman;
-CREATE EXTENSION analytics;
 SELECT analytics.create_events_table('events', '1 day', '90 days', maintain_schedule => NULL);
 SELECT partman.create_partition_time('public.events',
          ARRAY(SELECT generate_series(date_trunc('day', now(), 'UTC') - interval '31 days', now(), interval '1 day')));

@@ -14,7 +14,7 @@ CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;
 CREATE EXTENSION analytics CASCADE;   -- hll, tdigest
 RESET client_min_messages;
 
-SELECT plan(27);
+SELECT plan(32);
 
 -------------------------------------------------------------------------------
 -- Shape
@@ -35,7 +35,7 @@ SELECT columns_are('analytics', 'tracked',
     'tracked has its columns');
 SELECT columns_are('analytics', 'rollups',
     ARRAY['name', 'source', 'dimensions', 'distinct_column', 'sums', 'percentiles', 'hll_log2m', 'hourly', 'daily',
-          'watermark', 'refreshed_at', 'events_folded', 'owner', 'created_at'],
+          'watermark', 'refreshed_at', 'events_folded', 'owner', 'created_at', 'fold_sql'],
     'rollups has its columns');
 SELECT columns_are('analytics', 'status',
     ARRAY['name', 'source', 'watermark', 'batches_waiting', 'refreshed_at', 'lag', 'events_folded', 'strays',
@@ -133,6 +133,51 @@ SELECT lives_ok($$SELECT analytics._partman('SELECT 1')$$, 'the pg_partman helpe
 SELECT throws_ok($$SELECT analytics._partman('ALTER ROLE tap_an_attacker SUPERUSER')$$, '42501', NULL,
                  'and gives it nothing it did not have');
 RESET ROLE;
+
+-- The attacker's own rollup, its registry row (fold_sql included) and its
+-- rollup table are its to write: a forged fold statement and a trigger on
+-- its hourly table, waiting for a superuser to refresh or maintain.
+GRANT ALL ON SCHEMA partman TO tap_an_attacker;
+GRANT ALL ON ALL TABLES IN SCHEMA partman TO tap_an_attacker;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA partman TO tap_an_attacker;
+GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA partman TO tap_an_attacker;
+SET ROLE tap_an_attacker;
+SELECT analytics.create_events_table('tap_attacker.ev3', maintain_schedule => NULL) IS NOT NULL AS tracked3 \gset
+SELECT analytics.create_rollup('tap_evil_sql', 'tap_attacker.ev3', '{event_type}', refresh_schedule => NULL) IS NOT NULL AS m1 \gset
+SELECT analytics.create_rollup('tap_evil_trg', 'tap_attacker.ev3', '{event_type}', refresh_schedule => NULL) IS NOT NULL AS m2 \gset
+INSERT INTO tap_attacker.ev3 (event_time, event_type, user_id) VALUES (now(), 'x', 1);
+UPDATE analytics.rollups SET fold_sql = 'SELECT count(*)::bigint FROM pg_catalog.pg_authid' WHERE name = 'tap_evil_sql';
+CREATE FUNCTION tap_attacker.escalate() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    ALTER ROLE tap_an_attacker SUPERUSER;
+    RETURN NEW;
+END
+$f$;
+CREATE TRIGGER escalate BEFORE INSERT ON tap_attacker.tap_evil_trg_hourly FOR EACH ROW EXECUTE FUNCTION tap_attacker.escalate();
+RESET ROLE;
+SELECT throws_ok($$SELECT analytics.refresh('tap_evil_sql')$$, '42501', NULL,
+                 'a superuser''s refresh() runs a forged fold statement with the owner''s rights only (pg_authid refused)');
+SELECT throws_ok($$SELECT analytics.refresh('tap_evil_trg')$$, '42501', NULL,
+                 'a superuser''s refresh() fires the owner''s trigger with the owner''s rights only (ALTER ROLE refused)');
+SELECT throws_ok($$SELECT * FROM analytics.maintain('tap_attacker.ev3')$$, '42501', NULL,
+                 'and so does a superuser''s maintain()');
+-- series() runs as its caller: a registry row pointing at a view (whose
+-- function would run as the caller) is refused.
+SET ROLE tap_an_attacker;
+CREATE FUNCTION tap_attacker.peek() RETURNS bigint LANGUAGE plpgsql AS $f$
+BEGIN
+    ALTER ROLE tap_an_attacker SUPERUSER;
+    RETURN 1;
+END
+$f$;
+CREATE VIEW tap_attacker.fake_daily AS
+SELECT bucket, event_type, events + tap_attacker.peek() AS events FROM tap_attacker.tap_evil_sql_daily;
+UPDATE analytics.rollups SET daily = 'tap_attacker.fake_daily' WHERE name = 'tap_evil_sql';
+RESET ROLE;
+SELECT throws_ok($$SELECT * FROM analytics.series('tap_evil_sql', now() - interval '2 days', now(), 'day')$$, 'KB511', NULL,
+                 'series() by a superuser of a rollup whose row names a view: refused (KB511)');
+SELECT is((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'tap_an_attacker'), false,
+          'the attacker did not become superuser');
 
 SELECT results_eq(
     $$SELECT (SELECT row_to_json(r)::text FROM analytics.rollups r WHERE name = 'tap_victim_r'),
