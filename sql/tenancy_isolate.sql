@@ -105,6 +105,24 @@ SELECT (SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'tenancy_move_%') AS t
        (SELECT count(*) FROM pg_class WHERE relname LIKE '%\_t\_ffffffff0000') AS tables,
        (SELECT count(*) FROM tenancy.move_log) AS logged, (SELECT count(*) FROM tenancy.moves) AS moves;
 
+-- A reader's transaction holds the tables (in another session): a move that
+-- may wait 10 ms per attempt, 3 attempts (sleeping between them), gives up
+-- with KB417 and leaves every row where it was; the next move clears what
+-- it left.
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT dblink_connect('holder', format('host=%s port=%s dbname=%s user=%s',
+           split_part(current_setting('unix_socket_directories'), ',', 1),
+           current_setting('port'), current_database(), current_user)) AS connected;
+SELECT dblink_exec('holder', 'BEGIN');
+SELECT * FROM dblink('holder', 'SELECT count(*) FROM iso.tasks') AS t(n bigint);
+\set VERBOSITY sqlstate
+CALL tenancy.isolate('ffffffff-0000-4000-8000-00000000000f', lock_timeout => '10ms', attempts => 3);
+\set VERBOSITY default
+SELECT dblink_exec('holder', 'COMMIT');
+SELECT dblink_disconnect('holder');
+SELECT b.tab, b.tenant, b.n, a.n IS NOT DISTINCT FROM b.n AND a.digest = b.digest AS same
+  FROM before b LEFT JOIN pg_temp.fingerprint() a USING (tab, tenant) ORDER BY 1, 2;
+
 -- The move.
 CALL tenancy.isolate('ffffffff-0000-4000-8000-00000000000f');
 SELECT tenant, root, partition_name FROM tenancy.isolated ORDER BY root::text;

@@ -597,6 +597,7 @@ DECLARE
     seq regclass;
     high bigint;
     n bigint;
+    caller_role text;
 BEGIN
     IF name IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'refresh(): name must not be NULL';
@@ -612,8 +613,10 @@ BEGIN
     -- owner's rights only. The registry row, fold_sql included, is the
     -- owner's to write, and the rollup tables (and their triggers) are the
     -- owner's: nothing here may run with more rights than the owner has.
-    -- (Reverted when the function returns: it has SET clauses.)
+    -- Put back before each return below (an error undoes it with the
+    -- transaction or subtransaction).
     IF current_user <> r.owner THEN
+        caller_role := current_setting('role');
         PERFORM set_config('role', r.owner, true);
     END IF;
     SELECT t.batch_sequence INTO seq FROM @extschema@.tracked t WHERE t.source = r.source;
@@ -623,6 +626,9 @@ BEGIN
     PERFORM @extschema@._wait_for_writers(r.source);
     IF high <= r.watermark AND r.watermark > 0 THEN
         UPDATE @extschema@.rollups x SET refreshed_at = now() WHERE x.name = name;
+        IF caller_role IS NOT NULL THEN
+            PERFORM set_config('role', caller_role, true);
+        END IF;
         RETURN 0;
     END IF;
     EXECUTE format(r.fold_sql, r.source, r.hourly, r.daily,
@@ -635,6 +641,9 @@ BEGIN
     UPDATE @extschema@.rollups x SET watermark = greatest(high, x.watermark), refreshed_at = now(),
                                      events_folded = x.events_folded + n
      WHERE x.name = name;
+    IF caller_role IS NOT NULL THEN
+        PERFORM set_config('role', caller_role, true);
+    END IF;
     RETURN n;
 END
 $$;

@@ -962,7 +962,7 @@ BEGIN
         END;
         COMMIT;
         EXIT WHEN done;
-        PERFORM pg_catalog.pg_sleep(pg_catalog.least(0.02 * tries, 0.5));
+        PERFORM pg_catalog.pg_sleep(LEAST(0.02 * tries, 0.5));
     END LOOP;
 END
 $$;

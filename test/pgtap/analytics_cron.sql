@@ -18,7 +18,7 @@ CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;
 CREATE EXTENSION analytics CASCADE;   -- hll, tdigest
 RESET client_min_messages;
 
-SELECT plan(29);
+SELECT plan(32);
 
 -- The role: its own schema, pg_cron, and pg_partman as its documentation
 -- sets up a non-superuser.
@@ -183,6 +183,16 @@ SELECT is_empty('SELECT FROM analytics.cron_jobs', 'nor see the extension''s rec
 SELECT is(analytics._unschedule_job('analytics-refresh tap_r8', 'tap_an_owner'), false,
           'the helper finds nothing to remove for another role');
 RESET ROLE;
+-- A superuser refreshes the role's rollup: the fold runs as the owner, and
+-- the superuser is itself again afterwards.
+INSERT INTO tap_an.events3 (event_time, event_type, user_id) VALUES (now(), 'x', 1);
+SELECT analytics.refresh('tap_r8') AS folded_r8 \gset
+SELECT is(:folded_r8::bigint, 1::bigint, 'a superuser''s refresh() of the role''s rollup folds its row');
+SELECT is(current_user::text, session_user::text,
+          'and the switch to the owner''s role ends with refresh()');
+SELECT is((SELECT pg_catalog.pg_get_userbyid(c.relowner)::text FROM pg_catalog.pg_class c
+            WHERE c.oid = 'tap_an.tap_r8_hourly'::regclass), 'tap_an_owner',
+          'the rollup table stays the owner''s');
 SELECT is((SELECT count(*) FROM cron.job WHERE jobname IN ('analytics-refresh tap_r8', 'analytics-maintain ' || 'tap_an.events3'::regclass::oid)),
           2::bigint, 'both jobs are still scheduled');
 
