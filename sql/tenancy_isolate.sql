@@ -109,7 +109,9 @@ SELECT (SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'tenancy_move_%') AS t
 -- may wait 10 ms per attempt, 3 attempts (sleeping between them), gives up
 -- with KB417 and leaves every row where it was; the next move clears what
 -- it left.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dblink;
+RESET client_min_messages;
 SELECT dblink_connect('holder', format('host=%s port=%s dbname=%s user=%s',
            split_part(current_setting('unix_socket_directories'), ',', 1),
            current_setting('port'), current_database(), current_user)) AS connected;
