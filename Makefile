@@ -12,7 +12,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 
 # Extensions: one folder each under extensions/, one control file each under control/.
-EXTENSIONS := commerce eventstore feed tenancy analytics
+EXTENSIONS := commerce eventstore feed tenancy analytics georoute
 # The version every extension is at: default_version in control/<ext>.control,
 # a full install script extensions/<ext>/<ext>--$(EXTVERSION).sql and the
 # versions in META.json (check-versions). Older full scripts stay installable
@@ -27,6 +27,7 @@ eventstore_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/eventstore/*.cpp))
 feed_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/feed/*.cpp)) $(CORE_OBJS)
 tenancy_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/tenancy/*.cpp)) $(CORE_OBJS)
 analytics_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/analytics/*.cpp)) $(CORE_OBJS)
+georoute_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/georoute/*.cpp)) $(CORE_OBJS)
 # Test-only module: exercises the C++/PostgreSQL boundary (docs/architecture.md).
 casebook_selftest_OBJS := $(patsubst %.cpp,%.o,$(wildcard test/selftest/*.cpp)) $(CORE_OBJS)
 
@@ -42,7 +43,7 @@ REGRESS := core_boundary core_layout commerce_schema commerce_stock commerce_res
 	eventstore_personal eventstore_projections eventstore_upcasters eventstore_projection_safety \
 	eventstore_notify eventstore_partitioned eventstore_positions eventstore_untrusted_code feed_basics feed_trim feed_bulk \
 	tenancy_context tenancy_protect tenancy_attacks tenancy_limits tenancy_gdpr tenancy_audit tenancy_isolate \
-	analytics_basics analytics_accuracy analytics_dba
+	analytics_basics analytics_accuracy analytics_dba georoute_basics
 REGRESS_OPTS := --inputdir=. --load-extension=plpgsql
 ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm commerce_buckets \
 	commerce_idempotency commerce_repeatable_read eventstore_expected_version eventstore_out_of_order \

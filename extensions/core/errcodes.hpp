@@ -104,6 +104,13 @@ inline constexpr SqlState fk_validation_under_guard{"KB414"};
 inline constexpr SqlState not_a_batch_sequence{"KB501"};
 inline constexpr SqlState refresh_needs_read_committed{"KB502"};
 
+// georoute (KB6xx).
+inline constexpr SqlState unknown_region{"KB601"};
+inline constexpr SqlState invalid_region_id{"KB602"};
+inline constexpr SqlState local_region_unset{"KB603"};
+inline constexpr SqlState region_exists{"KB604"};
+inline constexpr SqlState unknown_region_server{"KB605"};
+
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
     {"22023", "invalid_parameter_value", "an argument is out of its documented range"},
@@ -184,6 +191,11 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB509", "invalid_range", "series() with from >= to, a NULL or infinite bound, or more than 100,000 buckets"},
     {"KB510", "precision_out_of_range", "create_rollup() with hll_log2m outside 4..17"},
     {"KB511", "rollup_not_owners_tables", "series() of a rollup whose registry row names tables not its owner's own"},
+    {"KB601", "unknown_region", "next_id(), route() or another function given a region code georoute.regions does not have"},
+    {"KB602", "invalid_region_id", "region_of_id() or route() of a value that is not a georoute id, or of an id whose region number is not registered here"},
+    {"KB603", "local_region_unset", "next_id() in a cluster whose georoute.local_region is not set or not a registered region"},
+    {"KB604", "region_exists", "add_region() with a code or number already registered"},
+    {"KB605", "unknown_region_server", "add_region() naming a foreign server that does not exist or is not a postgres_fdw server"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

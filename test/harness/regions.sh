@@ -11,12 +11,12 @@
 #   regions.sh env REGION            export lines: eval "$(regions.sh env eu)"
 #   regions.sh port REGION           its port
 #
-# Ports: CASEBOOK_REGION_PORT_BASE (default 55431) + 0 (us), 1 (eu), 2 (asia).
+# Ports: CASEBOOK_REGION_PORT_BASE (default 55441) + 0 (us), 1 (eu), 2 (asia).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CLUSTER_SH="$SCRIPT_DIR/cluster.sh"
-BASE=${CASEBOOK_REGION_PORT_BASE:-55431}
+BASE=${CASEBOOK_REGION_PORT_BASE:-55441}
 REGIONS=(us eu asia)
 
 die() { echo "regions: ERROR: $*" >&2; exit 1; }

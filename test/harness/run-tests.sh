@@ -257,6 +257,7 @@ run_counted "tenancy pools" test/tenancy/pools.sh tenancy-pools
 run_counted "tenancy move under load" test/tenancy/move_load.sh tenancy-move
 run_counted "tenancy move and kill -9" test/tenancy/move_crash.sh tenancy-move-crash
 run_counted "tenancy replica" test/tenancy/replicate.sh tenancy-replica
+run_counted "georoute regions" test/georoute/regions.sh georoute-regions
 
 # ---- 7. memory checks -------------------------------------------------------------
 banner "7/9 memory checks"

@@ -1,0 +1,20 @@
+// georoute: the region registry (georoute.regions) as this backend knows
+// it: region codes and numbers, loaded once and reloaded after any change
+// of the table commits (a statement trigger invalidates its relcache entry
+// in every backend).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace casebook::georoute::registry {
+
+void install();     // from _PG_init: the relcache callback
+void invalidate();  // this backend, at once (the trigger)
+
+// The number of a region code; std::nullopt when it is not registered.
+std::optional<int> number_of(const std::string& code);
+// The code of a region number; std::nullopt when no region has it.
+std::optional<std::string> code_of(int number);
+
+}  // namespace casebook::georoute::registry

@@ -1,0 +1,86 @@
+-- georoute: the registry, region-carrying ids, route(), region_of() by
+-- place, and every error path with its SQLSTATE. This cluster has no
+-- georoute.local_region: minting is tested on the three region clusters
+-- (test/georoute/regions.sh).
+\i sql/include/try.psql
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS georoute CASCADE;
+DROP ROLE IF EXISTS geo_app;
+CREATE EXTENSION georoute CASCADE;
+RESET client_min_messages;
+SHOW georoute.local_region;
+
+CREATE SERVER geo_eu FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'eu.db.internal', port '5432', dbname 'app');
+CREATE SERVER geo_us FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'us.db.internal', port '5432', dbname 'app',
+                                                                fetch_size '1000');
+-- us: the Americas; eu: Europe; asia; eu and asia overlap in a border zone
+-- (longitude 40 to 45).
+SELECT georoute.add_region('us', 'geo_us', 'US', 'SRID=4326;POLYGON((-130 15,-60 15,-60 55,-130 55,-130 15))');
+SELECT georoute.add_region('eu', 'geo_eu', 'EU', 'SRID=4326;POLYGON((-10 35,45 35,45 70,-10 70,-10 35))');
+SELECT georoute.add_region('asia', NULL, 'APAC', 'SRID=4326;POLYGON((40 -10,150 -10,150 55,40 55,40 -10))');
+SELECT code, number, server, jurisdiction, area IS NOT NULL AS has_area FROM georoute.regions ORDER BY number;
+
+-- Bad input: a clear error, nothing registered.
+SELECT pg_temp.try($$SELECT georoute.add_region('EU2', NULL, 'EU')$$);
+SELECT pg_temp.try($$SELECT georoute.add_region('eu', NULL, 'EU')$$);
+SELECT pg_temp.try($$SELECT georoute.add_region('eu2', NULL, 'EU', number => 2)$$);
+SELECT pg_temp.try($$SELECT georoute.add_region('eu2', NULL, 'EU', number => 128)$$);
+SELECT pg_temp.try($$SELECT georoute.add_region('eu2', NULL, 'EU', number => 0)$$);
+SELECT pg_temp.try($$SELECT georoute.add_region('eu2', 'no_such_server', 'EU')$$);
+SELECT pg_temp.try($$SELECT georoute.add_region('eu2', NULL, NULL)$$);
+SELECT pg_temp.try($$SELECT georoute.add_region(NULL, NULL, 'EU')$$);
+SELECT pg_temp.try($$SELECT georoute.add_region('eu2', NULL, 'E U')$$);
+SELECT pg_temp.try($$SELECT georoute.add_region('eu2', NULL, 'EU', 'SRID=4326;POINT(2 48)')$$);
+SELECT count(*) AS regions FROM georoute.regions;
+
+-- Ids: the home region by arithmetic. 2 << 56 | 1 << 49 | 5: home eu (2),
+-- minted by us (1), sequence 5.
+SELECT georoute.region_of_id((2::bigint << 56) | (1::bigint << 49) | 5) AS eu,
+       georoute.region_of_id((3::bigint << 56) | (127::bigint << 49) | 562949953421311) AS asia,
+       georoute.region_of_id((1::bigint << 56) | (2::bigint << 49)) AS us;
+SELECT pg_temp.try($$SELECT georoute.region_of_id(0)$$);
+SELECT pg_temp.try($$SELECT georoute.region_of_id(-1)$$);
+SELECT pg_temp.try($$SELECT georoute.region_of_id(42)$$);
+SELECT pg_temp.try($$SELECT georoute.region_of_id((100::bigint << 56) | (1::bigint << 49))$$);
+SELECT pg_temp.try($$SELECT georoute.region_of_id(NULL)$$);
+-- A region added later is known at once (the registry cache follows).
+SELECT georoute.add_region('latam', NULL, 'BR', number => 100);
+SELECT georoute.region_of_id((100::bigint << 56) | (1::bigint << 49)) AS latam;
+
+-- Minting needs this cluster's region.
+SELECT pg_temp.try($$SELECT georoute.next_id('eu')$$);
+SELECT pg_temp.try($$SELECT georoute.next_id('mars')$$);
+SELECT pg_temp.try($$SELECT georoute.next_id(NULL)$$);
+SELECT pg_temp.try($$SET georoute.local_region = 'eu'$$);
+
+-- route(): the region and where to connect (host, port, dbname only).
+SELECT * FROM georoute.route((2::bigint << 56) | (1::bigint << 49) | 5);
+SELECT * FROM georoute.route('us');
+SELECT * FROM georoute.route('asia');
+SELECT pg_temp.try($$SELECT * FROM georoute.route('mars')$$);
+SELECT pg_temp.try($$SELECT * FROM georoute.route(NULL::text)$$);
+
+-- region_of(): by place, two regions in the border zone, none at sea.
+SELECT p.name, array(SELECT georoute.region_of(p.place)) AS regions
+  FROM (VALUES ('New York', 'SRID=4326;POINT(-74 40.7)'::geography), ('Paris', 'SRID=4326;POINT(2.35 48.86)'),
+               ('Tokyo', 'SRID=4326;POINT(139.7 35.7)'), ('Tbilisi', 'SRID=4326;POINT(44.8 41.7)'),
+               ('South Atlantic', 'SRID=4326;POINT(-20 -30)')) p(name, place);
+EXPLAIN (COSTS OFF) SELECT code FROM georoute.regions r
+ WHERE ST_Covers(r.area, 'SRID=4326;POINT(2.35 48.86)'::geography);
+
+-- A plain role: routes and reads the registry; changes nothing.
+CREATE ROLE geo_app;
+SET ROLE geo_app;
+SELECT georoute.region_of_id((2::bigint << 56) | (1::bigint << 49) | 5) AS eu;
+SELECT * FROM georoute.route('eu');
+SELECT count(*) AS regions_seen FROM georoute.regions;
+SELECT pg_temp.try($$SELECT georoute.add_region('x', NULL, 'X')$$);
+SELECT pg_temp.try($$INSERT INTO georoute.regions (code, number, jurisdiction) VALUES ('x', 9, 'X') RETURNING 1$$);
+SELECT pg_temp.try($$UPDATE georoute.regions SET jurisdiction = 'US' WHERE code = 'eu' RETURNING 1$$);
+RESET ROLE;
+SELECT code, jurisdiction FROM georoute.regions ORDER BY number;
+
+SET client_min_messages = warning;
+DROP EXTENSION georoute CASCADE;
+DROP SERVER IF EXISTS geo_eu, geo_us;
+DROP ROLE geo_app;

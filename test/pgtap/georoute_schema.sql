@@ -1,0 +1,51 @@
+-- georoute: schema shape and privileges (the registry, the id sequence, the
+-- functions, who may call what). Everything rolls back.
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+SET LOCAL client_min_messages = warning;
+DROP EXTENSION IF EXISTS georoute CASCADE;
+CREATE EXTENSION georoute CASCADE;   -- postgres_fdw, postgis
+RESET client_min_messages;
+
+SELECT plan(16);
+
+SELECT is((SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'georoute'), '0.2.0',
+          'georoute is installed at version 0.2.0');
+SELECT results_eq(
+    $$SELECT r.extname::text COLLATE "default" FROM pg_catalog.pg_depend d
+        JOIN pg_catalog.pg_extension e ON e.oid = d.objid JOIN pg_catalog.pg_extension r ON r.oid = d.refobjid
+       WHERE d.classid = 'pg_catalog.pg_extension'::regclass AND e.extname = 'georoute' AND d.deptype = 'n' ORDER BY 1$$,
+    ARRAY['postgis', 'postgres_fdw'], 'georoute requires postgres_fdw and postgis');
+SELECT tables_are('georoute', ARRAY['regions'], 'one table: the region registry');
+SELECT columns_are('georoute', 'regions', ARRAY['code', 'number', 'server', 'jurisdiction', 'area', 'added_at'],
+                   'regions has its columns');
+SELECT col_is_pk('georoute', 'regions', 'code', 'a region is known by its code');
+SELECT col_is_unique('georoute', 'regions', 'number', 'and by its number (in the ids)');
+SELECT has_index('georoute', 'regions', 'regions_area_idx', 'a GiST index on the areas (region_of())');
+SELECT has_sequence('georoute', 'id_sequence', 'the sequence ids are minted from');
+SELECT has_trigger('georoute', 'regions', 'registry_changed', 'a change of the registry reaches every backend''s cache');
+SELECT results_eq(
+    $$SELECT p.proname::text COLLATE "default" FROM pg_catalog.pg_proc p
+       WHERE p.pronamespace = 'georoute'::regnamespace AND p.prosecdef ORDER BY 1$$,
+    ARRAY['_target'], 'one function runs as its owner: _target (host, port and dbname of a server)');
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+       WHERE p.pronamespace = 'georoute'::regnamespace AND p.prolang <> (SELECT oid FROM pg_catalog.pg_language WHERE lanname = 'c')
+         AND NOT EXISTS (SELECT FROM unnest(p.proconfig) s WHERE s LIKE 'search\_path=pg\_catalog, %' AND s LIKE '%pg\_temp')$$,
+    'every SQL function pins search_path (pg_catalog first, pg_temp last)');
+SELECT results_eq(
+    $$SELECT p.oid::regprocedure::text COLLATE "default" FROM pg_catalog.pg_proc p
+       WHERE p.pronamespace = 'georoute'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1$$,
+    ARRAY['georoute._target(text)', 'georoute.next_id(text)', 'georoute.region_of(geography)',
+          'georoute.region_of_id(bigint)', 'georoute.route(bigint)', 'georoute.route(text)'],
+    'every role may mint, route and place; nothing else');
+SELECT ok(NOT has_function_privilege('public', 'georoute.add_region(text,name,text,geography,integer)', 'EXECUTE'),
+          'registering a region is not for every role');
+SELECT ok(has_table_privilege('public', 'georoute.regions', 'SELECT'), 'every role reads the registry');
+SELECT ok(NOT has_table_privilege('public', 'georoute.regions', 'INSERT,UPDATE,DELETE,TRUNCATE'),
+          'and no role but its owner writes it');
+SELECT ok(NOT has_sequence_privilege('public', 'georoute.id_sequence', 'USAGE,UPDATE'),
+          'the id sequence is next_id()''s alone');
+
+SELECT * FROM finish();
+ROLLBACK;
