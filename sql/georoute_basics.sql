@@ -68,6 +68,25 @@ SELECT p.name, array(SELECT georoute.region_of(p.place)) AS regions
 EXPLAIN (COSTS OFF) SELECT code FROM georoute.regions r
  WHERE ST_Covers(r.area, 'SRID=4326;POINT(2.35 48.86)'::geography);
 
+-- distribute(): refusals (laying out is tested on the three region
+-- clusters: test/georoute/regions.sh).
+CREATE TABLE geo_plain (id bigint, region text);
+CREATE TABLE geo_by_id (id bigint, region text) PARTITION BY LIST (id);
+CREATE TABLE geo_int (id bigint, region integer) PARTITION BY LIST (region);
+CREATE TABLE geo_users (id bigint NOT NULL, region text NOT NULL, PRIMARY KEY (region, id)) PARTITION BY LIST (region);
+CREATE TABLE geo_orders (id bigint PRIMARY KEY, region text, user_id bigint,
+                         FOREIGN KEY (region, user_id) REFERENCES geo_users (region, id));
+SELECT pg_temp.try($$SELECT * FROM georoute.distribute(NULL)$$);
+SELECT pg_temp.try($$SELECT * FROM georoute.distribute('geo_plain')$$);
+SELECT pg_temp.try($$SELECT * FROM georoute.distribute('geo_by_id')$$);
+SELECT pg_temp.try($$SELECT * FROM georoute.distribute('geo_int')$$);
+SELECT pg_temp.try($$SELECT * FROM georoute.distribute('geo_users')$$);
+DROP TABLE geo_orders;
+SELECT pg_temp.try($$SELECT * FROM georoute.distribute('geo_users')$$);
+SELECT count(*) AS partitions, (SELECT count(*) FROM pg_constraint WHERE conrelid = 'geo_users'::regclass) AS parent_constraints
+  FROM pg_inherits WHERE inhparent = 'geo_users'::regclass;
+GRANT SELECT ON geo_users TO PUBLIC;
+
 -- A plain role: routes and reads the registry; changes nothing.
 CREATE ROLE geo_app;
 SET ROLE geo_app;
@@ -77,10 +96,12 @@ SELECT count(*) AS regions_seen FROM georoute.regions;
 SELECT pg_temp.try($$SELECT georoute.add_region('x', NULL, 'X')$$);
 SELECT pg_temp.try($$INSERT INTO georoute.regions (code, number, jurisdiction) VALUES ('x', 9, 'X') RETURNING 1$$);
 SELECT pg_temp.try($$UPDATE georoute.regions SET jurisdiction = 'US' WHERE code = 'eu' RETURNING 1$$);
+SELECT pg_temp.try($$SELECT * FROM georoute.distribute('geo_users')$$);
 RESET ROLE;
 SELECT code, jurisdiction FROM georoute.regions ORDER BY number;
 
 SET client_min_messages = warning;
+DROP TABLE geo_plain, geo_by_id, geo_int, geo_users;
 DROP EXTENSION georoute CASCADE;
 DROP SERVER IF EXISTS geo_eu, geo_us;
 DROP ROLE geo_app;

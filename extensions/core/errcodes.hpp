@@ -196,6 +196,8 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB603", "local_region_unset", "next_id() in a cluster whose georoute.local_region is not set or not a registered region"},
     {"KB604", "region_exists", "add_region() with a code or number already registered"},
     {"KB605", "unknown_region_server", "add_region() naming a foreign server that does not exist or is not a postgres_fdw server"},
+    {"KB606", "not_distributable", "distribute() of a table that is not PARTITION BY LIST on a text region column, or with a unique index that is not a constraint"},
+    {"KB607", "distributed_table_referenced", "distribute() of a table that a foreign key references"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

@@ -136,10 +136,118 @@ CREATE FUNCTION @extschema@.region_of(place geography) RETURNS SETOF text
     LANGUAGE sql STABLE STRICT
     AS $$ SELECT r.code FROM @extschema@.regions r WHERE ST_Covers(r.area, place) ORDER BY r.number $$;
 
+-- ---------------------------------------------------------------------------
+-- distribute(): one table, its rows in their home regions' clusters
+-- ---------------------------------------------------------------------------
+-- Takes a table PARTITION BY LIST (region_column) and gives it a partition
+-- per registered region: a local table for this cluster's region, a
+-- postgres_fdw foreign table for every other region that has a server
+-- (the remote table is that cluster's local partition, of the same name:
+-- run distribute() in every cluster). Rows written through the table go
+-- to their region's cluster; a query with a region predicate reads only
+-- that region's partition. PostgreSQL refuses foreign partitions under a
+-- unique index of the parent, so the parent's primary key and unique
+-- constraints move to each local partition: they contain the region
+-- column, so each region's cluster enforces them for all its rows.
+CREATE FUNCTION @extschema@.distribute(tbl regclass, region_column name DEFAULT 'region')
+    RETURNS TABLE (region text, partition regclass, kind text)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    local text := nullif(current_setting('georoute.local_region', true), '');
+    pt record;
+    r record;
+    c record;
+    nsp name;
+    rel name;
+    part name;
+    found_part regclass;
+    moved jsonb := '[]';
+    col_type regtype;
+BEGIN
+    IF tbl IS NULL OR region_column IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'distribute(): table and region_column are required';
+    END IF;
+    IF NOT pg_has_role(current_user, (SELECT k.relowner FROM pg_class k WHERE k.oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = format('must be owner of table %s', tbl);
+    END IF;
+    SELECT a.atttypid::regtype INTO col_type FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attname = region_column AND a.attnum > 0 AND NOT a.attisdropped;
+    SELECT * INTO pt FROM pg_partitioned_table p WHERE p.partrelid = tbl;
+    IF NOT FOUND OR pt.partstrat <> 'l' OR pt.partnatts <> 1 OR col_type IS NULL
+       OR pt.partattrs[0] <> (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = region_column) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB606', MESSAGE = format('%s is not PARTITION BY LIST (%I)', tbl, region_column),
+            HINT = 'Create it PARTITION BY LIST on its region column (text), without partitions for the regions.';
+    END IF;
+    IF col_type NOT IN ('text'::regtype, 'character varying'::regtype) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB606', MESSAGE = format('column %I of %s is %s, not text', region_column, tbl, col_type);
+    END IF;
+    IF EXISTS (SELECT FROM pg_constraint k WHERE k.confrelid = tbl AND k.contype = 'f') THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB607', MESSAGE = format('%s is referenced by a foreign key', tbl),
+            DETAIL = 'Its rows will live in several clusters: no cluster can check a foreign key to all of them.',
+            HINT = 'Drop the foreign key (check it in the application, or key on a region-local table).';
+    END IF;
+    IF local IS NULL OR NOT EXISTS (SELECT FROM @extschema@.regions x WHERE x.code = local) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB603', MESSAGE = 'georoute.local_region is not set, or not a registered region',
+            HINT = 'Set georoute.local_region in postgresql.conf and register the region with add_region().';
+    END IF;
+    SELECT n.nspname, k.relname INTO nsp, rel FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = tbl;
+
+    -- The parent's unique constraints move to the local partitions.
+    FOR c IN SELECT k.conname, pg_get_constraintdef(k.oid) AS def FROM pg_constraint k
+              WHERE k.conrelid = tbl AND k.contype IN ('p', 'u') ORDER BY k.contype, k.conname LOOP
+        moved := moved || jsonb_build_object('name', c.conname, 'def', c.def);
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, c.conname);
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_index x WHERE x.indrelid = tbl AND x.indisunique) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB606', MESSAGE = format('%s has a unique index that is not a constraint', tbl),
+            HINT = 'Make it a UNIQUE constraint (it moves to each local partition) or drop it.';
+    END IF;
+
+    FOR r IN SELECT x.code, x.server FROM @extschema@.regions x ORDER BY x.number LOOP
+        region := r.code;
+        part := left(rel, 62 - length(r.code)) || '_' || r.code;
+        SELECT k.oid::regclass INTO found_part FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid
+         WHERE i.inhparent = tbl AND pg_get_expr(k.relpartbound, k.oid) = format('FOR VALUES IN (%L)', r.code);
+        IF found_part IS NOT NULL THEN
+            partition := found_part;
+            kind := CASE WHEN (SELECT k.relkind FROM pg_class k WHERE k.oid = found_part) = 'f' THEN 'foreign' ELSE 'local' END;
+        ELSIF r.code = local THEN
+            EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES IN (%L)', nsp, part, tbl, r.code);
+            partition := format('%I.%I', nsp, part)::regclass;
+            kind := 'local';
+        ELSIF r.server IS NOT NULL THEN
+            EXECUTE format('CREATE FOREIGN TABLE %I.%I PARTITION OF %s FOR VALUES IN (%L) SERVER %I '
+                           'OPTIONS (schema_name %L, table_name %L)', nsp, part, tbl, r.code, r.server, nsp, part);
+            partition := format('%I.%I', nsp, part)::regclass;
+            kind := 'foreign';
+        ELSE
+            -- No server for that region yet: its rows have no partition
+            -- here (an insert fails with 23514) until distribute() runs
+            -- again after add_region() gave it one.
+            partition := NULL;
+            kind := 'unreachable';
+        END IF;
+        IF kind = 'local' THEN
+            FOR c IN SELECT e ->> 'name' AS name, e ->> 'def' AS def FROM jsonb_array_elements(moved) e LOOP
+                IF NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = partition
+                                AND pg_get_constraintdef(k.oid) = c.def) THEN
+                    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', partition,
+                                   left(c.name, 62 - length(r.code)) || '_' || r.code, c.def);
+                END IF;
+            END LOOP;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.next_id(text), @extschema@.region_of_id(bigint), @extschema@.route(bigint),
                           @extschema@.route(text), @extschema@.region_of(geography),
-                          @extschema@._target(text) TO PUBLIC;   -- route()'s, run as its caller
+                          @extschema@._target(text), @extschema@.distribute(regclass, name) TO PUBLIC;
+-- (_target: route()'s, run as its caller; distribute: owners of tables)
 
 -- The functions that use PostGIS find it wherever it was installed.
 DO $do$

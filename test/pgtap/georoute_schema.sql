@@ -36,9 +36,9 @@ SELECT is_empty(
 SELECT results_eq(
     $$SELECT p.oid::regprocedure::text COLLATE "default" FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'georoute'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1$$,
-    ARRAY['georoute._target(text)', 'georoute.next_id(text)', 'georoute.region_of(geography)',
+    ARRAY['georoute._target(text)', 'georoute.distribute(regclass,name)', 'georoute.next_id(text)', 'georoute.region_of(geography)',
           'georoute.region_of_id(bigint)', 'georoute.route(bigint)', 'georoute.route(text)'],
-    'every role may mint, route and place; nothing else');
+    'every role may mint, route and place, and distribute its own tables; nothing else');
 SELECT ok(NOT has_function_privilege('public', 'georoute.add_region(text,name,text,geography,integer)', 'EXECUTE'),
           'registering a region is not for every role');
 SELECT ok(has_table_privilege('public', 'georoute.regions', 'SELECT'), 'every role reads the registry');
