@@ -57,6 +57,13 @@ SELECT pg_temp.try($$SET georoute.local_region = 'eu'$$);
 SELECT * FROM georoute.route((2::bigint << 56) | (1::bigint << 49) | 5);
 SELECT * FROM georoute.route('us');
 SELECT * FROM georoute.route('asia');
+SELECT pg_temp.try($$SELECT * FROM georoute.route(0)$$);
+SELECT pg_temp.try($$SELECT * FROM georoute.route((99::bigint << 56) | (1::bigint << 49))$$);
+SELECT pg_temp.try($$SELECT * FROM georoute.route(NULL::bigint)$$);
+-- A server changed: route() follows (the cached targets are dropped).
+ALTER SERVER geo_eu OPTIONS (SET host 'eu2.db.internal');
+SELECT * FROM georoute.route((2::bigint << 56) | (1::bigint << 49) | 5);
+ALTER SERVER geo_eu OPTIONS (SET host 'eu.db.internal');
 SELECT pg_temp.try($$SELECT * FROM georoute.route('mars')$$);
 SELECT pg_temp.try($$SELECT * FROM georoute.route(NULL::text)$$);
 

@@ -110,10 +110,10 @@ BEGIN
 END
 $$;
 
--- route(id) and route(region): the region and its connection target.
+-- route(id) and route(region): the region and its connection target
+-- (route(id) from the backend's cached registry: it is on the hot path).
 CREATE FUNCTION @extschema@.route(id bigint, OUT region text, OUT target text)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-    AS $$ SELECT r, @extschema@._target(r) FROM (SELECT @extschema@.region_of_id(id) AS r) x $$;
+    LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'georoute_route_id';
 CREATE FUNCTION @extschema@.route(code text, OUT region text, OUT target text)
     LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
     AS $$

@@ -14,6 +14,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -130,6 +131,33 @@ CASEBOOK_FUNCTION(georoute_region_of_id) {
                         ", which is not registered here",
                     {}, "Every cluster needs the same registry (georoute.regions).");
     return text_datum(*code);
+}
+
+// georoute.route(id bigint) → (region text, target text): the home region of
+// an id and its connection target, from the cached registry.
+CASEBOOK_FUNCTION(georoute_route_id) {
+    int64_t id = args::int8(fcinfo, 0, "id");
+    auto parts = ids::split(id);
+    if (!parts)
+        throw Error(errcodes::invalid_region_id, std::to_string(id) + " is not a georoute id",
+                    "A georoute id is positive and carries region numbers 1 to 127 in bits 62-49.");
+    auto code = registry::code_of(parts->home);
+    if (!code)
+        throw Error(errcodes::invalid_region_id,
+                    "id " + std::to_string(id) + " belongs to region number " + std::to_string(parts->home) +
+                        ", which is not registered here",
+                    {}, "Every cluster needs the same registry (georoute.regions).");
+    auto target = registry::target_of(parts->home);
+    return pg::guard([&] {
+        TupleDesc desc;
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+            elog(ERROR, "georoute.route() must return a record");
+        desc = BlessTupleDesc(desc);
+        Datum values[2] = {PointerGetDatum(cstring_to_text_with_len(code->data(), static_cast<int>(code->size()))), 0};
+        bool nulls[2] = {false, !target.has_value()};
+        if (target) values[1] = PointerGetDatum(cstring_to_text_with_len(target->data(), static_cast<int>(target->size())));
+        return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+    });
 }
 
 // Statement trigger on georoute.regions: every backend reloads the registry

@@ -10,6 +10,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 }
 
 namespace casebook::georoute::registry {
@@ -20,6 +21,7 @@ namespace {
 
 // Region numbers are 1..127 (ids.hpp): an array indexed by number.
 std::array<std::optional<std::string>, 128> g_codes;
+std::array<std::optional<std::string>, 128> g_targets;
 uint64_t g_generation = 1;
 uint64_t g_loaded = 0;
 Oid g_regions = InvalidOid;
@@ -28,11 +30,15 @@ extern "C" void georoute_registry_relcache(Datum, Oid relid) {
     if (relid == InvalidOid || relid == g_regions) ++g_generation;
 }
 
-spi::Statement kLoad{"SELECT r.number::integer, r.code FROM georoute.regions r", {}};
+// A foreign server created, changed or dropped: the targets may change.
+extern "C" void georoute_registry_servers(Datum, int, uint32) { ++g_generation; }
+
+spi::Statement kLoad{"SELECT r.number::integer, r.code, georoute._target(r.code) FROM georoute.regions r", {}};
 
 void load() {
     if (g_loaded == g_generation) return;
     for (auto& c : g_codes) c.reset();
+    for (auto& t : g_targets) t.reset();
     pg::guard([] {
         Oid nsp = get_namespace_oid("georoute", true);
         g_regions = OidIsValid(nsp) ? get_relname_relid("regions", nsp) : InvalidOid;
@@ -45,14 +51,22 @@ void load() {
     spi::Rows rows = conn.execute(kLoad, std::initializer_list<spi::Param>{}, true);
     for (uint64_t i = 0; i < rows.size(); ++i) {
         int number = rows.int4_at(i, 1);
-        if (number >= 1 && number < static_cast<int>(g_codes.size())) g_codes[number] = rows.text(i, 2);
+        if (number >= 1 && number < static_cast<int>(g_codes.size())) {
+            g_codes[number] = rows.text(i, 2);
+            g_targets[number] = rows.text(i, 3);
+        }
     }
     conn.finish();
 }
 
 }  // namespace
 
-void install() { pg::guard([] { CacheRegisterRelcacheCallback(georoute_registry_relcache, 0); }); }
+void install() {
+    pg::guard([] {
+        CacheRegisterRelcacheCallback(georoute_registry_relcache, 0);
+        CacheRegisterSyscacheCallback(FOREIGNSERVEROID, georoute_registry_servers, 0);
+    });
+}
 
 void invalidate() { ++g_generation; }
 
@@ -67,6 +81,12 @@ std::optional<std::string> code_of(int number) {
     load();
     if (number < 1 || number >= static_cast<int>(g_codes.size())) return std::nullopt;
     return g_codes[number];
+}
+
+std::optional<std::string> target_of(int number) {
+    load();
+    if (number < 1 || number >= static_cast<int>(g_targets.size())) return std::nullopt;
+    return g_targets[number];
 }
 
 }  // namespace casebook::georoute::registry

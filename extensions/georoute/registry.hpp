@@ -1,7 +1,8 @@
 // georoute: the region registry (georoute.regions) as this backend knows
-// it: region codes and numbers, loaded once and reloaded after any change
-// of the table commits (a statement trigger invalidates its relcache entry
-// in every backend).
+// it: region codes, numbers and connection targets, loaded once and
+// reloaded after any change of the table commits (a statement trigger
+// invalidates its relcache entry in every backend) or of a foreign server
+// (its syscache entry).
 #pragma once
 
 #include <optional>
@@ -16,5 +17,8 @@ void invalidate();  // this backend, at once (the trigger)
 std::optional<int> number_of(const std::string& code);
 // The code of a region number; std::nullopt when no region has it.
 std::optional<std::string> code_of(int number);
+// The connection target of a region number (georoute._target(): host,
+// hostaddr, port and dbname of its server); std::nullopt when it has none.
+std::optional<std::string> target_of(int number);
 
 }  // namespace casebook::georoute::registry
