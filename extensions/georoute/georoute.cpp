@@ -1,7 +1,7 @@
 // georoute: SQL entry points (declared in georoute--0.2.0.sql) and settings.
 #include <cstring>
-#include <regex>
 #include <string>
+#include <utility>
 
 #include "args.hpp"
 #include "errcodes.hpp"
@@ -81,6 +81,22 @@ Oid id_sequence() {
     return seq;
 }
 
+// The home region of an id: its number and code (KB602 for a value that is
+// not an id, or of a region number not registered here).
+std::pair<int, std::string> home_of(int64_t id) {
+    auto parts = ids::split(id);
+    if (!parts)
+        throw Error(errcodes::invalid_region_id, std::to_string(id) + " is not a georoute id",
+                    "A georoute id is positive and carries region numbers 1 to 127 in bits 62-49.");
+    auto code = registry::code_of(parts->home);
+    if (!code)
+        throw Error(errcodes::invalid_region_id,
+                    "id " + std::to_string(id) + " belongs to region number " + std::to_string(parts->home) +
+                        ", which is not registered here",
+                    {}, "Every cluster needs the same registry (georoute.regions).");
+    return {parts->home, *code};
+}
+
 }  // namespace
 
 void _PG_init(void) {
@@ -119,41 +135,20 @@ CASEBOOK_FUNCTION(georoute_next_id) {
 // georoute.region_of_id(id bigint) → text: the home region of an id, by
 // arithmetic and the cached registry.
 CASEBOOK_FUNCTION(georoute_region_of_id) {
-    int64_t id = args::int8(fcinfo, 0, "id");
-    auto parts = ids::split(id);
-    if (!parts)
-        throw Error(errcodes::invalid_region_id, std::to_string(id) + " is not a georoute id",
-                    "A georoute id is positive and carries region numbers 1 to 127 in bits 62-49.");
-    auto code = registry::code_of(parts->home);
-    if (!code)
-        throw Error(errcodes::invalid_region_id,
-                    "id " + std::to_string(id) + " belongs to region number " + std::to_string(parts->home) +
-                        ", which is not registered here",
-                    {}, "Every cluster needs the same registry (georoute.regions).");
-    return text_datum(*code);
+    return text_datum(home_of(args::int8(fcinfo, 0, "id")).second);
 }
 
 // georoute.route(id bigint) → (region text, target text): the home region of
 // an id and its connection target, from the cached registry.
 CASEBOOK_FUNCTION(georoute_route_id) {
-    int64_t id = args::int8(fcinfo, 0, "id");
-    auto parts = ids::split(id);
-    if (!parts)
-        throw Error(errcodes::invalid_region_id, std::to_string(id) + " is not a georoute id",
-                    "A georoute id is positive and carries region numbers 1 to 127 in bits 62-49.");
-    auto code = registry::code_of(parts->home);
-    if (!code)
-        throw Error(errcodes::invalid_region_id,
-                    "id " + std::to_string(id) + " belongs to region number " + std::to_string(parts->home) +
-                        ", which is not registered here",
-                    {}, "Every cluster needs the same registry (georoute.regions).");
-    auto target = registry::target_of(parts->home);
+    auto [number, code] = home_of(args::int8(fcinfo, 0, "id"));
+    auto target = registry::target_of(number);
     return pg::guard([&] {
         TupleDesc desc;
         if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
             elog(ERROR, "georoute.route() must return a record");
         desc = BlessTupleDesc(desc);
-        Datum values[2] = {PointerGetDatum(cstring_to_text_with_len(code->data(), static_cast<int>(code->size()))), 0};
+        Datum values[2] = {PointerGetDatum(cstring_to_text_with_len(code.data(), static_cast<int>(code.size()))), 0};
         bool nulls[2] = {false, !target.has_value()};
         if (target) values[1] = PointerGetDatum(cstring_to_text_with_len(target->data(), static_cast<int>(target->size())));
         return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
