@@ -139,6 +139,20 @@ CREATE FUNCTION @extschema@.region_of(place geography) RETURNS SETOF text
 -- ---------------------------------------------------------------------------
 -- distribute(): one table, its rows in their home regions' clusters
 -- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.distributed (
+    tbl regclass PRIMARY KEY,
+    region_column name NOT NULL,
+    distributed_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.distributed', '');
+-- Every role reads it; a table's owner adds it (through distribute()).
+ALTER TABLE @extschema@.distributed ENABLE ROW LEVEL SECURITY;
+CREATE POLICY everyone_reads ON @extschema@.distributed FOR SELECT USING (true);
+CREATE POLICY owners_add ON @extschema@.distributed FOR INSERT
+    WITH CHECK (pg_catalog.pg_has_role(current_user,
+                    (SELECT k.relowner FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) tbl), 'USAGE'));
+GRANT SELECT, INSERT ON @extschema@.distributed TO PUBLIC;
+
 -- Takes a table PARTITION BY LIST (region_column) and gives it a partition
 -- per registered region: a local table for this cluster's region, a
 -- postgres_fdw foreign table for every other region that has a server
@@ -193,6 +207,8 @@ BEGIN
             HINT = 'Set georoute.local_region in postgresql.conf and register the region with add_region().';
     END IF;
     SELECT n.nspname, k.relname INTO nsp, rel FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = tbl;
+    INSERT INTO @extschema@.distributed AS d (tbl, region_column) VALUES (tbl, region_column)
+    ON CONFLICT ON CONSTRAINT distributed_pkey DO NOTHING;
 
     -- The parent's unique constraints move to the local partitions.
     FOR c IN SELECT k.conname, pg_get_constraintdef(k.oid) AS def FROM pg_constraint k
@@ -243,10 +259,130 @@ BEGIN
 END
 $$;
 
+-- ---------------------------------------------------------------------------
+-- Residency guard: no partition of a distributed table may store a
+-- region's rows outside that region's jurisdiction
+-- ---------------------------------------------------------------------------
+-- Every partition of a distributed table that breaks residency, and why:
+-- a DEFAULT partition (it would store rows of any region here); a value
+-- that is not a registered region; a local partition for a region of
+-- another jurisdiction than this cluster's; a foreign partition whose
+-- server is not the server of a region of the rows' jurisdiction.
+CREATE FUNCTION @extschema@.residency_violations()
+    RETURNS TABLE (tbl regclass, partition regclass, region text, problem text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    local_jurisdiction text := (SELECT r.jurisdiction FROM @extschema@.regions r
+                                 WHERE r.code = nullif(current_setting('georoute.local_region', true), ''));
+    p record;
+    v text;
+    j text;
+    server_jurisdictions text[];
+BEGIN
+    FOR p IN SELECT d.tbl AS parent, k.oid::regclass AS part, k.relkind,
+                    pg_get_expr(k.relpartbound, k.oid) AS bound,
+                    (SELECT s.srvname FROM pg_foreign_table f JOIN pg_foreign_server s ON s.oid = f.ftserver
+                      WHERE f.ftrelid = k.oid) AS server
+               FROM @extschema@.distributed d
+               JOIN pg_inherits i ON i.inhparent = d.tbl
+               JOIN pg_class k ON k.oid = i.inhrelid
+              ORDER BY 1, 2
+    LOOP
+        tbl := p.parent;
+        partition := p.part;
+        IF p.bound = 'DEFAULT' THEN
+            region := NULL;
+            problem := 'a DEFAULT partition would store rows of any region in this cluster';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        FOR v IN SELECT m[1] FROM regexp_matches(p.bound, '''((?:[^'']|'''')*)''', 'g') m LOOP
+            region := replace(v, '''''', '''');
+            SELECT r.jurisdiction INTO j FROM @extschema@.regions r WHERE r.code = region;
+            IF NOT FOUND THEN
+                problem := 'not a registered region';
+                RETURN NEXT;
+            ELSIF p.relkind = 'f' THEN
+                server_jurisdictions := ARRAY(SELECT DISTINCT r.jurisdiction FROM @extschema@.regions r WHERE r.server = p.server);
+                IF server_jurisdictions IS DISTINCT FROM ARRAY[j] THEN
+                    problem := format('rows of jurisdiction %s would be stored through server %I, of %s', j, p.server,
+                                      coalesce(nullif(array_to_string(server_jurisdictions, ', '), ''), 'no registered region'));
+                    RETURN NEXT;
+                END IF;
+            ELSIF local_jurisdiction IS DISTINCT FROM j THEN
+                problem := format('rows of jurisdiction %s would be stored in this cluster, of %s', j,
+                                  coalesce(local_jurisdiction, 'no registered region (georoute.local_region)'));
+                RETURN NEXT;
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+-- Raises KB608 for the first violation, if any.
+CREATE FUNCTION @extschema@._assert_residency() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v record;
+BEGIN
+    IF NOT EXISTS (SELECT FROM @extschema@.distributed) THEN
+        RETURN;
+    END IF;
+    SELECT * INTO v FROM @extschema@.residency_violations() LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB608',
+            MESSAGE = format('residency: partition %s of %s: %s', v.partition, v.tbl, v.problem),
+            DETAIL = format('Region %s. A distributed table keeps each region''s rows in its jurisdiction.', coalesce(v.region, '(any)')),
+            HINT = 'Each region''s rows go to a local partition in a cluster of its jurisdiction, or to a foreign partition on that region''s server: georoute.distribute() lays a table out so.';
+    END IF;
+END
+$$;
+
+-- After every DDL command that can add or change a partition or a server:
+-- a violation undoes the command (KB608).
+CREATE FUNCTION @extschema@._residency_guard() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM @extschema@._assert_residency();
+END
+$$;
+-- And at the commit of a change of the registry (a region's server or
+-- jurisdiction changed under its partitions): deferred, so that a
+-- transaction can move a region to a new server and its partitions with it.
+CREATE FUNCTION @extschema@._residency_check() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    PERFORM @extschema@._assert_residency();
+    RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER residency_check AFTER INSERT OR UPDATE OR DELETE ON @extschema@.regions
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION @extschema@._residency_check();
+CREATE EVENT TRIGGER georoute_residency ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE FOREIGN TABLE', 'ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SERVER',
+                 'CREATE TABLE AS', 'SELECT INTO')
+    EXECUTE FUNCTION @extschema@._residency_guard();
+ALTER EVENT TRIGGER georoute_residency ENABLE ALWAYS;
+-- A distributed table dropped: forgotten.
+CREATE FUNCTION @extschema@._on_sql_drop() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    DELETE FROM @extschema@.distributed d
+     WHERE d.tbl::oid IN (SELECT o.objid FROM pg_event_trigger_dropped_objects() o WHERE o.object_type = 'table');
+END
+$$;
+CREATE EVENT TRIGGER georoute_sql_drop ON sql_drop EXECUTE FUNCTION @extschema@._on_sql_drop();
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.next_id(text), @extschema@.region_of_id(bigint), @extschema@.route(bigint),
                           @extschema@.route(text), @extschema@.region_of(geography),
-                          @extschema@._target(text), @extschema@.distribute(regclass, name) TO PUBLIC;
+                          @extschema@._target(text), @extschema@.distribute(regclass, name),
+                          @extschema@.residency_violations() TO PUBLIC;
 -- (_target: route()'s, run as its caller; distribute: owners of tables)
 
 -- The functions that use PostGIS find it wherever it was installed.

@@ -3,7 +3,8 @@
 # same registry in each, ids minted in every cluster for every region,
 # routed back by region_of_id() in every cluster; georoute.local_region is
 # a property of the cluster (a session cannot take another region's
-# minting). Starts the clusters and stops them; ends with
+# minting); distribute() across the clusters; a region down and back.
+# Starts the clusters and stops them; ends with
 # "N passed, N failed".
 set -uo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -113,6 +114,57 @@ check "the home cluster's primary key refuses a duplicate sent through another c
 check "a table that is not partitioned by region is refused (KB606)" "KB606" \
   "$(in_region us -c "CREATE TABLE plain (id bigint, region text)" -c "SELECT georoute.distribute('plain')" 2>&1 \
      | grep -o 'is not PARTITION BY LIST' | sed 's/.*/KB606/' | head -1)"
+
+# The residency guard: in the US cluster, every way of giving EU rows a
+# place outside the EU is refused (KB608) and undone; distribute() again
+# finds nothing to do.
+in_region us >/dev/null <<'SQL' || { echo "FAILED orders set-up"; failed=$((failed + 1)); }
+CREATE TABLE orders (id bigint NOT NULL, region text NOT NULL, total numeric) PARTITION BY LIST (region);
+SELECT * FROM georoute.distribute('orders');
+CREATE TABLE spare (LIKE orders);
+SQL
+guard() { # guard WHAT SQL: the SQL must fail with KB608
+  check "residency: $1 is refused (KB608)" "KB608" \
+    "$(in_region us -v VERBOSITY=verbose -c "$2" 2>&1 | grep -o 'KB608' | head -1)"
+}
+guard "a local partition for EU rows in the US cluster" \
+  "ALTER TABLE orders DETACH PARTITION orders_eu; CREATE TABLE orders_eu_here PARTITION OF orders FOR VALUES IN ('eu')"
+guard "a local table attached for EU rows" \
+  "ALTER TABLE orders DETACH PARTITION orders_eu; ALTER TABLE orders ATTACH PARTITION spare FOR VALUES IN ('eu')"
+guard "a foreign partition for EU rows on the US server" \
+  "ALTER TABLE orders DETACH PARTITION orders_eu; CREATE FOREIGN TABLE orders_eu_us PARTITION OF orders FOR VALUES IN ('eu') SERVER cluster_us OPTIONS (table_name 'orders_us')"
+guard "a DEFAULT partition" "CREATE TABLE orders_any PARTITION OF orders DEFAULT"
+guard "a partition for US and EU rows together" \
+  "ALTER TABLE orders DETACH PARTITION orders_eu; ALTER TABLE orders DETACH PARTITION orders_us; CREATE TABLE orders_mixed PARTITION OF orders FOR VALUES IN ('us', 'eu')"
+guard "the registry changed under the EU partition (EU's server set to the US cluster's)" \
+  "UPDATE georoute.regions SET server = 'cluster_us' WHERE code = 'eu'"
+check "after the refusals: no violation, the EU partition still on the EU server" "0|cluster_eu" \
+  "$(in_region us -F '|' -c "SELECT (SELECT count(*) FROM georoute.residency_violations()), s.srvname FROM pg_foreign_table f JOIN pg_foreign_server s ON s.oid = f.ftserver WHERE f.ftrelid = 'orders_eu'::regclass")"
+
+# A region down: the EU cluster stops. Local work in the US cluster goes
+# on; what needs the EU cluster fails at once with a clear error (bounded:
+# statement_timeout 5 s, postgres_fdw's connect_timeout on a TCP server);
+# nothing hangs. The EU cluster back: work resumes.
+bash "$REGIONS_SH" stop eu >/dev/null
+check "EU down: the US cluster writes and reads its own rows" "51" \
+  "$(in_region us -c "INSERT INTO users VALUES (georoute.next_id('us'), 'us', 'while-eu-down@example.com')" \
+       -c "SELECT count(*) FROM users WHERE region = 'us'")"
+t0=$(date +%s%N)
+err=$(in_region us -c "SET statement_timeout = '5s'" -c "SELECT count(*) FROM users WHERE region = 'eu'" 2>&1 | grep ERROR | head -1)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "EU down: a read of EU rows fails with postgres_fdw's connection error" "yes" \
+  "$(echo "$err" | grep -q 'could not connect to server "cluster_eu"' && echo yes || echo "no: $err")"
+check "EU down: ... within the bound (5 s), not hanging" "yes" "$([ "$ms" -lt 5000 ] && echo yes || echo "no: $ms ms")"
+check "EU down: an EU row written through the US cluster is refused, nothing stored" "0" \
+  "$(in_region us -c "INSERT INTO users VALUES (georoute.next_id('eu'), 'eu', 'lost@example.com')" >/dev/null 2>&1;
+     in_region us -c "SELECT count(*) FROM users_us WHERE email = 'lost@example.com'")"
+check "EU down: ids for EU are still minted (no call to the EU cluster)" "eu" \
+  "$(in_region us -c "SELECT georoute.region_of_id(georoute.next_id('eu'))")"
+bash "$REGIONS_SH" restart eu >/dev/null 2>&1 || true
+check "EU back: reads of EU rows resume" "100" "$(in_region us -c "SELECT count(*) FROM users WHERE region = 'eu'")"
+check "EU back: and writes" "101" \
+  "$(in_region us -c "INSERT INTO users VALUES (georoute.next_id('eu'), 'eu', 'after@example.com')" \
+       -c "SELECT count(*) FROM users WHERE region = 'eu'")"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -7,7 +7,9 @@
 #   regions.sh start                 fresh initdb + start of all three
 #   regions.sh stop                  stop all three (if running)
 #   regions.sh status                one line per region; exit 0 when all run
-#   regions.sh start|stop REGION     one of them (a region down, then back)
+#   regions.sh start|stop REGION     one of them (start: a fresh initdb)
+#   regions.sh restart REGION        the same data directory again (a region
+#                                    stopped, then back with its rows)
 #   regions.sh env REGION            export lines: eval "$(regions.sh env eu)"
 #   regions.sh port REGION           its port
 #

@@ -7,7 +7,7 @@ DROP EXTENSION IF EXISTS georoute CASCADE;
 CREATE EXTENSION georoute CASCADE;   -- postgres_fdw, postgis
 RESET client_min_messages;
 
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT is((SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'georoute'), '0.2.0',
           'georoute is installed at version 0.2.0');
@@ -16,7 +16,7 @@ SELECT results_eq(
         JOIN pg_catalog.pg_extension e ON e.oid = d.objid JOIN pg_catalog.pg_extension r ON r.oid = d.refobjid
        WHERE d.classid = 'pg_catalog.pg_extension'::regclass AND e.extname = 'georoute' AND d.deptype = 'n' ORDER BY 1$$,
     ARRAY['postgis', 'postgres_fdw'], 'georoute requires postgres_fdw and postgis');
-SELECT tables_are('georoute', ARRAY['regions'], 'one table: the region registry');
+SELECT tables_are('georoute', ARRAY['regions', 'distributed'], 'the region registry and the distributed tables');
 SELECT columns_are('georoute', 'regions', ARRAY['code', 'number', 'server', 'jurisdiction', 'area', 'added_at'],
                    'regions has its columns');
 SELECT col_is_pk('georoute', 'regions', 'code', 'a region is known by its code');
@@ -27,7 +27,8 @@ SELECT has_trigger('georoute', 'regions', 'registry_changed', 'a change of the r
 SELECT results_eq(
     $$SELECT p.proname::text COLLATE "default" FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'georoute'::regnamespace AND p.prosecdef ORDER BY 1$$,
-    ARRAY['_target'], 'one function runs as its owner: _target (host, port and dbname of a server)');
+    ARRAY['_assert_residency', '_on_sql_drop', '_residency_check', '_residency_guard', '_target', 'residency_violations'],
+    'run as their owner: the residency guard (it reads every distributed table''s partitions) and _target (host, port and dbname of a server)');
 SELECT is_empty(
     $$SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'georoute'::regnamespace AND p.prolang <> (SELECT oid FROM pg_catalog.pg_language WHERE lanname = 'c')
@@ -37,7 +38,7 @@ SELECT results_eq(
     $$SELECT p.oid::regprocedure::text COLLATE "default" FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'georoute'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1$$,
     ARRAY['georoute._target(text)', 'georoute.distribute(regclass,name)', 'georoute.next_id(text)', 'georoute.region_of(geography)',
-          'georoute.region_of_id(bigint)', 'georoute.route(bigint)', 'georoute.route(text)'],
+          'georoute.region_of_id(bigint)', 'georoute.residency_violations()', 'georoute.route(bigint)', 'georoute.route(text)'],
     'every role may mint, route and place, and distribute its own tables; nothing else');
 SELECT ok(NOT has_function_privilege('public', 'georoute.add_region(text,name,text,geography,integer)', 'EXECUTE'),
           'registering a region is not for every role');
@@ -46,6 +47,13 @@ SELECT ok(NOT has_table_privilege('public', 'georoute.regions', 'INSERT,UPDATE,D
           'and no role but its owner writes it');
 SELECT ok(NOT has_sequence_privilege('public', 'georoute.id_sequence', 'USAGE,UPDATE'),
           'the id sequence is next_id()''s alone');
+
+SELECT results_eq(
+    $$SELECT (evtname::text || ' ' || evtevent::text || ' ' || evtenabled::text) COLLATE "default"
+        FROM pg_catalog.pg_event_trigger WHERE evtname LIKE 'georoute%' ORDER BY 1$$,
+    ARRAY['georoute_residency ddl_command_end A', 'georoute_sql_drop sql_drop O'],
+    'the residency guard runs after DDL, always (also under session_replication_role = replica)');
+SELECT has_trigger('georoute', 'regions', 'residency_check', 'and at the commit of a change of the registry');
 
 SELECT * FROM finish();
 ROLLBACK;
