@@ -92,6 +92,10 @@ DROP TABLE geo_orders;
 SELECT pg_temp.try($$SELECT * FROM georoute.distribute('geo_users')$$);
 SELECT count(*) AS partitions, (SELECT count(*) FROM pg_constraint WHERE conrelid = 'geo_users'::regclass) AS parent_constraints
   FROM pg_inherits WHERE inhparent = 'geo_users'::regclass;
+-- replicate_reference(): refusals here (replication is tested on the three
+-- region clusters).
+SELECT pg_temp.try($$SELECT georoute.replicate_reference(NULL)$$);
+SELECT pg_temp.try($$SELECT georoute.replicate_reference('geo_plain')$$);
 GRANT SELECT ON geo_users TO PUBLIC;
 
 -- A plain role: routes and reads the registry; changes nothing.
@@ -104,6 +108,7 @@ SELECT pg_temp.try($$SELECT georoute.add_region('x', NULL, 'X')$$);
 SELECT pg_temp.try($$INSERT INTO georoute.regions (code, number, jurisdiction) VALUES ('x', 9, 'X') RETURNING 1$$);
 SELECT pg_temp.try($$UPDATE georoute.regions SET jurisdiction = 'US' WHERE code = 'eu' RETURNING 1$$);
 SELECT pg_temp.try($$SELECT * FROM georoute.distribute('geo_users')$$);
+SELECT pg_temp.try($$SELECT georoute.replicate_reference('geo_users')$$);
 RESET ROLE;
 SELECT code, jurisdiction FROM georoute.regions ORDER BY number;
 

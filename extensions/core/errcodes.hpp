@@ -199,6 +199,8 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB606", "not_distributable", "distribute() of a table that is not PARTITION BY LIST on a text region column, or with a unique index that is not a constraint"},
     {"KB607", "distributed_table_referenced", "distribute() of a table that a foreign key references"},
     {"KB608", "residency_violation", "DDL that would let a partition of a distributed table store a region's rows outside its jurisdiction (a local partition in a cluster of another jurisdiction, a foreign partition on another jurisdiction's server, a DEFAULT partition, an unregistered region)"},
+    {"KB609", "reference_without_key", "replicate_reference() of a table without a primary key"},
+    {"KB610", "reference_read_only", "a write to a region's copy of reference data (it is written in its origin region)"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

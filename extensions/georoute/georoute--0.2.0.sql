@@ -260,6 +260,120 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
+-- Reference data: one table, the same rows in every region, read locally
+-- ---------------------------------------------------------------------------
+CREATE TABLE @extschema@.reference_tables (
+    tbl regclass PRIMARY KEY,
+    origin text NOT NULL,
+    added_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.reference_tables', '');
+GRANT SELECT ON @extschema@.reference_tables TO PUBLIC;
+
+-- The names of a table's publication and of the slot of one subscriber.
+CREATE FUNCTION @extschema@._ref_name(tbl regclass) RETURNS name
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT left('georoute_ref_' || c.relname, 63)::name FROM pg_class c WHERE c.oid = tbl $$;
+CREATE FUNCTION @extschema@._ref_slot(tbl regclass, subscriber text) RETURNS name
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT left(@extschema@._ref_name(tbl) || '_' || subscriber, 63)::name $$;
+
+-- Publishes a table from its origin region to every other region by
+-- logical replication. Run it in every cluster: in the origin's (default:
+-- this cluster is the origin) it makes the publication and a replication
+-- slot for each other region; in the others, where a table of the same
+-- name and columns must exist, a subscription to the origin's server
+-- (its host, port and dbname; the user of this role's user mapping; any
+-- password from the server's password file, never from a catalog row) and
+-- a trigger that refuses writes there (they go to the origin). The slot is
+-- made by the origin so that no subscription has to make one inside a
+-- transaction. Returns what it did.
+CREATE FUNCTION @extschema@.replicate_reference(tbl regclass, origin text DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    local text := nullif(current_setting('georoute.local_region', true), '');
+    src text := coalesce(origin, local);
+    r record;
+    pub name;
+    conninfo text;
+    who text;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'replicate_reference(): table is required';
+    END IF;
+    IF local IS NULL OR NOT EXISTS (SELECT FROM @extschema@.regions x WHERE x.code = local) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB603', MESSAGE = 'georoute.local_region is not set, or not a registered region';
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.regions x WHERE x.code = src) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB601', MESSAGE = format('no region %L', src);
+    END IF;
+    IF EXISTS (SELECT FROM @extschema@.distributed d WHERE d.tbl = tbl)
+       OR EXISTS (SELECT FROM pg_inherits i JOIN @extschema@.distributed d ON d.tbl = i.inhparent WHERE i.inhrelid = tbl) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB608', MESSAGE = format('%s is distributed: its rows stay in their regions', tbl);
+    END IF;
+    pub := @extschema@._ref_name(tbl);
+    IF src = local THEN
+        IF NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = tbl AND k.contype = 'p') THEN
+            RAISE EXCEPTION USING ERRCODE = 'KB609', MESSAGE = format('%s has no primary key', tbl),
+                DETAIL = 'Updates and deletes of a replicated table are matched by its primary key.';
+        END IF;
+        -- Slots first: a transaction that has written cannot make one.
+        FOR r IN SELECT x.code FROM @extschema@.regions x WHERE x.code <> local AND x.server IS NOT NULL ORDER BY x.number LOOP
+            IF NOT EXISTS (SELECT FROM pg_replication_slots s WHERE s.slot_name = @extschema@._ref_slot(tbl, r.code)) THEN
+                PERFORM pg_create_logical_replication_slot(@extschema@._ref_slot(tbl, r.code), 'pgoutput');
+            END IF;
+        END LOOP;
+        IF NOT EXISTS (SELECT FROM pg_publication p WHERE p.pubname = pub) THEN
+            EXECUTE format('CREATE PUBLICATION %I FOR TABLE %s', pub, tbl);
+        END IF;
+        INSERT INTO @extschema@.reference_tables (tbl, origin) VALUES (tbl, src) ON CONFLICT DO NOTHING;
+        RETURN format('publication %s from %s', pub, src);
+    END IF;
+    -- A subscriber: the origin's server gives host, port and dbname; the
+    -- user comes from this role's user mapping (no password: a password
+    -- file or certificates authenticate).
+    SELECT string_agg(o, ' ' ORDER BY o) INTO conninfo
+      FROM @extschema@.regions x JOIN pg_foreign_server s ON s.srvname = x.server, unnest(s.srvoptions) o
+     WHERE x.code = src AND split_part(o, '=', 1) IN ('host', 'hostaddr', 'port', 'dbname');
+    IF conninfo IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB605', MESSAGE = format('region %L has no server to subscribe to', src);
+    END IF;
+    SELECT split_part(o, '=', 2) INTO who
+      FROM pg_user_mappings m, unnest(m.umoptions) o
+     WHERE m.srvname = (SELECT x.server FROM @extschema@.regions x WHERE x.code = src)
+       AND m.usename IN (current_user, 'public') AND split_part(o, '=', 1) = 'user'
+     ORDER BY m.usename = 'public' LIMIT 1;
+    IF who IS NOT NULL THEN
+        conninfo := conninfo || ' user=' || who;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_subscription s WHERE s.subname = pub) THEN
+        EXECUTE format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION %I WITH (create_slot = false, slot_name = %L)',
+                       pub, conninfo, pub, @extschema@._ref_slot(tbl, local));
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = 'georoute_reference_read_only') THEN
+        EXECUTE format('CREATE TRIGGER georoute_reference_read_only BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._reference_read_only(%L)', tbl, src);
+    END IF;
+    INSERT INTO @extschema@.reference_tables (tbl, origin) VALUES (tbl, src) ON CONFLICT DO NOTHING;
+    RETURN format('subscription %s to %s', pub, src);
+END
+$$;
+
+-- On a subscriber's copy: writes go to the origin (the apply worker of the
+-- subscription runs with session_replication_role = replica, which this
+-- ordinary trigger does not fire under).
+CREATE FUNCTION @extschema@._reference_read_only() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'KB610',
+        MESSAGE = format('%s is reference data replicated from region %s: write it there', TG_TABLE_NAME, TG_ARGV[0]);
+END
+$$;
+
+-- ---------------------------------------------------------------------------
 -- Residency guard: no partition of a distributed table may store a
 -- region's rows outside that region's jurisdiction
 -- ---------------------------------------------------------------------------

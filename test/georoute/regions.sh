@@ -141,6 +141,42 @@ guard "the registry changed under the EU partition (EU's server set to the US cl
 check "after the refusals: no violation, the EU partition still on the EU server" "0|cluster_eu" \
   "$(in_region us -F '|' -c "SELECT (SELECT count(*) FROM georoute.residency_violations()), s.srvname FROM pg_foreign_table f JOIN pg_foreign_server s ON s.oid = f.ftserver WHERE f.ftrelid = 'orders_eu'::regclass")"
 
+# Reference data: products written in the US cluster, replicated to the EU
+# and Asia clusters, read locally there; writes there are refused.
+for r in us eu asia; do
+  in_region "$r" -c "CREATE TABLE products (id bigint PRIMARY KEY, name text NOT NULL)" >/dev/null
+done
+in_region us -c "INSERT INTO products SELECT g, 'product ' || g FROM generate_series(1, 100) g" >/dev/null
+check "replicate_reference() in the origin publishes" "publication georoute_ref_products from us" \
+  "$(in_region us -c "SELECT georoute.replicate_reference('products')")"
+for r in eu asia; do
+  check "replicate_reference() in $r subscribes to us" "subscription georoute_ref_products to us" \
+    "$(in_region "$r" -c "SELECT georoute.replicate_reference('products', origin => 'us')")"
+done
+in_region us -c "INSERT INTO products VALUES (101, 'added later')" -c "UPDATE products SET name = 'renamed' WHERE id = 1" >/dev/null
+wait_rows() { # wait_rows REGION: up to 30 s for the copy to match the origin
+  local i
+  for i in $(seq 1 60); do
+    [ "$(in_region "$1" -c "SELECT count(*) || ':' || (SELECT name FROM products WHERE id = 1) FROM products" 2>/dev/null)" = "101:renamed" ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+for r in eu asia; do
+  wait_rows "$r"
+  check "$r has the origin's rows, the later insert and update included (read locally)" "101:renamed" \
+    "$(in_region "$r" -c "SELECT count(*) || ':' || (SELECT name FROM products WHERE id = 1) FROM products")"
+  check "$r refuses writes to its copy (KB610)" "KB610" \
+    "$(in_region "$r" -v VERBOSITY=verbose -c "INSERT INTO products VALUES (500, 'local')" 2>&1 | grep -o 'KB610' | head -1)"
+done
+check "a reference table without a primary key is refused (KB609)" "KB609" \
+  "$(in_region us -v VERBOSITY=verbose -c "CREATE TABLE nokey (x int)" -c "SELECT georoute.replicate_reference('nokey')" 2>&1 \
+     | grep -o 'KB609' | head -1)"
+check "a distributed table is not reference data (KB608)" "KB608" \
+  "$(in_region us -v VERBOSITY=verbose -c "SELECT georoute.replicate_reference('users')" 2>&1 | grep -o 'KB608' | head -1)"
+check "no password in any subscription's connection string" "0" \
+  "$(for r in eu asia; do in_region "$r" -c "SELECT count(*) FROM pg_subscription WHERE subconninfo ~* 'password'"; done | paste -sd+ | bc)"
+
 # A region down: the EU cluster stops. Local work in the US cluster goes
 # on; what needs the EU cluster fails at once with a clear error (bounded:
 # statement_timeout 5 s, postgres_fdw's connect_timeout on a TCP server);

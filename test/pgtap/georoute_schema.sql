@@ -16,7 +16,7 @@ SELECT results_eq(
         JOIN pg_catalog.pg_extension e ON e.oid = d.objid JOIN pg_catalog.pg_extension r ON r.oid = d.refobjid
        WHERE d.classid = 'pg_catalog.pg_extension'::regclass AND e.extname = 'georoute' AND d.deptype = 'n' ORDER BY 1$$,
     ARRAY['postgis', 'postgres_fdw'], 'georoute requires postgres_fdw and postgis');
-SELECT tables_are('georoute', ARRAY['regions', 'distributed'], 'the region registry and the distributed tables');
+SELECT tables_are('georoute', ARRAY['regions', 'distributed', 'reference_tables'], 'the region registry, the distributed tables and the reference tables');
 SELECT columns_are('georoute', 'regions', ARRAY['code', 'number', 'server', 'jurisdiction', 'area', 'added_at'],
                    'regions has its columns');
 SELECT col_is_pk('georoute', 'regions', 'code', 'a region is known by its code');
