@@ -115,6 +115,18 @@ check "a table that is not partitioned by region is refused (KB606)" "KB606" \
   "$(in_region us -c "CREATE TABLE plain (id bigint, region text)" -c "SELECT georoute.distribute('plain')" 2>&1 \
      | grep -o 'is not PARTITION BY LIST' | sed 's/.*/KB606/' | head -1)"
 
+# Global queries: with partitionwise aggregation, a count per region over
+# the distributed table runs in each region's cluster; only the aggregates
+# cross the border (EXPLAIN VERBOSE: the remote SQL groups and counts).
+plan=$(in_region us -c "SET enable_partitionwise_aggregate = on" \
+         -c "EXPLAIN (VERBOSE, COSTS OFF) SELECT region, count(*), count(DISTINCT email) FROM users GROUP BY region")
+check "global count per region: pushed down to the EU cluster" "yes" \
+  "$(echo "$plan" | grep -q 'Remote SQL: SELECT region, count(\*), count(DISTINCT email) FROM public.users_eu GROUP BY 1' && echo yes || echo "no: $plan")"
+check "and to the Asia cluster" "yes" \
+  "$(echo "$plan" | grep -q 'FROM public.users_asia GROUP BY 1' && echo yes || echo no)"
+check "and the answer is every region's" "asia:50 eu:100 us:50" \
+  "$(in_region us -c "SET enable_partitionwise_aggregate = on" -c "SELECT string_agg(region || ':' || n, ' ' ORDER BY region) FROM (SELECT region, count(*) AS n FROM users GROUP BY region) x")"
+
 # The residency guard: in the US cluster, every way of giving EU rows a
 # place outside the EU is refused (KB608) and undone; distribute() again
 # finds nothing to do.
