@@ -85,6 +85,8 @@ $$;
 -- ---------------------------------------------------------------------------
 -- Ids and routing
 -- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._local_region() RETURNS text
+    LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'georoute_local_region';
 CREATE FUNCTION @extschema@.next_id(region text) RETURNS bigint
     LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'georoute_next_id';
 COMMENT ON FUNCTION @extschema@.next_id(text) IS
@@ -169,7 +171,7 @@ CREATE FUNCTION @extschema@.distribute(tbl regclass, region_column name DEFAULT 
     AS $$
 #variable_conflict use_variable
 DECLARE
-    local text := nullif(current_setting('georoute.local_region', true), '');
+    local text := @extschema@._local_region();
     pt record;
     r record;
     c record;
@@ -293,7 +295,7 @@ CREATE FUNCTION @extschema@.replicate_reference(tbl regclass, origin text DEFAUL
     AS $$
 #variable_conflict use_variable
 DECLARE
-    local text := nullif(current_setting('georoute.local_region', true), '');
+    local text := @extschema@._local_region();
     src text := coalesce(origin, local);
     r record;
     pub name;
@@ -388,7 +390,7 @@ CREATE FUNCTION @extschema@.residency_violations()
     AS $$
 DECLARE
     local_jurisdiction text := (SELECT r.jurisdiction FROM @extschema@.regions r
-                                 WHERE r.code = nullif(current_setting('georoute.local_region', true), ''));
+                                 WHERE r.code = @extschema@._local_region());
     p record;
     v text;
     j text;
@@ -496,7 +498,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.next_id(text), @extschema@.region_of_id(bigint), @extschema@.route(bigint),
                           @extschema@.route(text), @extschema@.region_of(geography),
                           @extschema@._target(text), @extschema@.distribute(regclass, name),
-                          @extschema@.residency_violations() TO PUBLIC;
+                          @extschema@.residency_violations(), @extschema@._local_region() TO PUBLIC;
 -- (_target: route()'s, run as its caller; distribute: owners of tables)
 
 -- The functions that use PostGIS find it wherever it was installed.

@@ -155,6 +155,16 @@ CASEBOOK_FUNCTION(georoute_route_id) {
     });
 }
 
+// georoute._local_region() → text: this cluster's region as georoute knows
+// it (NULL when unset). The SQL functions read it here, not through
+// current_setting(): in a session that has not loaded the library yet, a
+// SET georoute.local_region makes a placeholder that current_setting()
+// would report; calling this loads the library, which drops it.
+CASEBOOK_FUNCTION(georoute_local_region) {
+    if (g_local_region == nullptr || *g_local_region == '\0') PG_RETURN_NULL();
+    return text_datum(g_local_region);
+}
+
 // Statement trigger on georoute.regions: every backend reloads the registry
 // after the writing transaction commits, this one at once.
 CASEBOOK_FUNCTION(georoute_registry_changed) {

@@ -145,6 +145,11 @@ guard "a local table attached for EU rows" \
   "ALTER TABLE orders DETACH PARTITION orders_eu; ALTER TABLE orders ATTACH PARTITION spare FOR VALUES IN ('eu')"
 guard "a foreign partition for EU rows on the US server" \
   "ALTER TABLE orders DETACH PARTITION orders_eu; CREATE FOREIGN TABLE orders_eu_us PARTITION OF orders FOR VALUES IN ('eu') SERVER cluster_us OPTIONS (table_name 'orders_us')"
+# A session that SETs local_region before the library is loaded makes a
+# placeholder that current_setting() reports: the guard reads the real one.
+check "residency: a session's SET georoute.local_region = 'eu' does not change what the guard sees" "0|us" \
+  "$(in_region us -F '|' -c "SET georoute.local_region = 'eu'" \
+       -c "SELECT (SELECT count(*) FROM georoute.residency_violations()), georoute._local_region()" 2>/dev/null | tail -1)"
 guard "a DEFAULT partition" "CREATE TABLE orders_any PARTITION OF orders DEFAULT"
 guard "a partition for US and EU rows together" \
   "ALTER TABLE orders DETACH PARTITION orders_eu; ALTER TABLE orders DETACH PARTITION orders_us; CREATE TABLE orders_mixed PARTITION OF orders FOR VALUES IN ('us', 'eu')"
