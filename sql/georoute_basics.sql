@@ -110,6 +110,17 @@ SELECT pg_temp.try($$UPDATE georoute.regions SET jurisdiction = 'US' WHERE code 
 SELECT pg_temp.try($$SELECT * FROM georoute.distribute('geo_users')$$);
 SELECT pg_temp.try($$SELECT georoute.replicate_reference('geo_users')$$);
 RESET ROLE;
+-- A registry load that fails (here: the role may not read the targets) is
+-- tried again at the next call, not left as an empty registry.
+REVOKE EXECUTE ON FUNCTION georoute._target(text) FROM PUBLIC;
+UPDATE georoute.regions SET area = area WHERE code = 'asia';   -- the caches reload
+SET ROLE geo_app;
+SELECT pg_temp.try($$SELECT georoute.region_of_id((2::bigint << 56) | (1::bigint << 49) | 5)$$);
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION georoute._target(text) TO PUBLIC;
+SET ROLE geo_app;
+SELECT georoute.region_of_id((2::bigint << 56) | (1::bigint << 49) | 5) AS eu_again;
+RESET ROLE;
 SELECT code, jurisdiction FROM georoute.regions ORDER BY number;
 
 SET client_min_messages = warning;

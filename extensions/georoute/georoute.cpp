@@ -11,13 +11,11 @@
 #include "pg_boundary.hpp"
 
 extern "C" {
-#include "catalog/namespace.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
-#include "utils/lsyscache.h"
 
 PG_MODULE_MAGIC;
 
@@ -73,10 +71,7 @@ int local_number() {
 }
 
 Oid id_sequence() {
-    Oid seq = pg::guard([] {
-        Oid nsp = get_namespace_oid("georoute", true);
-        return OidIsValid(nsp) ? get_relname_relid("id_sequence", nsp) : InvalidOid;
-    });
+    Oid seq = registry::id_sequence();
     if (!OidIsValid(seq)) throw Error(errcodes::extension_not_ready, "georoute.id_sequence does not exist");
     return seq;
 }

@@ -25,6 +25,9 @@ std::array<std::optional<std::string>, 128> g_targets;
 uint64_t g_generation = 1;
 uint64_t g_loaded = 0;
 Oid g_regions = InvalidOid;
+// georoute.id_sequence: dropped only with the extension, whose regions
+// table goes with it (an invalidation of g_regions).
+Oid g_sequence = InvalidOid;
 
 extern "C" void georoute_registry_relcache(Datum, Oid relid) {
     if (relid == InvalidOid || relid == g_regions) ++g_generation;
@@ -37,26 +40,31 @@ spi::Statement kLoad{"SELECT r.number::integer, r.code, georoute._target(r.code)
 
 void load() {
     if (g_loaded == g_generation) return;
+    // The generation this load answers for: an invalidation that arrives
+    // while loading bumps it again, and the next call reloads. Marked loaded
+    // only at the end, so that a load that failed (an error in the query)
+    // is tried again rather than leaving an empty registry.
+    const uint64_t generation = g_generation;
     for (auto& c : g_codes) c.reset();
     for (auto& t : g_targets) t.reset();
     pg::guard([] {
         Oid nsp = get_namespace_oid("georoute", true);
         g_regions = OidIsValid(nsp) ? get_relname_relid("regions", nsp) : InvalidOid;
+        g_sequence = OidIsValid(nsp) ? get_relname_relid("id_sequence", nsp) : InvalidOid;
     });
-    // Marked loaded first: an invalidation that arrives while loading bumps
-    // the generation again and the next call reloads.
-    g_loaded = g_generation;
-    if (!OidIsValid(g_regions)) return;
-    spi::Connection conn;
-    spi::Rows rows = conn.execute(kLoad, std::initializer_list<spi::Param>{}, true);
-    for (uint64_t i = 0; i < rows.size(); ++i) {
-        int number = rows.int4_at(i, 1);
-        if (number >= 1 && number < static_cast<int>(g_codes.size())) {
-            g_codes[number] = rows.text(i, 2);
-            g_targets[number] = rows.text(i, 3);
+    if (OidIsValid(g_regions)) {
+        spi::Connection conn;
+        spi::Rows rows = conn.execute(kLoad, std::initializer_list<spi::Param>{}, true);
+        for (uint64_t i = 0; i < rows.size(); ++i) {
+            int number = rows.int4_at(i, 1);
+            if (number >= 1 && number < static_cast<int>(g_codes.size())) {
+                g_codes[number] = rows.text(i, 2);
+                g_targets[number] = rows.text(i, 3);
+            }
         }
+        conn.finish();
     }
-    conn.finish();
+    g_loaded = generation;
 }
 
 }  // namespace
@@ -87,6 +95,11 @@ std::optional<std::string> target_of(int number) {
     load();
     if (number < 1 || number >= static_cast<int>(g_targets.size())) return std::nullopt;
     return g_targets[number];
+}
+
+Oid id_sequence() {
+    load();
+    return g_sequence;
 }
 
 }  // namespace casebook::georoute::registry

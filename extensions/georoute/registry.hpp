@@ -6,6 +6,8 @@
 #pragma once
 
 #include <optional>
+
+#include "pg.hpp"
 #include <string>
 
 namespace casebook::georoute::registry {
@@ -20,5 +22,7 @@ std::optional<std::string> code_of(int number);
 // The connection target of a region number (georoute._target(): host,
 // hostaddr, port and dbname of its server); std::nullopt when it has none.
 std::optional<std::string> target_of(int number);
+// georoute.id_sequence (InvalidOid while the extension is not installed).
+Oid id_sequence();
 
 }  // namespace casebook::georoute::registry
