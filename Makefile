@@ -28,6 +28,7 @@ feed_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/feed/*.cpp)) $(CORE_OBJS
 tenancy_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/tenancy/*.cpp)) $(CORE_OBJS)
 analytics_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/analytics/*.cpp)) $(CORE_OBJS)
 georoute_OBJS := $(patsubst %.cpp,%.o,$(wildcard extensions/georoute/*.cpp)) $(CORE_OBJS)
+georoute_LIBS := -lpq
 # Test-only module: exercises the C++/PostgreSQL boundary (docs/architecture.md).
 casebook_selftest_OBJS := $(patsubst %.cpp,%.o,$(wildcard test/selftest/*.cpp)) $(CORE_OBJS)
 
@@ -82,7 +83,7 @@ include $(PGXS)
 # Each module links its own objects plus the shared core.
 define module_rule
 $(1).so: $$($(notdir $(1))_OBJS)
-	$$(CXX) $$(CXXFLAGS) $$(PG_CXXFLAGS) $$^ $$(LDFLAGS) $$(LDFLAGS_SL) -shared -o $$@ $$(SHLIB_LINK)
+	$$(CXX) $$(CXXFLAGS) $$(PG_CXXFLAGS) $$^ $$(LDFLAGS) $$(LDFLAGS_SL) -shared -o $$@ $$(SHLIB_LINK) $$($$(notdir $(1))_LIBS)
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
 

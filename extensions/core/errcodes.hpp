@@ -110,6 +110,10 @@ inline constexpr SqlState invalid_region_id{"KB602"};
 inline constexpr SqlState local_region_unset{"KB603"};
 inline constexpr SqlState region_exists{"KB604"};
 inline constexpr SqlState unknown_region_server{"KB605"};
+inline constexpr SqlState residency_violation{"KB608"};
+inline constexpr SqlState home_region_read{"KB611"};
+inline constexpr SqlState region_change_across_jurisdictions{"KB612"};
+inline constexpr SqlState georoute_not_preloaded{"KB613"};
 
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
@@ -201,6 +205,9 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB608", "residency_violation", "DDL that would let a partition of a distributed table store a region's rows outside its jurisdiction (a local partition in a cluster of another jurisdiction, a foreign partition on another jurisdiction's server, a DEFAULT partition, an unregistered region)"},
     {"KB609", "reference_without_key", "replicate_reference() of a table without a primary key"},
     {"KB610", "reference_read_only", "a write to a region's copy of reference data (it is written in its origin region)"},
+    {"KB611", "home_region_read", "with georoute.enforce_home_region on, a query that would read rows of a distributed table from another region's cluster"},
+    {"KB612", "region_change_across_jurisdictions", "an UPDATE that changes a row's region to a region of another jurisdiction"},
+    {"KB613", "georoute_not_preloaded", "distribute() in a cluster whose shared_preload_libraries does not load georoute (its guard would be missing from some sessions)"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

@@ -85,6 +85,13 @@ $$;
 -- ---------------------------------------------------------------------------
 -- Ids and routing
 -- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._preloaded() RETURNS boolean
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'georoute_preloaded';
+-- BEFORE UPDATE OF <region column> FOR EACH ROW of every distributed table
+-- (distribute() makes it): a new region of another jurisdiction is refused
+-- (KB612).
+CREATE FUNCTION @extschema@._region_change() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'georoute_region_change';
 CREATE FUNCTION @extschema@._local_region() RETURNS text
     LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'georoute_local_region';
 CREATE FUNCTION @extschema@.next_id(region text) RETURNS bigint
@@ -208,7 +215,19 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'KB603', MESSAGE = 'georoute.local_region is not set, or not a registered region',
             HINT = 'Set georoute.local_region in postgresql.conf and register the region with add_region().';
     END IF;
+    IF NOT @extschema@._preloaded() THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB613', MESSAGE = 'georoute is not in shared_preload_libraries',
+            DETAIL = 'The residency guard and georoute.enforce_home_region are hooks: loaded on demand, they would be missing from sessions that have not called a georoute function yet.',
+            HINT = 'Add georoute to shared_preload_libraries and restart, then distribute the table.';
+    END IF;
     SELECT n.nspname, k.relname INTO nsp, rel FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = tbl;
+    -- A row's region changes only within its jurisdiction (native trigger,
+    -- ENABLE ALWAYS: it fires for replication and replica sessions too).
+    IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = 'georoute_region_change') THEN
+        EXECUTE format('CREATE TRIGGER georoute_region_change BEFORE UPDATE OF %I ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION @extschema@._region_change(%L)', region_column, tbl, region_column);
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER georoute_region_change', tbl);
+    END IF;
     INSERT INTO @extschema@.distributed AS d (tbl, region_column) VALUES (tbl, region_column)
     ON CONFLICT ON CONSTRAINT distributed_pkey DO NOTHING;
 
@@ -433,6 +452,47 @@ BEGIN
             END IF;
         END LOOP;
     END LOOP;
+    -- The region-change trigger of every distributed table, enabled always.
+    FOR p IN SELECT d.tbl, d.region_column FROM @extschema@.distributed d
+              WHERE NOT EXISTS (SELECT FROM pg_trigger t
+                                 WHERE t.tgrelid = d.tbl AND t.tgname = 'georoute_region_change'
+                                   AND t.tgenabled = 'A' AND t.tgfoid = '@extschema@._region_change()'::regprocedure)
+    LOOP
+        tbl := p.tbl; partition := NULL; region := NULL;
+        problem := 'its trigger georoute_region_change (a row''s region changes only within its jurisdiction) is missing or not ENABLE ALWAYS';
+        RETURN NEXT;
+    END LOOP;
+    -- Publications: a distributed table's rows leave this cluster only with
+    -- the row filter (region_column = '<this region>'): a FOR ALL TABLES or
+    -- FOR TABLES IN SCHEMA publication cannot have one.
+    FOR p IN SELECT d.tbl, d.region_column, k.oid::regclass AS rel, pub.pubname, pub.puballtables,
+                    (SELECT pr.prqual IS NOT NULL FROM pg_publication_rel pr
+                      WHERE pr.prpubid = pub.oid AND pr.prrelid = k.oid) AS has_filter,
+                    (SELECT pg_get_expr(pr.prqual, pr.prrelid) FROM pg_publication_rel pr
+                      WHERE pr.prpubid = pub.oid AND pr.prrelid = k.oid) AS filter,
+                    EXISTS (SELECT FROM pg_publication_rel pr WHERE pr.prpubid = pub.oid AND pr.prrelid = k.oid) AS listed,
+                    EXISTS (SELECT FROM pg_publication_namespace pn
+                             WHERE pn.pnpubid = pub.oid AND pn.pnnspid = k.relnamespace) AS by_schema
+               FROM @extschema@.distributed d
+               JOIN pg_class k ON k.oid = d.tbl
+                   OR (k.oid IN (SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = d.tbl) AND k.relkind = 'r')
+               CROSS JOIN pg_publication pub
+              ORDER BY 1, 3, 4
+    LOOP
+        CONTINUE WHEN NOT (p.puballtables OR p.listed OR p.by_schema);
+        CONTINUE WHEN p.listed AND NOT p.puballtables AND NOT p.by_schema
+                      AND p.filter IN (format('(%I = %L::text)', p.region_column, @extschema@._local_region()),
+                                       format('((%I)::text = %L::text)', p.region_column, @extschema@._local_region()));
+        tbl := p.tbl; partition := p.rel; region := @extschema@._local_region();
+        problem := format('publication %I publishes its rows %s', p.pubname,
+                          CASE WHEN p.puballtables THEN '(FOR ALL TABLES) without a row filter'
+                               WHEN p.by_schema THEN '(FOR TABLES IN SCHEMA) without a row filter'
+                               WHEN p.filter IS NULL THEN 'without a row filter'
+                               ELSE 'with the row filter ' || p.filter END)
+                   || format(' (only WHERE (%I = %L) may leave this cluster)', p.region_column,
+                             coalesce(@extschema@._local_region(), '<georoute.local_region>'));
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 
@@ -449,7 +509,8 @@ BEGIN
     SELECT * INTO v FROM @extschema@.residency_violations() LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'KB608',
-            MESSAGE = format('residency: partition %s of %s: %s', v.partition, v.tbl, v.problem),
+            MESSAGE = CASE WHEN v.partition IS NULL THEN format('residency: %s: %s', v.tbl, v.problem)
+                           ELSE format('residency: partition %s of %s: %s', v.partition, v.tbl, v.problem) END,
             DETAIL = format('Region %s. A distributed table keeps each region''s rows in its jurisdiction.', coalesce(v.region, '(any)')),
             HINT = 'Each region''s rows go to a local partition in a cluster of its jurisdiction, or to a foreign partition on that region''s server: georoute.distribute() lays a table out so.';
     END IF;
@@ -480,7 +541,8 @@ CREATE CONSTRAINT TRIGGER residency_check AFTER INSERT OR UPDATE OR DELETE ON @e
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION @extschema@._residency_check();
 CREATE EVENT TRIGGER georoute_residency ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'CREATE FOREIGN TABLE', 'ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SERVER',
-                 'CREATE TABLE AS', 'SELECT INTO')
+                 'CREATE TABLE AS', 'SELECT INTO', 'CREATE PUBLICATION', 'ALTER PUBLICATION', 'DROP TRIGGER',
+                 'ALTER TRIGGER')
     EXECUTE FUNCTION @extschema@._residency_guard();
 ALTER EVENT TRIGGER georoute_residency ENABLE ALWAYS;
 -- A distributed table dropped: forgotten.
@@ -498,7 +560,8 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.next_id(text), @extschema@.region_of_id(bigint), @extschema@.route(bigint),
                           @extschema@.route(text), @extschema@.region_of(geography),
                           @extschema@._target(text), @extschema@.distribute(regclass, name),
-                          @extschema@.residency_violations(), @extschema@._local_region() TO PUBLIC;
+                          @extschema@.residency_violations(), @extschema@._local_region(),
+                          @extschema@._preloaded(), @extschema@._region_change() TO PUBLIC;
 -- (_target: route()'s, run as its caller; distribute: owners of tables)
 
 -- The functions that use PostGIS find it wherever it was installed.

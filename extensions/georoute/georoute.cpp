@@ -5,6 +5,7 @@
 
 #include "args.hpp"
 #include "errcodes.hpp"
+#include "georoute/guard.hpp"
 #include "georoute/ids.hpp"
 #include "georoute/registry.hpp"
 #include "gucs.hpp"
@@ -106,6 +107,7 @@ void _PG_init(void) {
                                   .boot = "",
                                   .context = PGC_SIGHUP,
                                   .check = check_local_region});
+        casebook::georoute::guard::install(&g_local_region);
         gucs::reserve("georoute");
         registry::install();
     });
@@ -171,3 +173,7 @@ CASEBOOK_FUNCTION(georoute_registry_changed) {
     registry::invalidate();
     return PointerGetDatum(nullptr);
 }
+
+// georoute._preloaded() → boolean: whether this library came from
+// shared_preload_libraries (its hooks are then in every session).
+CASEBOOK_FUNCTION(georoute_preloaded) { return BoolGetDatum(casebook::georoute::guard::preloaded()); }

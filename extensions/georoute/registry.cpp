@@ -2,6 +2,7 @@
 #include "georoute/registry.hpp"
 
 #include <array>
+#include <unordered_map>
 
 #include "pg_boundary.hpp"
 #include "spi.hpp"
@@ -22,6 +23,10 @@ namespace {
 // Region numbers are 1..127 (ids.hpp): an array indexed by number.
 std::array<std::optional<std::string>, 128> g_codes;
 std::array<std::optional<std::string>, 128> g_targets;
+std::array<std::optional<std::string>, 128> g_jurisdictions;
+std::array<std::optional<std::string>, 128> g_servers;
+std::unordered_map<Oid, std::string> g_distributed;
+Oid g_distributed_table = InvalidOid;
 uint64_t g_generation = 1;
 uint64_t g_loaded = 0;
 Oid g_regions = InvalidOid;
@@ -30,13 +35,16 @@ Oid g_regions = InvalidOid;
 Oid g_sequence = InvalidOid;
 
 extern "C" void georoute_registry_relcache(Datum, Oid relid) {
-    if (relid == InvalidOid || relid == g_regions) ++g_generation;
+    if (relid == InvalidOid || relid == g_regions || relid == g_distributed_table) ++g_generation;
 }
 
 // A foreign server created, changed or dropped: the targets may change.
 extern "C" void georoute_registry_servers(Datum, int, uint32) { ++g_generation; }
 
-spi::Statement kLoad{"SELECT r.number::integer, r.code, georoute._target(r.code) FROM georoute.regions r", {}};
+spi::Statement kLoad{"SELECT r.number::integer, r.code, georoute._target(r.code), r.jurisdiction, r.server::text "
+                     "FROM georoute.regions r",
+                     {}};
+spi::Statement kLoadDistributed{"SELECT d.tbl::oid::bigint, d.region_column::text FROM georoute.distributed d", {}};
 
 void load() {
     if (g_loaded == g_generation) return;
@@ -47,10 +55,14 @@ void load() {
     const uint64_t generation = g_generation;
     for (auto& c : g_codes) c.reset();
     for (auto& t : g_targets) t.reset();
+    for (auto& j : g_jurisdictions) j.reset();
+    for (auto& v : g_servers) v.reset();
+    g_distributed.clear();
     pg::guard([] {
         Oid nsp = get_namespace_oid("georoute", true);
         g_regions = OidIsValid(nsp) ? get_relname_relid("regions", nsp) : InvalidOid;
         g_sequence = OidIsValid(nsp) ? get_relname_relid("id_sequence", nsp) : InvalidOid;
+        g_distributed_table = OidIsValid(nsp) ? get_relname_relid("distributed", nsp) : InvalidOid;
     });
     if (OidIsValid(g_regions)) {
         spi::Connection conn;
@@ -60,7 +72,14 @@ void load() {
             if (number >= 1 && number < static_cast<int>(g_codes.size())) {
                 g_codes[number] = rows.text(i, 2);
                 g_targets[number] = rows.text(i, 3);
+                g_jurisdictions[number] = rows.text(i, 4);
+                g_servers[number] = rows.text(i, 5);
             }
+        }
+        if (OidIsValid(g_distributed_table)) {
+            spi::Rows d = conn.execute(kLoadDistributed, std::initializer_list<spi::Param>{}, true);
+            for (uint64_t i = 0; i < d.size(); ++i)
+                g_distributed.emplace(static_cast<Oid>(d.int8_at(i, 1)), d.text(i, 2).value_or(""));
         }
         conn.finish();
     }
@@ -100,6 +119,26 @@ std::optional<std::string> target_of(int number) {
 Oid id_sequence() {
     load();
     return g_sequence;
+}
+
+std::optional<std::string> jurisdiction_of(const std::string& code) {
+    auto n = number_of(code);
+    if (!n) return std::nullopt;
+    return g_jurisdictions[*n];
+}
+
+std::optional<std::string> region_of_server(const std::string& server) {
+    load();
+    for (int n = 1; n < static_cast<int>(g_servers.size()); ++n)
+        if (g_servers[n] && *g_servers[n] == server) return g_codes[n];
+    return std::nullopt;
+}
+
+std::optional<std::string> distributed_column(Oid table) {
+    load();
+    auto it = g_distributed.find(table);
+    if (it == g_distributed.end()) return std::nullopt;
+    return it->second;
 }
 
 }  // namespace casebook::georoute::registry

@@ -2,7 +2,7 @@
 // it: region codes, numbers and connection targets, loaded once and
 // reloaded after any change of the table commits (a statement trigger
 // invalidates its relcache entry in every backend) or of a foreign server
-// (its syscache entry).
+// (its syscache entry). georoute.distributed is kept the same way.
 #pragma once
 
 #include <optional>
@@ -24,5 +24,13 @@ std::optional<std::string> code_of(int number);
 std::optional<std::string> target_of(int number);
 // georoute.id_sequence (InvalidOid while the extension is not installed).
 Oid id_sequence();
+// The jurisdiction of a region code; std::nullopt when it is not registered.
+std::optional<std::string> jurisdiction_of(const std::string& code);
+// The region whose postgres_fdw server is this one (the first by number);
+// std::nullopt when none is.
+std::optional<std::string> region_of_server(const std::string& server);
+// The region column of a distributed table (georoute.distributed);
+// std::nullopt when the table is not distributed.
+std::optional<std::string> distributed_column(Oid table);
 
 }  // namespace casebook::georoute::registry

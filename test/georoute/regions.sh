@@ -76,8 +76,9 @@ check "every id carries the number of the cluster that minted it" "0" "$bad_mint
 check "SET georoute.local_region in a session is refused (55P02)" \
   'ERROR:  parameter "georoute.local_region" cannot be changed now' \
   "$(in_region eu -c "SELECT georoute.next_id('eu') > 0" -c "SET georoute.local_region = 'us'" 2>&1 | grep ERROR)"
-check "SET before georoute is loaded: ids still minted as eu (number 2)" "2" \
-  "$(in_region eu -c "SET georoute.local_region = 'us'" -c "SELECT (georoute.next_id('us') >> 49) & 127" 2>/dev/null | tail -1)"
+check "SET as a session's first statement is refused too (georoute is preloaded)" \
+  'ERROR:  parameter "georoute.local_region" cannot be changed now' \
+  "$(in_region eu -c "SET georoute.local_region = 'us'" 2>&1 | grep ERROR)"
 check "the EU cluster mints as eu (number 2)" "2" "$(in_region eu -c "SELECT (georoute.next_id('asia') >> 49) & 127")"
 
 # distribute(): the case study's users table in every cluster, laid out by
@@ -145,10 +146,11 @@ guard "a local table attached for EU rows" \
   "ALTER TABLE orders DETACH PARTITION orders_eu; ALTER TABLE orders ATTACH PARTITION spare FOR VALUES IN ('eu')"
 guard "a foreign partition for EU rows on the US server" \
   "ALTER TABLE orders DETACH PARTITION orders_eu; CREATE FOREIGN TABLE orders_eu_us PARTITION OF orders FOR VALUES IN ('eu') SERVER cluster_us OPTIONS (table_name 'orders_us')"
-# A session that SETs local_region before the library is loaded makes a
-# placeholder that current_setting() reports: the guard reads the real one.
+# A session's SET of local_region is refused (and would make only a
+# placeholder where the library is not loaded yet): the guard reads the
+# cluster's.
 check "residency: a session's SET georoute.local_region = 'eu' does not change what the guard sees" "0|us" \
-  "$(in_region us -F '|' -c "SET georoute.local_region = 'eu'" \
+  "$(in_region us -v ON_ERROR_STOP=0 -F '|' -c "SET georoute.local_region = 'eu'" \
        -c "SELECT (SELECT count(*) FROM georoute.residency_violations()), georoute._local_region()" 2>/dev/null | tail -1)"
 guard "a DEFAULT partition" "CREATE TABLE orders_any PARTITION OF orders DEFAULT"
 guard "a partition for US and EU rows together" \
@@ -194,12 +196,86 @@ check "a distributed table is not reference data (KB608)" "KB608" \
 check "no password in any subscription's connection string" "0" \
   "$(for r in eu asia; do in_region "$r" -c "SELECT count(*) FROM pg_subscription WHERE subconninfo ~* 'password'"; done | paste -sd+ | bc)"
 
+# A row's region changes only within its jurisdiction (KB612): US rows
+# cannot become EU rows by UPDATE; a second US region (usw, a local
+# partition in the US cluster: same jurisdiction) may take them.
+check "residency: UPDATE of a US row's region to eu is refused (KB612), the row stays" "KB612|50" \
+  "$(in_region us -v VERBOSITY=verbose -c "UPDATE users SET region = 'eu' WHERE id = (SELECT min(id) FROM users_us)" 2>&1 | grep -o 'KB612' | head -1)|$(in_region us -c "SELECT count(*) FROM users_us")"
+check "residency: ... also when the UPDATE targets the local partition itself" "KB612" \
+  "$(in_region us -v VERBOSITY=verbose -c "UPDATE users_us SET region = 'asia' WHERE id = (SELECT min(id) FROM users_us)" 2>&1 | grep -o 'KB612' | head -1)"
+check "residency: a US row moves to usw (same jurisdiction) by UPDATE" "49|1" \
+  "$(in_region us -F '|' -c "SELECT georoute.add_region('usw', NULL, 'US', number => 4)" \
+       -c "CREATE TABLE users_usw PARTITION OF users FOR VALUES IN ('usw')" \
+       -c "UPDATE users SET region = 'usw' WHERE id = (SELECT min(id) FROM users_us)" \
+       -c "SELECT (SELECT count(*) FROM users_us), (SELECT count(*) FROM users_usw)" | tail -1)"
+guard "disabling the region-change trigger" "ALTER TABLE users DISABLE TRIGGER georoute_region_change"
+guard "dropping the region-change trigger" "DROP TRIGGER georoute_region_change ON users"
+
+# Publications: a distributed table's rows leave the cluster only with the
+# row filter to the local region.
+guard "a publication of the distributed table without a row filter" "CREATE PUBLICATION leak FOR TABLE users"
+guard "a publication of its local partition without a row filter" "CREATE PUBLICATION leak FOR TABLE users_us"
+guard "a publication with a filter to another region" "CREATE PUBLICATION leak FOR TABLE users WHERE (region = 'eu') WITH (publish_via_partition_root = true)"
+guard "a publication FOR ALL TABLES" "CREATE PUBLICATION leak FOR ALL TABLES"
+guard "a publication FOR TABLES IN SCHEMA public" "CREATE PUBLICATION leak FOR TABLES IN SCHEMA public"
+check "a publication of the local partition WHERE (region = 'us') is accepted" "us_rows" \
+  "$(in_region us -c "CREATE PUBLICATION us_rows FOR TABLE users_us WHERE (region = 'us')" -c "SELECT pubname FROM pg_publication WHERE pubname = 'us_rows'")"
+guard "adding the distributed table to it without the filter" "ALTER PUBLICATION us_rows ADD TABLE orders_us"
+check "after the refusals: only us_rows (and the reference data's) exist" "georoute_ref_products us_rows" \
+  "$(in_region us -c "SELECT string_agg(pubname, ' ' ORDER BY pubname) FROM pg_publication")"
+# Subscriptions: checked against the publisher's row filters before the
+# command runs: the EU cluster may not take the US rows; no slot is left
+# on the US cluster.
+us_conn="host=$(eval "$(bash "$REGIONS_SH" env us)"; echo "$PGHOST") port=$(bash "$REGIONS_SH" port us) dbname=casebook"
+check "residency: an EU subscription to the US rows is refused (KB608)" "KB608" \
+  "$(in_region eu -v VERBOSITY=verbose -c "CREATE SUBSCRIPTION take_us CONNECTION '$us_conn' PUBLICATION us_rows" 2>&1 | grep -o 'KB608' | head -1)"
+check "... and left nothing: no subscription in eu, no slot in us" "0|0" \
+  "$(in_region eu -c "SELECT count(*) FROM pg_subscription WHERE subname = 'take_us'")|$(in_region us -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'take_us'")"
+check "residency: made WITH (connect = false), its REFRESH PUBLICATION is refused" "KB608" \
+  "$(in_region eu -v VERBOSITY=verbose -c "CREATE SUBSCRIPTION take_us CONNECTION '$us_conn' PUBLICATION us_rows WITH (connect = false)" \
+       -c "ALTER SUBSCRIPTION take_us REFRESH PUBLICATION" 2>&1 | grep -o 'KB608' | head -1)"
+in_region eu -c "DROP SUBSCRIPTION take_us" >/dev/null 2>&1
+check "residency: a publisher that cannot be reached: refused with the reason (KB608)" "KB608" \
+  "$(in_region eu -v VERBOSITY=verbose -c "CREATE SUBSCRIPTION nowhere CONNECTION 'host=127.0.0.1 port=1 dbname=x' PUBLICATION p" 2>&1 | grep -o 'KB608' | head -1)"
+
+# enforce_home_region: reads of other regions' rows refused (KB611), the
+# region's own rows, aggregates computed in the other regions and writes
+# routed to their home go on.
+enf() { in_region us -v VERBOSITY=verbose -c "SET georoute.enforce_home_region = on" "$@" 2>&1; }
+check "enforce_home_region: reading EU rows from the US cluster is refused (KB611)" "KB611" \
+  "$(enf -c "SELECT count(*) FROM users WHERE region = 'eu'" | grep -o 'KB611' | head -1)"
+check "enforce_home_region: a read without a region predicate is refused (it touches every region)" "KB611" \
+  "$(enf -c "SELECT * FROM users WHERE id = 1" | grep -o 'KB611' | head -1)"
+check "enforce_home_region: the message names the table, the region and the partition" "yes" \
+  "$(out=$(enf -c "SELECT * FROM users WHERE region = 'asia'"); echo "$out" | grep -q 'reads rows of "users" stored in region asia (partition "users_asia")' && echo yes || echo "no: $out")"
+check "enforce_home_region: the US cluster reads its own rows" "50" \
+  "$(enf -c "SELECT count(*) FROM users WHERE region IN ('us', 'usw')" | tail -1)"
+check "enforce_home_region: aggregates pushed down to each region are allowed" "asia:50 eu:100 us:49 usw:1" \
+  "$(enf -c "SET enable_partitionwise_aggregate = on" -c "SELECT string_agg(region || ':' || n, ' ' ORDER BY region) FROM (SELECT region, count(*) AS n FROM users GROUP BY region) x" | tail -1)"
+check "enforce_home_region: an EU row written through the US cluster lands in the EU cluster" "1" \
+  "$(enf -c "INSERT INTO users VALUES (georoute.next_id('eu'), 'eu', 'enforced@example.com')" >/dev/null;
+     in_region eu -c "SELECT count(*) FROM users_eu WHERE email = 'enforced@example.com'")"
+check "enforce_home_region: a generic plan with region = \$1 runs for us, refuses eu" "0|KB611" \
+  "$(enf -c "SET plan_cache_mode = force_generic_plan" -c "PREPARE q(text) AS SELECT count(*) FROM orders WHERE region = \$1" \
+       -c "EXECUTE q('us')" -c "EXECUTE q('eu')" | grep -oE '^[0-9]+$|KB611' | head -2 | paste -sd'|')"
+check "enforce_home_region: EXPLAIN (no execution) still shows the plan" "Foreign Scan on users_eu users" \
+  "$(enf -c "EXPLAIN (COSTS OFF) SELECT * FROM users WHERE region = 'eu'" | grep 'Foreign Scan' | sed 's/^ *//')"
+in_region us >/dev/null <<'SQL'
+CREATE ROLE app LOGIN;
+GRANT SELECT, INSERT ON users TO app;
+ALTER ROLE app SET georoute.enforce_home_region = on;
+SQL
+check "enforce_home_region: a role cannot turn it off (42501)" "42501" \
+  "$(in_region us -U app -v VERBOSITY=verbose -c "SET georoute.enforce_home_region = off" 2>&1 | grep -o '42501' | head -1)"
+check "enforce_home_region: set for the role by ALTER ROLE: its reads of EU rows are refused" "KB611" \
+  "$(in_region us -U app -v VERBOSITY=verbose -c "SELECT count(*) FROM users WHERE region = 'eu'" 2>&1 | grep -o 'KB611' | head -1)"
+
 # A region down: the EU cluster stops. Local work in the US cluster goes
 # on; what needs the EU cluster fails at once with a clear error (bounded:
 # statement_timeout 5 s, postgres_fdw's connect_timeout on a TCP server);
 # nothing hangs. The EU cluster back: work resumes.
 bash "$REGIONS_SH" stop eu >/dev/null
-check "EU down: the US cluster writes and reads its own rows" "51" \
+check "EU down: the US cluster writes and reads its own rows" "50" \
   "$(in_region us -c "INSERT INTO users VALUES (georoute.next_id('us'), 'us', 'while-eu-down@example.com')" \
        -c "SELECT count(*) FROM users WHERE region = 'us'")"
 t0=$(date +%s%N)
@@ -214,8 +290,8 @@ check "EU down: an EU row written through the US cluster is refused, nothing sto
 check "EU down: ids for EU are still minted (no call to the EU cluster)" "eu" \
   "$(in_region us -c "SELECT georoute.region_of_id(georoute.next_id('eu'))")"
 bash "$REGIONS_SH" restart eu >/dev/null 2>&1 || true
-check "EU back: reads of EU rows resume" "100" "$(in_region us -c "SELECT count(*) FROM users WHERE region = 'eu'")"
-check "EU back: and writes" "101" \
+check "EU back: reads of EU rows resume" "101" "$(in_region us -c "SELECT count(*) FROM users WHERE region = 'eu'")"
+check "EU back: and writes" "102" \
   "$(in_region us -c "INSERT INTO users VALUES (georoute.next_id('eu'), 'eu', 'after@example.com')" \
        -c "SELECT count(*) FROM users WHERE region = 'eu'")"
 

@@ -188,7 +188,7 @@ cmd_start() {
     echo "port = $PORT"
     echo "unix_socket_directories = '$RUN'"
     echo "listen_addresses = '127.0.0.1'"
-    echo "shared_preload_libraries = 'pg_cron, eventstore, feed, tenancy'"
+    echo "shared_preload_libraries = 'pg_cron, eventstore, feed, tenancy, georoute'"
     echo "cron.database_name = 'casebook'"
     echo "max_connections = 120"
     echo "max_locks_per_transaction = 256"

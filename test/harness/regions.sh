@@ -14,6 +14,9 @@
 #   regions.sh port REGION           its port
 #
 # Ports: CASEBOOK_REGION_PORT_BASE (default 55441) + 0 (us), 1 (eu), 2 (asia).
+# CASEBOOK_REGION_SET (default empty) names a second set of the three
+# clusters beside the first (a benchmark next to a test run): its data
+# directories are .cluster-<set>-region-<code>.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,7 +38,7 @@ port_of() {
 # Runs cluster.sh for one region.
 region() {
   local code=$1; shift
-  CASEBOOK_CLUSTER_NAME="region-$code" CASEBOOK_PORT=$(port_of "$code") \
+  CASEBOOK_CLUSTER_NAME="${CASEBOOK_REGION_SET:+$CASEBOOK_REGION_SET-}region-$code" CASEBOOK_PORT=$(port_of "$code") \
     CASEBOOK_EXTRA_CONF="wal_level = logical
 max_replication_slots = 16
 max_wal_senders = 16

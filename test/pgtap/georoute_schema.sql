@@ -37,7 +37,7 @@ SELECT is_empty(
 SELECT results_eq(
     $$SELECT p.oid::regprocedure::text COLLATE "default" FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'georoute'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1$$,
-    ARRAY['georoute._local_region()', 'georoute._target(text)', 'georoute.distribute(regclass,name)', 'georoute.next_id(text)', 'georoute.region_of(geography)',
+    ARRAY['georoute._local_region()', 'georoute._preloaded()', 'georoute._region_change()', 'georoute._target(text)', 'georoute.distribute(regclass,name)', 'georoute.next_id(text)', 'georoute.region_of(geography)',
           'georoute.region_of_id(bigint)', 'georoute.residency_violations()', 'georoute.route(bigint)', 'georoute.route(text)'],
     'every role may mint, route and place, and distribute its own tables; nothing else');
 SELECT ok(NOT has_function_privilege('public', 'georoute.add_region(text,name,text,geography,integer)', 'EXECUTE'),
