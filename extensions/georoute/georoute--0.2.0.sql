@@ -78,6 +78,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'KB604', MESSAGE = format('region number %s is taken', n);
     END IF;
     INSERT INTO @extschema@.regions (code, number, server, jurisdiction, area) VALUES (code, n, server, jurisdiction, area);
+    PERFORM @extschema@._assert_credentials();
     RETURN n;
 END
 $$;
@@ -524,6 +525,7 @@ CREATE FUNCTION @extschema@._residency_guard() RETURNS event_trigger
     AS $$
 BEGIN
     PERFORM @extschema@._assert_residency();
+    PERFORM @extschema@._assert_credentials();
 END
 $$;
 -- And at the commit of a change of the registry (a region's server or
@@ -545,6 +547,199 @@ CREATE EVENT TRIGGER georoute_residency ON ddl_command_end
                  'ALTER TRIGGER')
     EXECUTE FUNCTION @extschema@._residency_guard();
 ALTER EVENT TRIGGER georoute_residency ENABLE ALWAYS;
+-- ---------------------------------------------------------------------------
+-- Routed function calls (PL/Proxy): a router database holds, for each
+-- routed function, a PL/Proxy function of the same signature that runs the
+-- call in the home region of its key.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._key_partition(key bigint) RETURNS integer
+    LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'georoute_key_partition_id';
+CREATE FUNCTION @extschema@._key_partition(key text) RETURNS integer
+    LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'georoute_key_partition_text';
+CREATE FUNCTION @extschema@._router_exec(router text, sql text) RETURNS void
+    LANGUAGE c AS 'MODULE_PATHNAME', 'georoute_router_exec';
+
+-- libpq connection string of a region's cluster, from its postgres_fdw
+-- server's options (no user, no password: PL/Proxy connects as the calling
+-- role; a password comes from the server OS user's password file).
+CREATE FUNCTION @extschema@._conninfo(region text) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT string_agg(format('%s=''%s''', o.option_name,
+                             replace(replace(o.option_value, E'\\', E'\\\\'), '''', E'\\''')), ' '
+                      ORDER BY o.option_name)
+           || CASE WHEN bool_or(o.option_name = 'connect_timeout') THEN '' ELSE ' connect_timeout=''5''' END
+      FROM @extschema@.regions r
+      JOIN pg_foreign_server s ON s.srvname = r.server
+      CROSS JOIN LATERAL pg_options_to_table(s.srvoptions) o
+     WHERE r.code = region
+       AND o.option_name IN ('host', 'hostaddr', 'port', 'dbname', 'passfile', 'connect_timeout', 'sslmode',
+                             'sslcert', 'sslkey', 'sslrootcert', 'sslcrl', 'target_session_attrs')
+$$;
+
+-- The PL/Proxy cluster "georoute" (a plproxy foreign server) made or
+-- brought up to date from the registry: partition p<N> is the cluster of
+-- region number N (a power of two of partitions; numbers without a region
+-- are never routed to: _key_partition() refuses their keys). Returns the
+-- number of partitions. Run in the router database after add_region().
+CREATE FUNCTION @extschema@.proxy_cluster() RETURNS integer
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    top integer;
+    parts integer := 1;
+    existing text[];
+    changes text[] := '{}';
+    conn text;
+    i integer;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_foreign_data_wrapper w WHERE w.fdwname = 'plproxy') THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB616', MESSAGE = 'PL/Proxy is not installed in this database',
+            HINT = 'The router database needs CREATE EXTENSION plproxy.';
+    END IF;
+    SELECT max(r.number) INTO top FROM @extschema@.regions r;
+    WHILE parts <= coalesce(top, 0) LOOP
+        parts := parts * 2;
+    END LOOP;
+    SELECT array_agg(o.option_name) INTO existing
+      FROM pg_foreign_server s CROSS JOIN LATERAL pg_options_to_table(s.srvoptions) o WHERE s.srvname = 'georoute';
+    FOR i IN 0 .. parts - 1 LOOP
+        conn := (SELECT @extschema@._conninfo(r.code) FROM @extschema@.regions r WHERE r.number = i AND r.server IS NOT NULL);
+        conn := coalesce(conn, format('dbname=georoute_no_region_%s', i));
+        changes := changes || format('%s p%s %L', CASE WHEN format('p%s', i) = ANY (existing) THEN 'SET' ELSE 'ADD' END, i, conn);
+    END LOOP;
+    IF NOT EXISTS (SELECT FROM pg_foreign_server s WHERE s.srvname = 'georoute') THEN
+        EXECUTE format('CREATE SERVER georoute FOREIGN DATA WRAPPER plproxy OPTIONS (%s)',
+                       array_to_string(ARRAY(SELECT substr(c, 5) FROM unnest(changes) c), ', '));
+        EXECUTE 'CREATE USER MAPPING FOR PUBLIC SERVER georoute';
+        EXECUTE 'GRANT USAGE ON FOREIGN SERVER georoute TO PUBLIC';
+        RETURN parts;
+    END IF;
+    FOR i IN SELECT substr(x, 2)::integer FROM unnest(existing) x WHERE x ~ '^p[0-9]+$' AND substr(x, 2)::integer >= parts LOOP
+        changes := changes || format('DROP p%s', i);
+    END LOOP;
+    EXECUTE format('ALTER SERVER georoute OPTIONS (%s)', array_to_string(changes, ', '));
+    RETURN parts;
+END
+$$;
+
+-- Writes, in the router database, a PL/Proxy function of the same name and
+-- signature as fn (a function of this database), which runs every call in
+-- the home region of its argument key_argument: a bigint is a georoute
+-- id, a text a region code or "<region>:<key>". Also refreshes the
+-- router's cluster (proxy_cluster()) and copies fn's EXECUTE grants and
+-- its schema's USAGE grants (the roles must exist in the router).
+-- Returns the routed function's signature.
+CREATE FUNCTION @extschema@.proxy(fn regprocedure, key_argument name, router text DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    p record;
+    target text := coalesce(router, nullif(current_setting('georoute.router', true), ''));
+    k integer;
+    key_type regtype;
+    ddl text;
+    g record;
+BEGIN
+    IF fn IS NULL OR key_argument IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'proxy(): function and key_argument are required';
+    END IF;
+    IF target IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB615', MESSAGE = 'no router database',
+            HINT = 'Set georoute.router to its connection string, or pass router.';
+    END IF;
+    IF target ~* '(^|[[:space:]])(ssl)?password[[:space:]]*=' THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB614', MESSAGE = 'credentials: the router''s connection string holds a password',
+            HINT = 'Keep it in a password file of the server''s OS user (passfile).';
+    END IF;
+    SELECT f.oid, n.nspname, f.proname, f.proargnames, f.proargtypes, f.pronargs, f.proargmodes, f.prokind, f.proacl
+      INTO p FROM pg_proc f JOIN pg_namespace n ON n.oid = f.pronamespace WHERE f.oid = fn;
+    IF p.prokind <> 'f' THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB616', MESSAGE = format('%s is not a function', fn);
+    END IF;
+    -- The key's position among the input arguments.
+    SELECT x.pos INTO k FROM (
+        SELECT a.name, row_number() OVER (ORDER BY a.ord) AS pos
+          FROM unnest(p.proargnames, coalesce(p.proargmodes, array_fill('i'::"char", ARRAY[p.pronargs])))
+               WITH ORDINALITY AS a(name, mode, ord)
+         WHERE a.mode IN ('i', 'b', 'v')) x
+     WHERE x.name = key_argument;
+    IF k IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB616', MESSAGE = format('%s has no input argument %I', fn, key_argument);
+    END IF;
+    key_type := p.proargtypes[k - 1];
+    IF key_type NOT IN ('bigint'::regtype, 'text'::regtype, 'character varying'::regtype) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB616', MESSAGE = format('key argument %I of %s is %s', key_argument, fn, key_type),
+            DETAIL = 'A routing key is a bigint (a georoute id) or a text (a region code, or "<region>:<key>").';
+    END IF;
+    ddl := format('SELECT %I.proxy_cluster(); CREATE SCHEMA IF NOT EXISTS %I; '
+                  'CREATE OR REPLACE FUNCTION %I.%I(%s) RETURNS %s LANGUAGE plproxy AS %L; ',
+                  '@extschema@', p.nspname, p.nspname, p.proname, pg_get_function_arguments(fn), pg_get_function_result(fn),
+                  format('CLUSTER ''georoute''; RUN ON %I._key_partition($%s);', '@extschema@', k));
+    -- The schema's USAGE grants, as where the function lives.
+    FOR g IN SELECT DISTINCT a.grantee FROM pg_namespace n, aclexplode(n.nspacl) a
+              WHERE n.nspname = p.nspname AND a.privilege_type = 'USAGE' LOOP
+        ddl := ddl || format('GRANT USAGE ON SCHEMA %I TO %s; ', p.nspname,
+                             CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END);
+    END LOOP;
+    IF p.proacl IS NOT NULL THEN
+        ddl := ddl || format('REVOKE ALL ON FUNCTION %I.%I(%s) FROM PUBLIC; ', p.nspname, p.proname,
+                             pg_get_function_identity_arguments(fn));
+        FOR g IN SELECT DISTINCT a.grantee FROM aclexplode(p.proacl) a WHERE a.privilege_type = 'EXECUTE' LOOP
+            ddl := ddl || format('GRANT EXECUTE ON FUNCTION %I.%I(%s) TO %s; ', p.nspname, p.proname,
+                                 pg_get_function_identity_arguments(fn),
+                                 CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END);
+        END LOOP;
+    END IF;
+    PERFORM @extschema@._router_exec(target, 'BEGIN; ' || ddl || 'COMMIT;');
+    RETURN format('%I.%I(%s)', p.nspname, p.proname, pg_get_function_identity_arguments(fn));
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Credentials: no password in clear text in a user mapping of a region's
+-- server (pg_user_mappings shows a mapping's options to its role and to
+-- the server's owner). The links authenticate with a password file of the
+-- server's OS user (postgres_fdw's passfile option, or ~/.pgpass) or a
+-- client certificate (sslcert/sslkey); see docs/georoute.md.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@.credential_problems()
+    RETURNS TABLE (server name, role text, problem text)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT s.srvname,
+           CASE WHEN um.umuser = 0 THEN 'PUBLIC' ELSE um.umuser::regrole::text END,
+           format('the user mapping stores %s in clear text (readable by %s and the server''s owner)',
+                  string_agg(split_part(o, '=', 1), ' and ' ORDER BY o),
+                  CASE WHEN um.umuser = 0 THEN 'every role' ELSE um.umuser::regrole::text END)
+      FROM pg_user_mapping um
+      JOIN pg_foreign_server s ON s.oid = um.umserver
+      CROSS JOIN LATERAL unnest(um.umoptions) o
+     WHERE s.srvname IN (SELECT r.server FROM @extschema@.regions r WHERE r.server IS NOT NULL)
+       AND (o LIKE 'password=%' OR o LIKE 'sslpassword=%')
+     GROUP BY s.srvname, um.umuser
+     ORDER BY 1, 2
+$$;
+CREATE FUNCTION @extschema@._assert_credentials() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    v record;
+BEGIN
+    SELECT * INTO v FROM @extschema@.credential_problems() LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB614',
+            MESSAGE = format('credentials: server %I of a region, user mapping for %s: %s', v.server, v.role, v.problem),
+            HINT = 'Keep the password in a password file of the server''s OS user (server option passfile, mode 0600) and set password_required ''false'' on the mapping, or authenticate with a client certificate (sslcert, sslkey).';
+    END IF;
+END
+$$;
+-- (Checked by _residency_guard(), after these commands too.)
+CREATE EVENT TRIGGER georoute_credentials ON ddl_command_end
+    WHEN TAG IN ('CREATE USER MAPPING', 'ALTER USER MAPPING')
+    EXECUTE FUNCTION @extschema@._residency_guard();
+ALTER EVENT TRIGGER georoute_credentials ENABLE ALWAYS;
+
 -- A distributed table dropped: forgotten.
 CREATE FUNCTION @extschema@._on_sql_drop() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -561,7 +756,9 @@ GRANT EXECUTE ON FUNCTION @extschema@.next_id(text), @extschema@.region_of_id(bi
                           @extschema@.route(text), @extschema@.region_of(geography),
                           @extschema@._target(text), @extschema@.distribute(regclass, name),
                           @extschema@.residency_violations(), @extschema@._local_region(),
-                          @extschema@._preloaded(), @extschema@._region_change() TO PUBLIC;
+                          @extschema@._preloaded(), @extschema@._region_change(),
+                          @extschema@._key_partition(bigint), @extschema@._key_partition(text) TO PUBLIC;
+-- (_key_partition: every caller of a routed function runs it in the router)
 -- (_target: route()'s, run as its caller; distribute: owners of tables)
 
 -- The functions that use PostGIS find it wherever it was installed.

@@ -34,6 +34,7 @@ namespace registry = casebook::georoute::registry;
 namespace {
 
 char* g_local_region = nullptr;
+char* g_router = nullptr;
 
 // A region code: a lower-case letter, then up to 15 lower-case letters,
 // digits or underscores (the same rule as georoute.regions.code).
@@ -77,22 +78,6 @@ Oid id_sequence() {
     return seq;
 }
 
-// The home region of an id: its number and code (KB602 for a value that is
-// not an id, or of a region number not registered here).
-std::pair<int, std::string> home_of(int64_t id) {
-    auto parts = ids::split(id);
-    if (!parts)
-        throw Error(errcodes::invalid_region_id, std::to_string(id) + " is not a georoute id",
-                    "A georoute id is positive and carries region numbers 1 to 127 in bits 62-49.");
-    auto code = registry::code_of(parts->home);
-    if (!code)
-        throw Error(errcodes::invalid_region_id,
-                    "id " + std::to_string(id) + " belongs to region number " + std::to_string(parts->home) +
-                        ", which is not registered here",
-                    {}, "Every cluster needs the same registry (georoute.regions).");
-    return {parts->home, *code};
-}
-
 }  // namespace
 
 void _PG_init(void) {
@@ -107,6 +92,12 @@ void _PG_init(void) {
                                   .boot = "",
                                   .context = PGC_SIGHUP,
                                   .check = check_local_region});
+        gucs::define(gucs::String{.name = "georoute.router",
+                                  .short_desc = "Connection string of the router database (where proxy() writes).",
+                                  .long_desc = "libpq keywords; no password (a password file of the server's OS user).",
+                                  .var = &g_router,
+                                  .boot = "",
+                                  .flags = GUC_SUPERUSER_ONLY});
         casebook::georoute::guard::install(&g_local_region);
         gucs::reserve("georoute");
         registry::install();
@@ -132,13 +123,13 @@ CASEBOOK_FUNCTION(georoute_next_id) {
 // georoute.region_of_id(id bigint) → text: the home region of an id, by
 // arithmetic and the cached registry.
 CASEBOOK_FUNCTION(georoute_region_of_id) {
-    return text_datum(home_of(args::int8(fcinfo, 0, "id")).second);
+    return text_datum(registry::home_of(args::int8(fcinfo, 0, "id")).second);
 }
 
 // georoute.route(id bigint) → (region text, target text): the home region of
 // an id and its connection target, from the cached registry.
 CASEBOOK_FUNCTION(georoute_route_id) {
-    auto [number, code] = home_of(args::int8(fcinfo, 0, "id"));
+    auto [number, code] = registry::home_of(args::int8(fcinfo, 0, "id"));
     auto target = registry::target_of(number);
     return pg::guard([&] {
         TupleDesc desc;

@@ -27,10 +27,9 @@
 #include "hooks.hpp"
 #include "pg_boundary.hpp"
 #include "georoute/registry.hpp"
+#include "georoute/remote.hpp"
 
 extern "C" {
-#include <postgresql/libpq-fe.h>
-
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_subscription.h"
@@ -53,6 +52,7 @@ namespace casebook::georoute::guard {
 
 namespace errcodes = casebook::errcodes;
 namespace gucs = casebook::pg::gucs;
+namespace remote = casebook::georoute::remote;
 
 namespace {
 
@@ -202,20 +202,12 @@ struct Published {
 // Asks the publisher (libpq, as the server's OS user, connect_timeout 10 s
 // unless the connection string says otherwise).
 std::vector<Published> published_tables(const std::string& conninfo, const std::vector<std::string>& publications) {
-    const char* keys[] = {"connect_timeout", "dbname", "fallback_application_name", nullptr};
-    const char* values[] = {"10", conninfo.c_str(), "georoute residency check", nullptr};
-    PGconn* conn = PQconnectdbParams(keys, values, 1);
-    if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
-        std::string why = conn ? PQerrorMessage(conn) : "out of memory";
-        if (conn) PQfinish(conn);
-        while (!why.empty() && why.back() == '\n') why.pop_back();
-        throw Error(errcodes::residency_violation,
-                    "residency: cannot ask the publisher which rows this subscription would copy",
-                    "Connecting failed: " + why,
-                    "A subscription in a cluster with distributed tables is checked against the publisher's row "
-                    "filters before it is made; make the publisher reachable, or create it WITH (connect = false) "
-                    "(it is checked at REFRESH PUBLICATION).");
-    }
+    PGconn* conn = remote::connect(
+        conninfo, "georoute residency check", errcodes::residency_violation,
+        "residency: cannot ask the publisher which rows this subscription would copy",
+        "A subscription in a cluster with distributed tables is checked against the publisher's row filters before "
+        "it is made; make the publisher reachable, or create it WITH (connect = false) (it is checked at REFRESH "
+        "PUBLICATION).");
     std::string array = "{";
     for (size_t i = 0; i < publications.size(); ++i) {
         if (i) array += ",";
@@ -233,7 +225,7 @@ std::vector<Published> published_tables(const std::string& conninfo, const std::
                                  "pg_catalog.pg_publication_tables WHERE pubname = ANY ($1::text[])",
                                  1, nullptr, params, nullptr, nullptr, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        std::string why = PQerrorMessage(conn);
+        std::string why = remote::trimmed(PQerrorMessage(conn));
         PQclear(res);
         PQfinish(conn);
         throw Error(errcodes::residency_violation, "residency: cannot read the publisher's published tables",

@@ -4,6 +4,8 @@
 #include <array>
 #include <unordered_map>
 
+#include "errcodes.hpp"
+#include "georoute/ids.hpp"
 #include "pg_boundary.hpp"
 #include "spi.hpp"
 
@@ -17,6 +19,8 @@ extern "C" {
 namespace casebook::georoute::registry {
 
 namespace spi = casebook::spi;
+namespace errcodes = casebook::errcodes;
+namespace ids = casebook::georoute::ids;
 
 namespace {
 
@@ -108,6 +112,20 @@ std::optional<std::string> code_of(int number) {
     load();
     if (number < 1 || number >= static_cast<int>(g_codes.size())) return std::nullopt;
     return g_codes[number];
+}
+
+std::pair<int, std::string> home_of(int64_t id) {
+    auto parts = ids::split(id);
+    if (!parts)
+        throw Error(errcodes::invalid_region_id, std::to_string(id) + " is not a georoute id",
+                    "A georoute id is positive and carries region numbers 1 to 127 in bits 62-49.");
+    auto code = code_of(parts->home);
+    if (!code)
+        throw Error(errcodes::invalid_region_id,
+                    "id " + std::to_string(id) + " belongs to region number " + std::to_string(parts->home) +
+                        ", which is not registered here",
+                    {}, "Every cluster needs the same registry (georoute.regions).");
+    return {parts->home, *code};
 }
 
 std::optional<std::string> target_of(int number) {

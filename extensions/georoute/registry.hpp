@@ -9,6 +9,7 @@
 
 #include "pg.hpp"
 #include <string>
+#include <utility>
 
 namespace casebook::georoute::registry {
 
@@ -19,6 +20,9 @@ void invalidate();  // this backend, at once (the trigger)
 std::optional<int> number_of(const std::string& code);
 // The code of a region number; std::nullopt when no region has it.
 std::optional<std::string> code_of(int number);
+// The home region of an id: its number and code (KB602 for a value that is
+// not an id, or of a region number not registered here).
+std::pair<int, std::string> home_of(int64_t id);
 // The connection target of a region number (georoute._target(): host,
 // hostaddr, port and dbname of its server); std::nullopt when it has none.
 std::optional<std::string> target_of(int number);

@@ -33,15 +33,14 @@ for r in us eu asia; do
 CREATE SERVER cluster_$r FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '$host', port '$(bash "$REGIONS_SH" port "$r")', dbname 'casebook');
 CREATE USER MAPPING FOR CURRENT_USER SERVER cluster_$r OPTIONS (user '$(id -un 2>/dev/null | sed 's/^root$/postgres/')');"
 done
-for r in us eu asia; do
-  in_region "$r" >/dev/null <<SQL || { echo "FAILED set-up in $r"; failed=$((failed + 1)); }
-SET client_min_messages = warning;
+REGISTRY="SET client_min_messages = warning;
 CREATE EXTENSION georoute CASCADE;
 $SERVERS
 SELECT georoute.add_region('us', 'cluster_us', 'US', number => 1);
 SELECT georoute.add_region('eu', 'cluster_eu', 'EU', number => 2);
-SELECT georoute.add_region('asia', 'cluster_asia', 'APAC', number => 3);
-SQL
+SELECT georoute.add_region('asia', 'cluster_asia', 'APAC', number => 3);"
+for r in us eu asia; do
+  echo "$REGISTRY" | in_region "$r" >/dev/null || { echo "FAILED set-up in $r"; failed=$((failed + 1)); }
 done
 
 # Every cluster mints IDS ids for every region.
@@ -270,6 +269,109 @@ check "enforce_home_region: a role cannot turn it off (42501)" "42501" \
 check "enforce_home_region: set for the role by ALTER ROLE: its reads of EU rows are refused" "KB611" \
   "$(in_region us -U app -v VERBOSITY=verbose -c "SELECT count(*) FROM users WHERE region = 'eu'" 2>&1 | grep -o 'KB611' | head -1)"
 
+# Credentials: no password in a user mapping of a region's server (KB614);
+# a link that needs a password (scram-sha-256 for georoute_link over TCP in
+# the EU cluster) takes it from a password file of the US server's OS user
+# (server option passfile), which no application role can read.
+check "credentials: a user mapping of a region's server with a password is refused (KB614)" "KB614|0" \
+  "$(in_region us -v VERBOSITY=verbose -c "CREATE USER MAPPING FOR app SERVER cluster_eu OPTIONS (user 'x', password 'secret')" 2>&1 | grep -o 'KB614' | head -1)|$(in_region us -c "SELECT count(*) FROM pg_user_mappings WHERE usename = 'app'")"
+check "credentials: ... also added later by ALTER USER MAPPING (KB614)" "KB614" \
+  "$(in_region us -v VERBOSITY=verbose -c "ALTER USER MAPPING FOR CURRENT_USER SERVER cluster_asia OPTIONS (ADD password 'secret')" 2>&1 | grep -o 'KB614' | head -1)"
+eu_data=$(dirname "$(eval "$(bash "$REGIONS_SH" env eu)"; echo "$PGHOST")")/data
+us_dir=$(dirname "$(eval "$(bash "$REGIONS_SH" env us)"; echo "$PGHOST")")
+owner=$(stat -c %U "$eu_data")
+{ echo "host all georoute_link 127.0.0.1/32 scram-sha-256"; cat "$eu_data/pg_hba.conf"; } >"$WORK/hba" && cat "$WORK/hba" >"$eu_data/pg_hba.conf"
+in_region eu >/dev/null <<'SQL'
+SET password_encryption = 'scram-sha-256';
+CREATE ROLE georoute_link LOGIN PASSWORD 'link-secret';
+GRANT SELECT ON users_eu TO georoute_link;
+SELECT pg_reload_conf();
+SQL
+passfile="$us_dir/georoute.pgpass"
+echo "127.0.0.1:$(bash "$REGIONS_SH" port eu):casebook:georoute_link:link-secret" >"$passfile"
+chown "$owner" "$passfile"; chmod 600 "$passfile"
+in_region us >/dev/null <<SQL
+CREATE SERVER eu_link FOREIGN DATA WRAPPER postgres_fdw
+    OPTIONS (host '127.0.0.1', port '$(bash "$REGIONS_SH" port eu)', dbname 'casebook', passfile '$passfile');
+CREATE USER MAPPING FOR app SERVER eu_link OPTIONS (user 'georoute_link', password_required 'false');
+CREATE FOREIGN TABLE eu_users_link (id bigint, region text, email text) SERVER eu_link OPTIONS (table_name 'users_eu');
+GRANT SELECT ON eu_users_link TO app;
+SQL
+check "credentials: the application role reads through the password-protected link" "101" \
+  "$(in_region us -U app -c "SELECT count(*) FROM eu_users_link")"
+check "credentials: no password in any user mapping the role can see, or in the server's options" "0|0" \
+  "$(in_region us -U app -c "SELECT count(*) FROM pg_user_mappings WHERE array_to_string(umoptions, ',') ~ 'password='")|$(in_region us -U app -c "SELECT count(*) FROM pg_foreign_server WHERE array_to_string(srvoptions, ',') ~ 'password='")"
+check "credentials: the role cannot read the password file (42501)" "42501" \
+  "$(in_region us -U app -v VERBOSITY=verbose -c "SELECT pg_read_file('$passfile')" 2>&1 | grep -o '42501' | head -1)"
+check "credentials: the role cannot point its mapping at another password file (42501)" "42501" \
+  "$(in_region us -U app -v VERBOSITY=verbose -c "ALTER USER MAPPING FOR app SERVER eu_link OPTIONS (SET password_required 'false')" 2>&1 | grep -o '42501' | head -1)"
+mv "$passfile" "$passfile.away"
+check "credentials: without the file the EU cluster refuses the link (the password is really required)" "yes" \
+  "$(out=$(in_region us -U app -c "SELECT count(*) FROM eu_users_link" 2>&1); echo "$out" | grep -qiE 'password|authentication' && echo yes || echo "no: $out")"
+mv "$passfile.away" "$passfile"
+
+# Routed function calls: a router database (in the US cluster) with
+# PL/Proxy and the same registry; proxy() run where the functions live
+# writes PL/Proxy functions of the same signatures there. commerce.reserve
+# of an EU variant (its id minted for eu) runs in the EU cluster,
+# eventstore.append of an "eu:" stream too.
+in_region us -c "CREATE ROLE shopper LOGIN" >/dev/null  # the router's cluster: one role for both databases
+for r in us eu asia; do
+  in_region "$r" >/dev/null <<SQL || { echo "FAILED commerce/eventstore in $r"; failed=$((failed + 1)); }
+SET client_min_messages = warning;
+CREATE EXTENSION commerce CASCADE;
+CREATE EXTENSION eventstore;
+INSERT INTO commerce.products (sku, name, base_price) VALUES ('p-$r', 'product of $r', 10);
+INSERT INTO commerce.product_variants (id, product_id, sku)
+SELECT georoute.next_id('$r'), id, 'v-$r' FROM commerce.products WHERE sku = 'p-$r';
+SELECT commerce.restock(id, 5) FROM commerce.product_variants WHERE sku = 'v-$r';
+DO \$\$ BEGIN CREATE ROLE shopper LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END \$\$;
+GRANT EXECUTE ON FUNCTION commerce.reserve(bigint, bigint, interval, text) TO shopper;
+SQL
+done
+in_region us -c "CREATE DATABASE router" >/dev/null
+us_host=$(eval "$(bash "$REGIONS_SH" env us)"; echo "$PGHOST")
+router="host=$us_host port=$(bash "$REGIONS_SH" port us) dbname=router"
+printf 'CREATE EXTENSION plproxy;\n%s\n' "$REGISTRY" | in_region us -d router >/dev/null \
+  || { echo "FAILED router set-up"; failed=$((failed + 1)); }
+check "proxy(): commerce.reserve routed by its variant" "commerce.reserve(variant bigint, qty bigint, hold interval, idempotency_key text)" \
+  "$(in_region eu -c "SELECT georoute.proxy('commerce.reserve(bigint,bigint,interval,text)', 'variant', '$router')")"
+check "proxy(): eventstore.append routed by its stream" "eventstore.append(stream text, events jsonb, expected_version bigint, category text)" \
+  "$(in_region eu -c "SELECT georoute.proxy('eventstore.append(text,jsonb,bigint,text)', 'stream', '$router')")"
+check "the router's PL/Proxy cluster: a partition per region number (4)" "4|p1 p2 p3" \
+  "$(in_region us -d router -c "SELECT georoute.proxy_cluster() || '|' || (SELECT string_agg(split_part(o, '=', 1), ' ' ORDER BY o) FROM pg_foreign_server s, unnest(s.srvoptions) o WHERE s.srvname = 'georoute' AND o ~ '^p[1-3]=')")"
+eu_variant=$(in_region eu -c "SELECT id FROM commerce.product_variants WHERE sku = 'v-eu'")
+us_variant=$(in_region us -c "SELECT id FROM commerce.product_variants WHERE sku = 'v-us'")
+reservation=$(in_region us -d router -c "SELECT commerce.reserve($eu_variant, 2)")
+check "a routed reserve of the EU variant held stock in the EU cluster" "1|3" \
+  "$(in_region eu -c "SELECT count(*) FROM commerce.reservations WHERE id = $reservation" | tail -1)|$(in_region eu -c "SELECT commerce.available($eu_variant)")"
+check "... and nothing in the US cluster" "0|5" \
+  "$(in_region us -c "SELECT count(*) FROM commerce.reservations")|$(in_region us -c "SELECT commerce.available($us_variant)")"
+check "a routed reserve of the US variant runs in the US cluster" "4" \
+  "$(in_region us -d router -c "SELECT commerce.reserve($us_variant, 1)" >/dev/null; in_region us -c "SELECT commerce.available($us_variant)")"
+check "the home cluster's errors come back with their SQLSTATE (KB101: more than the stock)" "KB101" \
+  "$(in_region us -d router -v VERBOSITY=verbose -c "SELECT commerce.reserve($eu_variant, 100)" 2>&1 | grep -o 'KB101' | head -1)"
+check "a role with EXECUTE on the routed function reserves in the EU cluster" "2" \
+  "$(in_region us -d router -U shopper -c "SELECT commerce.reserve($eu_variant, 1)" >/dev/null; in_region eu -c "SELECT commerce.available($eu_variant)")"
+check "... as itself: with EXECUTE revoked in the EU cluster only, its routed call is refused there (42501)" "42501|2" \
+  "$(in_region eu -c "REVOKE EXECUTE ON FUNCTION commerce.reserve(bigint, bigint, interval, text) FROM shopper" >/dev/null;
+     in_region us -d router -U shopper -v VERBOSITY=verbose -c "SELECT commerce.reserve($eu_variant, 1)" 2>&1 | grep -o '42501' | head -1;
+     in_region eu -c "GRANT EXECUTE ON FUNCTION commerce.reserve(bigint, bigint, interval, text) TO shopper" >/dev/null)|$(in_region eu -c "SELECT commerce.available($eu_variant)")"
+check "the routed function keeps the grants: a role without EXECUTE is refused (42501)" "42501" \
+  "$(in_region us -d router -c "CREATE ROLE nobody LOGIN" >/dev/null; in_region us -d router -U nobody -v VERBOSITY=verbose -c "SELECT commerce.reserve($eu_variant, 1)" 2>&1 | grep -o '42501' | head -1)"
+in_region us -d router -c "SELECT eventstore.append('eu:order-7', '[{\"type\": \"placed\", \"data\": {}}]')" >/dev/null
+in_region us -d router -c "SELECT eventstore.append('asia:order-8', '[{\"type\": \"placed\", \"data\": {}}]')" >/dev/null
+check "routed appends: the eu: stream is in the EU cluster only, the asia: stream in Asia only" "1|0|0|1" \
+  "$(for r in eu us; do in_region "$r" -c "SELECT count(*) FROM eventstore.read_stream('eu:order-7')"; done | paste -sd'|')|$(for r in eu asia; do in_region "$r" -c "SELECT count(*) FROM eventstore.read_stream('asia:order-8')"; done | paste -sd'|')"
+check "a key that names no region is refused before any call (KB601)" "KB601" \
+  "$(in_region us -d router -v VERBOSITY=verbose -c "SELECT eventstore.append('mars:x', '[{\"type\": \"t\", \"data\": {}}]')" 2>&1 | grep -o 'KB601' | head -1)"
+check "proxy() of a function whose key is not bigint or text is refused (KB616)" "KB616" \
+  "$(in_region eu -v VERBOSITY=verbose -c "SELECT georoute.proxy('commerce.reserve(bigint,bigint,interval,text)', 'hold', '$router')" 2>&1 | grep -o 'KB616' | head -1)"
+check "proxy() with a password in the router's connection string is refused (KB614)" "KB614" \
+  "$(in_region eu -v VERBOSITY=verbose -c "SELECT georoute.proxy('commerce.reserve(bigint,bigint,interval,text)', 'variant', '$router password=x')" 2>&1 | grep -o 'KB614' | head -1)"
+check "proxy() is not for every role (42501)" "42501" \
+  "$(in_region eu -U shopper -v VERBOSITY=verbose -c "SELECT georoute.proxy('commerce.reserve(bigint,bigint,interval,text)', 'variant', '$router')" 2>&1 | grep -o '42501' | head -1)"
+
 # A region down: the EU cluster stops. Local work in the US cluster goes
 # on; what needs the EU cluster fails at once with a clear error (bounded:
 # statement_timeout 5 s, postgres_fdw's connect_timeout on a TCP server);
@@ -287,6 +389,13 @@ check "EU down: ... within the bound (5 s), not hanging" "yes" "$([ "$ms" -lt 50
 check "EU down: an EU row written through the US cluster is refused, nothing stored" "0" \
   "$(in_region us -c "INSERT INTO users VALUES (georoute.next_id('eu'), 'eu', 'lost@example.com')" >/dev/null 2>&1;
      in_region us -c "SELECT count(*) FROM users_us WHERE email = 'lost@example.com'")"
+t0=$(date +%s%N)
+err=$(in_region us -d router -c "SELECT commerce.reserve($eu_variant, 1)" 2>&1 | grep ERROR | head -1)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "EU down: a routed call to the EU fails with a connection error, within 5 s" "yes" \
+  "$(echo "$err" | grep -qiE 'connect|connection' && [ "$ms" -lt 5000 ] && echo yes || echo "no ($ms ms): $err")"
+check "EU down: routed calls to the US still run" "3" \
+  "$(in_region us -d router -c "SELECT commerce.reserve($us_variant, 1)" >/dev/null; in_region us -c "SELECT commerce.available($us_variant)")"
 check "EU down: ids for EU are still minted (no call to the EU cluster)" "eu" \
   "$(in_region us -c "SELECT georoute.region_of_id(georoute.next_id('eu'))")"
 bash "$REGIONS_SH" restart eu >/dev/null 2>&1 || true
@@ -294,6 +403,19 @@ check "EU back: reads of EU rows resume" "101" "$(in_region us -c "SELECT count(
 check "EU back: and writes" "102" \
   "$(in_region us -c "INSERT INTO users VALUES (georoute.next_id('eu'), 'eu', 'after@example.com')" \
        -c "SELECT count(*) FROM users WHERE region = 'eu'")"
+
+check "EU back: routed calls to the EU run again" "1" \
+  "$(in_region us -d router -c "SELECT commerce.reserve($eu_variant, 1)" >/dev/null; in_region eu -c "SELECT commerce.available($eu_variant)")"
+
+# pgTAP in each cluster: the schema and privileges (test/pgtap/georoute_schema.sql,
+# which rolls back) and the installed state (pgtap/region.sql).
+for r in us eu asia; do
+  for t in "$REPO/test/pgtap/georoute_schema.sql" "$SCRIPT_DIR/pgtap/region.sql"; do
+    out=$(eval "$(bash "$REGIONS_SH" env "$r")"; pg_prove --psql-bin "$PGBIN/psql" --ext .sql -d casebook "$t" 2>&1)
+    check "pgTAP $(basename "$t") in $r" "PASS" "$(echo "$out" | grep -o 'Result: [A-Z]*' | sed 's/Result: //')"
+    echo "$out" | grep -E '^(not ok|#)' | head -10
+  done
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

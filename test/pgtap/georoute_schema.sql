@@ -7,7 +7,7 @@ DROP EXTENSION IF EXISTS georoute CASCADE;
 CREATE EXTENSION georoute CASCADE;   -- postgres_fdw, postgis
 RESET client_min_messages;
 
-SELECT plan(18);
+SELECT plan(20);
 
 SELECT is((SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'georoute'), '0.2.0',
           'georoute is installed at version 0.2.0');
@@ -27,7 +27,8 @@ SELECT has_trigger('georoute', 'regions', 'registry_changed', 'a change of the r
 SELECT results_eq(
     $$SELECT p.proname::text COLLATE "default" FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'georoute'::regnamespace AND p.prosecdef ORDER BY 1$$,
-    ARRAY['_assert_residency', '_on_sql_drop', '_residency_check', '_residency_guard', '_target', 'residency_violations'],
+    ARRAY['_assert_credentials', '_assert_residency', '_conninfo', '_on_sql_drop', '_residency_check', '_residency_guard', '_target',
+          'credential_problems', 'residency_violations'],
     'run as their owner: the residency guard (it reads every distributed table''s partitions) and _target (host, port and dbname of a server)');
 SELECT is_empty(
     $$SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
@@ -37,7 +38,7 @@ SELECT is_empty(
 SELECT results_eq(
     $$SELECT p.oid::regprocedure::text COLLATE "default" FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'georoute'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1$$,
-    ARRAY['georoute._local_region()', 'georoute._preloaded()', 'georoute._region_change()', 'georoute._target(text)', 'georoute.distribute(regclass,name)', 'georoute.next_id(text)', 'georoute.region_of(geography)',
+    ARRAY['georoute._key_partition(bigint)', 'georoute._key_partition(text)', 'georoute._local_region()', 'georoute._preloaded()', 'georoute._region_change()', 'georoute._target(text)', 'georoute.distribute(regclass,name)', 'georoute.next_id(text)', 'georoute.region_of(geography)',
           'georoute.region_of_id(bigint)', 'georoute.residency_violations()', 'georoute.route(bigint)', 'georoute.route(text)'],
     'every role may mint, route and place, and distribute its own tables; nothing else');
 SELECT ok(NOT has_function_privilege('public', 'georoute.add_region(text,name,text,geography,integer)', 'EXECUTE'),
@@ -51,9 +52,19 @@ SELECT ok(NOT has_sequence_privilege('public', 'georoute.id_sequence', 'USAGE,UP
 SELECT results_eq(
     $$SELECT (evtname::text || ' ' || evtevent::text || ' ' || evtenabled::text) COLLATE "default"
         FROM pg_catalog.pg_event_trigger WHERE evtname LIKE 'georoute%' ORDER BY 1$$,
-    ARRAY['georoute_residency ddl_command_end A', 'georoute_sql_drop sql_drop O'],
+    ARRAY['georoute_credentials ddl_command_end A', 'georoute_residency ddl_command_end A', 'georoute_sql_drop sql_drop O'],
     'the residency guard runs after DDL, always (also under session_replication_role = replica)');
 SELECT has_trigger('georoute', 'regions', 'residency_check', 'and at the commit of a change of the registry');
 
+SELECT results_eq(
+    $$SELECT (name || ' ' || context) COLLATE "default" FROM pg_catalog.pg_settings
+       WHERE name IN ('georoute.enforce_home_region', 'georoute.local_region', 'georoute.router') ORDER BY 1$$,
+    ARRAY['georoute.enforce_home_region superuser', 'georoute.local_region sighup', 'georoute.router superuser'],
+    'enforce_home_region and the router are set by superusers (ALTER ROLE ... SET for a role), local_region by the cluster');
+CREATE ROLE georoute_tap_reader;
+SET LOCAL ROLE georoute_tap_reader;
+SELECT throws_ok($$SELECT current_setting('georoute.router')$$, '42501', NULL,
+    'an ordinary role cannot read the router''s connection string');
+RESET ROLE;
 SELECT * FROM finish();
 ROLLBACK;
