@@ -114,7 +114,7 @@ inline constexpr SqlState residency_violation{"KB608"};
 inline constexpr SqlState home_region_read{"KB611"};
 inline constexpr SqlState region_change_across_jurisdictions{"KB612"};
 inline constexpr SqlState georoute_not_preloaded{"KB613"};
-inline constexpr SqlState router_unreachable{"KB615"};
+inline constexpr SqlState remote_failed{"KB615"};
 
 inline constexpr ErrorCode kErrorCodes[] = {
     {"22004", "null_value_not_allowed", "a required argument is NULL"},
@@ -210,8 +210,9 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB612", "region_change_across_jurisdictions", "an UPDATE that changes a row's region to a region of another jurisdiction"},
     {"KB613", "georoute_not_preloaded", "distribute() in a cluster whose shared_preload_libraries does not load georoute (its guard would be missing from some sessions)"},
     {"KB614", "credential_in_clear", "a user mapping of a region's foreign server with a password (or sslpassword) option: readable by its role and the server's owner"},
-    {"KB615", "router_unreachable", "proxy() cannot reach the router database, or the router refused the routed function (its error in the detail)"},
+    {"KB615", "remote_failed", "a statement georoute runs in another database (the router for proxy(), the target region for move()) could not connect or failed (its error and SQLSTATE in the detail and hint)"},
     {"KB616", "proxy_not_routable", "proxy() of a function whose key argument is missing or not bigint (a georoute id) or text (a region code or \"<region>:<key>\"), or proxy_cluster() in a database without PL/Proxy"},
+    {"KB617", "move_incomplete", "move() could not finish (the copy took longer than its wait, the switch could not lock the partition, the copy did not match): it was undone, the rows are where they were"},
 };
 
 inline constexpr std::span<const ErrorCode> all() { return kErrorCodes; }

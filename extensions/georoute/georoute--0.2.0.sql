@@ -481,6 +481,9 @@ BEGIN
               ORDER BY 1, 3, 4
     LOOP
         CONTINUE WHEN NOT (p.puballtables OR p.listed OR p.by_schema);
+        -- A running move's own publication (move() names and removes it).
+        CONTINUE WHEN p.listed AND NOT p.puballtables AND NOT p.by_schema
+                      AND p.pubname IN (SELECT 'georoute_move_' || m.id FROM @extschema@.moves m WHERE m.state = 'copying');
         CONTINUE WHEN p.listed AND NOT p.puballtables AND NOT p.by_schema
                       AND p.filter IN (format('(%I = %L::text)', p.region_column, @extschema@._local_region()),
                                        format('((%I)::text = %L::text)', p.region_column, @extschema@._local_region()));
@@ -541,12 +544,7 @@ END
 $$;
 CREATE CONSTRAINT TRIGGER residency_check AFTER INSERT OR UPDATE OR DELETE ON @extschema@.regions
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION @extschema@._residency_check();
-CREATE EVENT TRIGGER georoute_residency ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE FOREIGN TABLE', 'ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SERVER',
-                 'CREATE TABLE AS', 'SELECT INTO', 'CREATE PUBLICATION', 'ALTER PUBLICATION', 'DROP TRIGGER',
-                 'ALTER TRIGGER')
-    EXECUTE FUNCTION @extschema@._residency_guard();
-ALTER EVENT TRIGGER georoute_residency ENABLE ALWAYS;
+-- (The event trigger georoute_residency is made at the end of this script.)
 -- ---------------------------------------------------------------------------
 -- Routed function calls (PL/Proxy): a router database holds, for each
 -- routed function, a PL/Proxy function of the same signature that runs the
@@ -556,8 +554,8 @@ CREATE FUNCTION @extschema@._key_partition(key bigint) RETURNS integer
     LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'georoute_key_partition_id';
 CREATE FUNCTION @extschema@._key_partition(key text) RETURNS integer
     LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'georoute_key_partition_text';
-CREATE FUNCTION @extschema@._router_exec(router text, sql text) RETURNS void
-    LANGUAGE c AS 'MODULE_PATHNAME', 'georoute_router_exec';
+CREATE FUNCTION @extschema@._remote(conninfo text, sql text, purpose text) RETURNS text
+    LANGUAGE c AS 'MODULE_PATHNAME', 'georoute_remote';
 
 -- libpq connection string of a region's cluster, from its postgres_fdw
 -- server's options (no user, no password: PL/Proxy connects as the calling
@@ -645,7 +643,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'proxy(): function and key_argument are required';
     END IF;
     IF target IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'KB615', MESSAGE = 'no router database',
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'no router database',
             HINT = 'Set georoute.router to its connection string, or pass router.';
     END IF;
     IF target ~* '(^|[[:space:]])(ssl)?password[[:space:]]*=' THEN
@@ -691,8 +689,359 @@ BEGIN
                                  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.grantee::regrole::text) END);
         END LOOP;
     END IF;
-    PERFORM @extschema@._router_exec(target, 'BEGIN; ' || ddl || 'COMMIT;');
+    PERFORM @extschema@._remote(target, 'BEGIN; ' || ddl || 'COMMIT;', format('proxy(%s) in the router', fn));
     RETURN format('%I.%I(%s)', p.nspname, p.proname, pg_get_function_identity_arguments(fn));
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Moving rows to another region without downtime (docs/georoute.md)
+-- ---------------------------------------------------------------------------
+-- Where moved keys live now, in every cluster (move() writes it to all).
+CREATE TABLE @extschema@.placements (
+    table_name text NOT NULL,           -- schema-qualified: the same in every cluster
+    key_column name NOT NULL,
+    key_range int8range,                -- a range of a bigint key
+    tenant text,                        -- or one value of the key
+    region text NOT NULL,
+    moved_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    CHECK ((key_range IS NULL) <> (tenant IS NULL))
+);
+CREATE INDEX placements_table_idx ON @extschema@.placements (table_name, key_column);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.placements', '');
+GRANT SELECT ON @extschema@.placements TO PUBLIC;
+
+-- The moves this cluster made (as their source).
+CREATE TABLE @extschema@.moves (
+    id bigserial PRIMARY KEY,
+    table_name text NOT NULL,
+    key_column name NOT NULL,
+    key_range int8range,
+    tenant text,
+    from_region text NOT NULL,
+    to_region text NOT NULL,
+    state text NOT NULL CHECK (state IN ('copying', 'done', 'failed')),
+    rows_moved bigint,
+    checksum numeric,
+    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    switched_at timestamptz,
+    finished_at timestamptz,
+    failure text
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.moves', '');
+GRANT SELECT ON @extschema@.moves TO PUBLIC;
+
+CREATE FUNCTION @extschema@._table_name(tbl regclass) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT format('%I.%I', n.nspname, k.relname) FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = tbl $$;
+
+-- The region a key of a distributed table lives in: the latest move of it,
+-- else (a bigint) the home region of the georoute id.
+CREATE FUNCTION @extschema@.region_for(tbl regclass, key bigint, key_column name DEFAULT 'id') RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT coalesce((SELECT p.region FROM @extschema@.placements p
+                      WHERE p.table_name = @extschema@._table_name(tbl) AND p.key_column = region_for.key_column
+                        AND p.key_range @> key
+                      ORDER BY p.moved_at DESC LIMIT 1),
+                    @extschema@.region_of_id(key))
+$$;
+-- The region a tenant of a distributed table was moved to (NULL if never).
+CREATE FUNCTION @extschema@.region_for(tbl regclass, tenant text, key_column name DEFAULT 'tenant_id') RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT p.region FROM @extschema@.placements p
+     WHERE p.table_name = @extschema@._table_name(tbl) AND p.key_column = region_for.key_column AND p.tenant = region_for.tenant
+     ORDER BY p.moved_at DESC LIMIT 1
+$$;
+
+-- BEFORE INSERT on the source's local partition after a move: a row of a
+-- moved key is written to its new region through the distributed table
+-- (a writer that waited on the switch, or that still names the old region,
+-- loses nothing). TG_ARGV: key column, region column, distributed table.
+CREATE FUNCTION @extschema@._forward_moved() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    k text := to_jsonb(NEW) ->> TG_ARGV[0];
+    target text;
+BEGIN
+    SELECT p.region INTO target FROM @extschema@.placements p
+     WHERE p.table_name = TG_ARGV[2] AND p.key_column = TG_ARGV[0]
+       AND (p.tenant = k OR (p.key_range IS NOT NULL AND k ~ '^-?[0-9]+$' AND p.key_range @> k::bigint))
+     ORDER BY p.moved_at DESC LIMIT 1;
+    IF target IS NULL OR target = @extschema@._local_region() THEN
+        RETURN NEW;
+    END IF;
+    EXECUTE format('INSERT INTO %s SELECT * FROM jsonb_populate_record(NULL::%s, $1)', TG_ARGV[2], TG_ARGV[2])
+      USING to_jsonb(NEW) || jsonb_build_object(TG_ARGV[1], target);
+    RETURN NULL;
+END
+$$;
+
+-- Count and an order-independent checksum of rows (a relation and a
+-- filter), as text 'count:sum': the same rows give the same answer in
+-- any cluster with the same column types.
+CREATE FUNCTION @extschema@._digest_sql(rel text, filter text) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT format('SELECT count(*) || '':'' || coalesce(sum((''x'' || left(md5(t::text), 15))::bit(60)::bigint::numeric), 0) '
+                  'FROM %s t WHERE %s', rel, filter)
+$$;
+
+CREATE PROCEDURE @extschema@._move(tbl regclass, key_column name, key_range int8range, tenant text, to_region text,
+                                   across_jurisdictions boolean, lock_timeout interval, wait interval)
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    local text := @extschema@._local_region();
+    region_column name;
+    part regclass;
+    nsp name;
+    part_name name;
+    moving_name name;
+    remote_nsp text;
+    remote_part text;
+    filter text;
+    cols text;
+    coldefs text;
+    select_list text;
+    pk text;
+    move_id bigint;
+    pub name;
+    t_conn text;
+    s_conn text;
+    source_digest text;
+    target_digest text;
+    deadline timestamptz;
+    tries integer := 0;
+    failed text;
+    failed_state text;
+    r record;
+    tname text;
+    saved_path text := pg_catalog.current_setting('search_path');
+BEGIN
+    -- A procedure that commits cannot have a SET clause: its search_path is
+    -- set here, for the session (an error before the first COMMIT undoes
+    -- it; the end puts the caller's back).
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);
+    tname := @extschema@._table_name(tbl);
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'move() is for superusers',
+            DETAIL = 'It creates a publication here and a subscription in the target region.';
+    END IF;
+    IF tbl IS NULL OR key_column IS NULL OR to_region IS NULL OR (key_range IS NULL AND tenant IS NULL)
+       OR lock_timeout IS NULL OR wait IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'move(): table, key range or tenant, to_region and key_column are required';
+    END IF;
+    IF key_range IS NOT NULL AND (isempty(key_range) OR lower_inf(key_range) OR upper_inf(key_range)) THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('move(): the key range %s is empty or unbounded', key_range);
+    END IF;
+    SELECT d.region_column INTO region_column FROM @extschema@.distributed d WHERE d.tbl = tbl;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB606', MESSAGE = format('%s is not a distributed table', tbl);
+    END IF;
+    IF NOT EXISTS (SELECT FROM @extschema@.regions x WHERE x.code = to_region) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB601', MESSAGE = format('no region ''%s''', to_region);
+    END IF;
+    IF to_region = local THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('move(): the rows are already in %s', to_region),
+            HINT = 'Call move() in the cluster of the region the rows are in now.';
+    END IF;
+    IF (SELECT x.jurisdiction FROM @extschema@.regions x WHERE x.code = to_region)
+       IS DISTINCT FROM (SELECT x.jurisdiction FROM @extschema@.regions x WHERE x.code = local)
+       AND NOT across_jurisdictions THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB612',
+            MESSAGE = format('move(): %s and %s are regions of different jurisdictions', local, to_region),
+            HINT = 'A move across jurisdictions stores the rows in the other one: pass across_jurisdictions => true when that is allowed.';
+    END IF;
+    t_conn := @extschema@._conninfo(to_region);
+    s_conn := @extschema@._conninfo(local);
+    IF t_conn IS NULL OR s_conn IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB605', MESSAGE = format('move(): regions %s and %s both need a server', local, to_region);
+    END IF;
+    SELECT k.oid::regclass, n.nspname, k.relname INTO part, nsp, part_name
+      FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid JOIN pg_namespace n ON n.oid = k.relnamespace
+     WHERE i.inhparent = tbl AND k.relkind = 'r' AND pg_get_expr(k.relpartbound, k.oid) = format('FOR VALUES IN (%L)', local);
+    IF part IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB606', MESSAGE = format('%s has no local partition for %s', tbl, local);
+    END IF;
+    -- The target's local partition: what this cluster's foreign partition for it names.
+    SELECT max(o.option_value) FILTER (WHERE o.option_name = 'schema_name'),
+           max(o.option_value) FILTER (WHERE o.option_name = 'table_name')
+      INTO remote_nsp, remote_part
+      FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid JOIN pg_foreign_table f ON f.ftrelid = k.oid
+      CROSS JOIN LATERAL pg_options_to_table(f.ftoptions) o
+     WHERE i.inhparent = tbl AND pg_get_expr(k.relpartbound, k.oid) = format('FOR VALUES IN (%L)', to_region);
+    IF remote_part IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB606', MESSAGE = format('%s has no foreign partition for %s', tbl, to_region),
+            HINT = 'Run georoute.distribute() again after the region got a server.';
+    END IF;
+    -- The key must be in the replica identity (the primary key): a row
+    -- filter on another column would make every UPDATE of the table fail
+    -- while the move publishes it.
+    SELECT pg_get_constraintdef(c.oid) INTO pk FROM pg_constraint c WHERE c.conrelid = part AND c.contype = 'p';
+    IF pk IS NULL OR NOT EXISTS (SELECT FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+                                  WHERE c.conrelid = part AND c.contype = 'p' AND a.attname = key_column) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB606', MESSAGE = format('move(): %I is not a column of the primary key of %s', key_column, part),
+            DETAIL = 'Logical replication filters rows by replica identity columns: the key must be in the primary key.';
+    END IF;
+    IF key_range IS NOT NULL AND (SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = part AND a.attname = key_column)
+                                 NOT IN ('bigint'::regtype, 'integer'::regtype) THEN
+        RAISE EXCEPTION USING ERRCODE = 'KB606', MESSAGE = format('move(): %I is not an integer column, a key range needs one', key_column);
+    END IF;
+    filter := CASE WHEN key_range IS NOT NULL
+                   THEN format('%I >= %s AND %I < %s', key_column,
+                               lower(key_range) + CASE WHEN lower_inc(key_range) THEN 0 ELSE 1 END,
+                               key_column, upper(key_range) + CASE WHEN upper_inc(key_range) THEN 1 ELSE 0 END)
+                   ELSE format('%I = %L', key_column, tenant) END;
+    SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum),
+           string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum),
+           string_agg(CASE WHEN a.attname = region_column THEN format('%L', to_region) ELSE format('%I', a.attname) END,
+                      ', ' ORDER BY a.attnum)
+      INTO cols, coldefs, select_list
+      FROM pg_attribute a WHERE a.attrelid = part AND a.attnum > 0 AND NOT a.attisdropped;
+
+    INSERT INTO @extschema@.moves (table_name, key_column, key_range, tenant, from_region, to_region, state)
+    VALUES (tname, key_column, key_range, tenant, local, to_region, 'copying') RETURNING id INTO move_id;
+    pub := 'georoute_move_' || move_id;
+    moving_name := left(part_name, 40) || '_moving_' || move_id;
+    EXECUTE format('CREATE PUBLICATION %I FOR TABLE %s WHERE (%s)', pub, part, filter);
+    COMMIT;
+
+    BEGIN
+        -- The target: a staging table of the partition's name (there it is
+        -- the foreign partition for this region, renamed while the move
+        -- runs), subscribed to the publication.
+        PERFORM @extschema@._remote(t_conn, format(
+            $r$BEGIN;
+            DO $d$ BEGIN
+                IF to_regclass(%1$L) IS NOT NULL THEN EXECUTE %2$L; END IF;
+            END $d$;
+            CREATE TABLE %3$I.%4$I (%5$s, %6$s);
+            COMMIT;$r$,
+            format('%I.%I', nsp, part_name), format('ALTER FOREIGN TABLE %I.%I RENAME TO %I', nsp, part_name, moving_name),
+            nsp, part_name, coldefs, pk), format('move() %s: staging in %s', move_id, to_region));
+        PERFORM @extschema@._remote(t_conn, format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION %I', pub, s_conn, pub),
+                                    format('move() %s: subscribing in %s', move_id, to_region));
+        -- The copy of the rows there (writes go on here).
+        deadline := clock_timestamp() + wait;
+        LOOP
+            EXIT WHEN @extschema@._remote(t_conn, format(
+                'SELECT count(*) = 0 AND EXISTS (SELECT FROM pg_subscription WHERE subname = %L) '
+                'FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid '
+                'WHERE s.subname = %L AND r.srsubstate <> ''r''', pub, pub), 'move(): copy state')::boolean;
+            IF clock_timestamp() > deadline THEN
+                RAISE EXCEPTION USING ERRCODE = 'KB617', MESSAGE = format('move() %s: the copy to %s took longer than %s', move_id, to_region, wait);
+            END IF;
+            PERFORM pg_sleep(0.05);
+        END LOOP;
+        -- The switch: writes to the partition wait (reads go on) until the
+        -- target has every row, then the rows change region.
+        LOOP
+            BEGIN
+                PERFORM set_config('lock_timeout', (date_part('epoch', lock_timeout) * 1000)::bigint::text, true);
+                EXECUTE format('LOCK TABLE %s IN EXCLUSIVE MODE', part);
+                PERFORM set_config('lock_timeout', '0', true);
+                EXIT;
+            EXCEPTION WHEN lock_not_available THEN
+                tries := tries + 1;
+                IF clock_timestamp() > deadline THEN
+                    RAISE EXCEPTION USING ERRCODE = 'KB617', MESSAGE = format('move() %s: could not lock %s for the switch in %s tries', move_id, part, tries);
+                END IF;
+                PERFORM pg_sleep(least(0.01 * tries, 0.2));
+            END;
+        END LOOP;
+        EXECUTE @extschema@._digest_sql(part::text, filter) INTO source_digest;
+        LOOP
+            target_digest := @extschema@._remote(t_conn, @extschema@._digest_sql(format('%I.%I', nsp, part_name), 'true'),
+                                                 'move(): checking the copy');
+            EXIT WHEN target_digest = source_digest;
+            IF clock_timestamp() > deadline THEN
+                RAISE EXCEPTION USING ERRCODE = 'KB617',
+                    MESSAGE = format('move() %s: the copy in %s does not match (%s there, %s here)', move_id, to_region, target_digest, source_digest);
+            END IF;
+            PERFORM pg_sleep(0.01);
+        END LOOP;
+        -- The rows become the target region's (one transaction there),
+        -- every other cluster learns the placement, then they leave here.
+        PERFORM @extschema@._remote(t_conn, format('BEGIN; INSERT INTO %I.%I (%s) SELECT %s FROM %I.%I; COMMIT;',
+                                                   coalesce(remote_nsp, nsp), remote_part, cols, select_list, nsp, part_name),
+                                    format('move() %s: the rows into %s', move_id, to_region));
+        FOR r IN SELECT x.code FROM @extschema@.regions x WHERE x.code <> local AND x.server IS NOT NULL ORDER BY x.number LOOP
+            BEGIN
+                PERFORM @extschema@._remote(@extschema@._conninfo(r.code), format(
+                    'INSERT INTO %I.placements (table_name, key_column, key_range, tenant, region) VALUES (%L, %L, %L, %L, %L)',
+                    '@extschema@', tname, key_column, key_range, tenant, to_region), 'move(): placement');
+            EXCEPTION WHEN SQLSTATE 'KB615' THEN
+                RAISE WARNING 'move() %: region % did not get the placement (add it there: %)', move_id, r.code, SQLERRM;
+            END;
+        END LOOP;
+        INSERT INTO @extschema@.placements (table_name, key_column, key_range, tenant, region)
+        VALUES (tname, key_column, key_range, tenant, to_region);
+        EXECUTE format('DELETE FROM %s WHERE %s', part, filter);
+        IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = part AND t.tgname = left('georoute_moved_' || key_column, 63)) THEN
+            EXECUTE format('CREATE TRIGGER %I BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@._forward_moved(%L, %L, %L)',
+                           left('georoute_moved_' || key_column, 63), part, key_column, region_column, tname);
+            EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', part, left('georoute_moved_' || key_column, 63));
+        END IF;
+        UPDATE @extschema@.moves m SET state = 'done', rows_moved = split_part(source_digest, ':', 1)::bigint,
+               checksum = split_part(source_digest, ':', 2)::numeric, switched_at = clock_timestamp()
+         WHERE m.id = move_id;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS failed = MESSAGE_TEXT, failed_state = RETURNED_SQLSTATE;
+    END;
+    COMMIT;
+    -- Clean-up, in both outcomes: the subscription (and its slot here), the
+    -- staging table, the publication.
+    BEGIN
+        PERFORM @extschema@._remote(t_conn, format('DROP SUBSCRIPTION IF EXISTS %I', pub), 'move(): clean-up');
+        PERFORM @extschema@._remote(t_conn, format(
+            $r$BEGIN;
+            DROP TABLE IF EXISTS %1$I.%2$I;
+            DO $d$ BEGIN
+                IF to_regclass(%3$L) IS NOT NULL THEN EXECUTE %4$L; END IF;
+            END $d$;
+            COMMIT;$r$, nsp, part_name, format('%I.%I', nsp, moving_name),
+            format('ALTER FOREIGN TABLE %I.%I RENAME TO %I', nsp, moving_name, part_name)), 'move(): clean-up');
+    EXCEPTION WHEN SQLSTATE 'KB615' THEN
+        RAISE WARNING 'move() %: clean-up in % failed: % (drop subscription %, table %.% there)', move_id, to_region, SQLERRM, pub, nsp, part_name;
+    END;
+    EXECUTE format('DROP PUBLICATION IF EXISTS %I', pub);
+    UPDATE @extschema@.moves m SET finished_at = clock_timestamp(),
+           state = CASE WHEN failed IS NULL THEN m.state ELSE 'failed' END, failure = failed
+     WHERE m.id = move_id;
+    PERFORM set_config('search_path', saved_path, false);
+    COMMIT;
+    IF failed IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = failed_state, MESSAGE = failed,
+            DETAIL = format('move() %s was undone: the rows are still here, in %s.', move_id, local);
+    END IF;
+    RAISE NOTICE 'move() %: % rows of % now in %', move_id, split_part(source_digest, ':', 1), tbl, to_region;
+END
+$$;
+
+-- move(table, key range, to_region): the rows whose key_column is in the
+-- range; move(table, tenant, to_region): those whose key_column equals
+-- tenant. Called in the cluster the rows are in now, outside a transaction
+-- block (it commits as it goes). Superusers only.
+CREATE PROCEDURE @extschema@.move(tbl regclass, key_range int8range, to_region text, key_column name DEFAULT 'id',
+                                  across_jurisdictions boolean DEFAULT false, lock_timeout interval DEFAULT '100ms',
+                                  wait interval DEFAULT '10 minutes')
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    CALL @extschema@._move(tbl, key_column, key_range, NULL, to_region, across_jurisdictions, lock_timeout, wait);
+END
+$$;
+CREATE PROCEDURE @extschema@.move(tbl regclass, tenant text, to_region text, key_column name DEFAULT 'tenant_id',
+                                  across_jurisdictions boolean DEFAULT false, lock_timeout interval DEFAULT '100ms',
+                                  wait interval DEFAULT '10 minutes')
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    CALL @extschema@._move(tbl, key_column, NULL, tenant, to_region, across_jurisdictions, lock_timeout, wait);
 END
 $$;
 
@@ -751,13 +1100,26 @@ END
 $$;
 CREATE EVENT TRIGGER georoute_sql_drop ON sql_drop EXECUTE FUNCTION @extschema@._on_sql_drop();
 
+-- Last, so that it does not fire for this script's own commands.
+CREATE EVENT TRIGGER georoute_residency ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE FOREIGN TABLE', 'ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SERVER',
+                 'CREATE TABLE AS', 'SELECT INTO', 'CREATE PUBLICATION', 'ALTER PUBLICATION', 'DROP TRIGGER',
+                 'ALTER TRIGGER')
+    EXECUTE FUNCTION @extschema@._residency_guard();
+ALTER EVENT TRIGGER georoute_residency ENABLE ALWAYS;
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.next_id(text), @extschema@.region_of_id(bigint), @extschema@.route(bigint),
                           @extschema@.route(text), @extschema@.region_of(geography),
                           @extschema@._target(text), @extschema@.distribute(regclass, name),
                           @extschema@.residency_violations(), @extschema@._local_region(),
                           @extschema@._preloaded(), @extschema@._region_change(),
-                          @extschema@._key_partition(bigint), @extschema@._key_partition(text) TO PUBLIC;
+                          @extschema@._key_partition(bigint), @extschema@._key_partition(text),
+                          @extschema@.region_for(regclass, bigint, name), @extschema@.region_for(regclass, text, name),
+                          @extschema@._table_name(regclass), @extschema@._forward_moved() TO PUBLIC;
+REVOKE ALL ON PROCEDURE @extschema@.move(regclass, int8range, text, name, boolean, interval, interval),
+                        @extschema@.move(regclass, text, text, name, boolean, interval, interval),
+                        @extschema@._move(regclass, name, int8range, text, text, boolean, interval, interval) FROM PUBLIC;
 -- (_key_partition: every caller of a routed function runs it in the router)
 -- (_target: route()'s, run as its caller; distribute: owners of tables)
 

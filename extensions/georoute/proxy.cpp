@@ -7,15 +7,19 @@
 //    region code, or a key "<region>:<anything>" (an event stream
 //    "eu:order-42"). Keys that name no registered region with a server
 //    are refused before any connection is made.
-//  * georoute._router_exec(conninfo, sql): runs DDL in the router
-//    database over libpq (proxy() writes the routed functions there).
-//    Not granted to PUBLIC.
+//  * georoute._remote(conninfo, sql, purpose): runs statements in another
+//    database over libpq (proxy() writes the routed functions into the
+//    router, move() works in the target region). Not granted to PUBLIC.
 #include <string>
 
 #include "args.hpp"
 #include "errcodes.hpp"
 #include "georoute/registry.hpp"
 #include "pg_boundary.hpp"
+
+extern "C" {
+#include "utils/builtins.h"
+}
 
 #include "georoute/remote.hpp"
 
@@ -62,12 +66,17 @@ CASEBOOK_FUNCTION(georoute_key_partition_text) {
     return Int32GetDatum(partition_of_region(*number, code, "\"" + key + "\""));
 }
 
-CASEBOOK_FUNCTION(georoute_router_exec) {
-    std::string conninfo = args::string(fcinfo, 0, "router");
+// georoute._remote(conninfo, sql, purpose) → text: runs sql (one or more
+// statements) in another database, as the server's OS user; returns the
+// first value of the last result (NULL when it has none). KB615 with the
+// remote error (and its SQLSTATE) when it cannot connect or a statement
+// fails. purpose names the work in the message.
+CASEBOOK_FUNCTION(georoute_remote) {
+    std::string conninfo = args::string(fcinfo, 0, "conninfo");
     std::string sql = args::string(fcinfo, 1, "sql");
-    PGconn* conn = remote::connect(conninfo, "georoute proxy", errcodes::router_unreachable,
-                                   "cannot connect to the router database",
-                                   "Check the router's connection string (georoute.router).");
+    std::string purpose = args::string(fcinfo, 2, "purpose");
+    PGconn* conn = remote::connect(conninfo, "georoute", errcodes::remote_failed, purpose + ": cannot connect",
+                                   "Check the connection string (" + conninfo + ").");
     PGresult* res = PQexec(conn, sql.c_str());
     ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -76,10 +85,15 @@ CASEBOOK_FUNCTION(georoute_router_exec) {
         std::string sqlstate = state ? state : "";
         PQclear(res);
         PQfinish(conn);
-        throw Error(errcodes::router_unreachable, "the router database refused the routed function", why,
+        throw Error(errcodes::remote_failed, purpose + ": the other database refused", why,
                     sqlstate.empty() ? std::string() : "Its SQLSTATE: " + sqlstate + ".");
     }
+    bool has_value = status == PGRES_TUPLES_OK && PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0);
+    std::string value = has_value ? PQgetvalue(res, 0, 0) : "";
     PQclear(res);
     PQfinish(conn);
-    PG_RETURN_VOID();
+    if (!has_value) PG_RETURN_NULL();
+    return casebook::pg::guard([&value] {
+        return PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
+    });
 }

@@ -269,6 +269,74 @@ check "enforce_home_region: a role cannot turn it off (42501)" "42501" \
 check "enforce_home_region: set for the role by ALTER ROLE: its reads of EU rows are refused" "KB611" \
   "$(in_region us -U app -v VERBOSITY=verbose -c "SELECT count(*) FROM users WHERE region = 'eu'" 2>&1 | grep -o 'KB611' | head -1)"
 
+# move(): rows of the US cluster change region without downtime. A key
+# range of accounts moves to the EU while a workload writes new accounts
+# into that range (region chosen by region_for()) and reads them; a tenant
+# of notes moves to Asia. Nothing lost, nothing doubled, no transaction of
+# the workload failed.
+for r in us eu asia; do
+  in_region "$r" >/dev/null <<'SQL' || { echo "FAILED move set-up in $r"; failed=$((failed + 1)); }
+CREATE TABLE accounts (id bigint NOT NULL, region text NOT NULL, email text NOT NULL, PRIMARY KEY (region, id))
+    PARTITION BY LIST (region);
+SELECT count(*) FROM georoute.distribute('accounts');
+CREATE TABLE notes (tenant_id text NOT NULL, id bigint NOT NULL, region text NOT NULL, body text,
+                    PRIMARY KEY (region, tenant_id, id)) PARTITION BY LIST (region);
+SELECT count(*) FROM georoute.distribute('notes');
+SQL
+done
+in_region us >/dev/null <<'SQL'
+INSERT INTO accounts SELECT georoute.next_id('us'), 'us', 'a' || g || '@example.com' FROM generate_series(1, 20000) g;
+INSERT INTO notes SELECT 't' || (g % 5), g, 'us', 'note ' || g FROM generate_series(1, 1000) g;
+SQL
+# The range: from the 5,001st account to every id the US cluster will mint for us.
+lo=$(in_region us -c "SELECT id FROM accounts_us ORDER BY id OFFSET 5000 LIMIT 1")
+hi=$(in_region us -c "SELECT (1::bigint << 56) | (2::bigint << 49)")
+digest="SELECT count(*) || ':' || sum(('x' || left(md5(id || email), 15))::bit(60)::bigint::numeric) FROM accounts WHERE id >= $lo AND id < $hi AND email NOT LIKE 'load%'"
+before=$(in_region us -c "$digest AND region = 'us'")
+move_call() { in_region us -v VERBOSITY=verbose -c "CALL georoute.move($1)" 2>&1; }
+check "move(): across jurisdictions without consent is refused (KB612), nothing made" "KB612|0|0" \
+  "$(move_call "'accounts', int8range($lo, $hi), 'eu'" | grep -o 'KB612' | head -1)|$(in_region us -c "SELECT count(*) FROM pg_publication WHERE pubname LIKE 'georoute_move%'")|$(in_region us -c "SELECT count(*) FROM georoute.moves")"
+check "move(): a key that is not in the primary key is refused (KB606)" "KB606" \
+  "$(move_call "'accounts', 'x@example.com', 'eu', key_column => 'email', across_jurisdictions => true" | grep -o 'KB606' | head -1)"
+check "move(): to the region the rows are in is refused (22023)" "22023" \
+  "$(move_call "'accounts', int8range($lo, $hi), 'us'" | grep -o '22023' | head -1)"
+check "move(): not for an application role (42501)" "42501" \
+  "$(in_region us -U app -v VERBOSITY=verbose -c "CALL georoute.move('accounts', int8range($lo, $hi), 'eu', across_jurisdictions => true)" 2>&1 | grep -o '42501' | head -1)"
+check "move(): inside a transaction block it fails and changes nothing" "2D000|0" \
+  "$(in_region us -v VERBOSITY=verbose -c "BEGIN" -c "CALL georoute.move('accounts', int8range($lo, $hi), 'eu', across_jurisdictions => true)" 2>&1 | grep -o '2D000' | head -1)|$(in_region us -c "SELECT count(*) FROM georoute.moves")"
+check "move(): a copy that cannot finish in its wait is undone (KB617): rows here, nothing left behind" "KB617|15000|0|0|0|0|users_us" \
+  "$(move_call "'accounts', int8range($lo, $hi), 'eu', across_jurisdictions => true, wait => '1 millisecond'" | grep -o 'KB617' | head -1)|$(in_region us -c "SELECT count(*) FROM accounts_us WHERE id >= $lo")|$(in_region us -c "SELECT count(*) FROM pg_publication WHERE pubname LIKE 'georoute_move%'")|$(in_region us -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'georoute_move%'")|$(in_region eu -c "SELECT count(*) FROM pg_subscription WHERE subname LIKE 'georoute_move%'")|$(in_region eu -c "SELECT count(*) FROM pg_class WHERE relname LIKE 'accounts_us%' AND relkind = 'r'")|$(in_region eu -c "SELECT string_agg(relname, ',') FROM pg_class WHERE relname = 'users_us'")"
+cat >"$WORK/load.sql" <<'SQL'
+INSERT INTO accounts (id, region, email)
+SELECT i, georoute.region_for('accounts', i), 'load' || i FROM (SELECT georoute.next_id('us') AS i) x;
+SELECT count(*) FROM accounts WHERE region = georoute.region_for('accounts', :lo::bigint) AND id = :lo::bigint;
+SQL
+chmod 644 "$WORK/load.sql"
+(eval "$(bash "$REGIONS_SH" env us)"; "$PGBIN/pgbench" -n -c 4 -j 2 -T 6 -D lo="$lo" -f "$WORK/load.sql" casebook >"$WORK/load.out" 2>&1; echo "rc=$?" >>"$WORK/load.out") &
+load_pid=$!
+sleep 1.5
+moved=$(move_call "'accounts', int8range($lo, $hi), 'eu', across_jurisdictions => true" | grep -o 'rows of accounts now in eu')
+wait $load_pid
+check "move() under load: the range is now in the EU" "rows of accounts now in eu" "$moved"
+done_tx=$(grep -o 'number of transactions actually processed: [0-9]*' "$WORK/load.out" | grep -o '[0-9]*$')
+check "move() under load: the workload ran, no transaction failed" "yes|rc=0" \
+  "$([ "${done_tx:-0}" -gt 100 ] && echo yes || echo "no: ${done_tx:-none}")|$(grep -o 'rc=[0-9]*' "$WORK/load.out")"
+check "move() under load: every account written during the move is stored once, in the EU" "$done_tx|0|0" \
+  "$(in_region eu -c "SELECT count(*) FROM accounts_eu WHERE email LIKE 'load%'")|$(in_region us -c "SELECT count(*) FROM accounts_us WHERE email LIKE 'load%'")|$(in_region eu -c "SELECT count(*) - count(DISTINCT id) FROM accounts_eu")"
+check "move() under load: the moved accounts are in the EU, the same rows (count and checksum), none left in the US" "$before|0|5000" \
+  "$(in_region eu -c "$digest AND region = 'eu'" | sed 's/accounts_eu/accounts/')|$(in_region us -c "SELECT count(*) FROM accounts_us WHERE id >= $lo")|$(in_region us -c "SELECT count(*) FROM accounts_us")"
+check "move(): every cluster routes the range to eu (region_for)" "eu eu eu" \
+  "$(for r in us eu asia; do in_region "$r" -c "SELECT georoute.region_for('accounts', $lo::bigint)"; done | paste -sd' ')"
+check "move(): a row still written to the US for a moved key is forwarded to the EU" "0|1" \
+  "$(in_region us -c "INSERT INTO accounts VALUES (georoute.next_id('us'), 'us', 'late@example.com')" >/dev/null;
+     in_region us -c "SELECT count(*) FROM accounts_us WHERE email = 'late@example.com'")|$(in_region eu -c "SELECT count(*) FROM accounts_eu WHERE email = 'late@example.com'")"
+check "move(): nothing left behind (publication, slot, subscription, staging table)" "0|0|0|0" \
+  "$(in_region us -c "SELECT count(*) FROM pg_publication WHERE pubname LIKE 'georoute_move%'")|$(in_region us -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'georoute_move%'")|$(in_region eu -c "SELECT count(*) FROM pg_subscription WHERE subname LIKE 'georoute_move%'")|$(in_region eu -c "SELECT count(*) FROM pg_class WHERE relname LIKE 'accounts_us%' AND relkind = 'r'")"
+check "move(): a tenant's notes move to Asia" "200|0|asia" \
+  "$(move_call "'notes', 't3', 'asia', across_jurisdictions => true" >/dev/null; in_region asia -c "SELECT count(*) FROM notes_asia WHERE tenant_id = 't3'")|$(in_region us -c "SELECT count(*) FROM notes_us WHERE tenant_id = 't3'")|$(in_region eu -c "SELECT georoute.region_for('notes', 't3'::text)")"
+check "move(): the residency guard still finds nothing wrong in any cluster" "0 0 0" \
+  "$(for r in us eu asia; do in_region "$r" -c "SELECT count(*) FROM georoute.residency_violations()"; done | paste -sd' ')"
+
 # Credentials: no password in a user mapping of a region's server (KB614);
 # a link that needs a password (scram-sha-256 for georoute_link over TCP in
 # the EU cluster) takes it from a password file of the US server's OS user

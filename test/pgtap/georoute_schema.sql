@@ -7,7 +7,7 @@ DROP EXTENSION IF EXISTS georoute CASCADE;
 CREATE EXTENSION georoute CASCADE;   -- postgres_fdw, postgis
 RESET client_min_messages;
 
-SELECT plan(20);
+SELECT plan(21);
 
 SELECT is((SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'georoute'), '0.2.0',
           'georoute is installed at version 0.2.0');
@@ -16,7 +16,7 @@ SELECT results_eq(
         JOIN pg_catalog.pg_extension e ON e.oid = d.objid JOIN pg_catalog.pg_extension r ON r.oid = d.refobjid
        WHERE d.classid = 'pg_catalog.pg_extension'::regclass AND e.extname = 'georoute' AND d.deptype = 'n' ORDER BY 1$$,
     ARRAY['postgis', 'postgres_fdw'], 'georoute requires postgres_fdw and postgis');
-SELECT tables_are('georoute', ARRAY['regions', 'distributed', 'reference_tables'], 'the region registry, the distributed tables and the reference tables');
+SELECT tables_are('georoute', ARRAY['regions', 'distributed', 'reference_tables', 'placements', 'moves'], 'the region registry, the distributed tables and the reference tables');
 SELECT columns_are('georoute', 'regions', ARRAY['code', 'number', 'server', 'jurisdiction', 'area', 'added_at'],
                    'regions has its columns');
 SELECT col_is_pk('georoute', 'regions', 'code', 'a region is known by its code');
@@ -33,13 +33,23 @@ SELECT results_eq(
 SELECT is_empty(
     $$SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'georoute'::regnamespace AND p.prolang <> (SELECT oid FROM pg_catalog.pg_language WHERE lanname = 'c')
+         AND p.prokind <> 'p'
          AND NOT EXISTS (SELECT FROM unnest(p.proconfig) s WHERE s LIKE 'search\_path=pg\_catalog, %' AND s LIKE '%pg\_temp')$$,
     'every SQL function pins search_path (pg_catalog first, pg_temp last)');
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+       WHERE p.pronamespace = 'georoute'::regnamespace AND p.prokind = 'p'
+         AND p.prosrc NOT LIKE '%set_config(''search_path'', ''pg_catalog, pg_temp'', false)%'
+         AND p.prosrc NOT LIKE '%CALL georoute._move(%'$$,
+    'procedures (they commit, so no SET clause) set search_path themselves, or only call one that does');
 SELECT results_eq(
     $$SELECT p.oid::regprocedure::text COLLATE "default" FROM pg_catalog.pg_proc p
        WHERE p.pronamespace = 'georoute'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1$$,
-    ARRAY['georoute._key_partition(bigint)', 'georoute._key_partition(text)', 'georoute._local_region()', 'georoute._preloaded()', 'georoute._region_change()', 'georoute._target(text)', 'georoute.distribute(regclass,name)', 'georoute.next_id(text)', 'georoute.region_of(geography)',
-          'georoute.region_of_id(bigint)', 'georoute.residency_violations()', 'georoute.route(bigint)', 'georoute.route(text)'],
+    ARRAY['georoute._forward_moved()', 'georoute._key_partition(bigint)', 'georoute._key_partition(text)', 'georoute._local_region()',
+          'georoute._preloaded()', 'georoute._region_change()', 'georoute._table_name(regclass)', 'georoute._target(text)',
+          'georoute.distribute(regclass,name)', 'georoute.next_id(text)', 'georoute.region_for(regclass,bigint,name)',
+          'georoute.region_for(regclass,text,name)', 'georoute.region_of(geography)', 'georoute.region_of_id(bigint)',
+          'georoute.residency_violations()', 'georoute.route(bigint)', 'georoute.route(text)'],
     'every role may mint, route and place, and distribute its own tables; nothing else');
 SELECT ok(NOT has_function_privilege('public', 'georoute.add_region(text,name,text,geography,integer)', 'EXECUTE'),
           'registering a region is not for every role');

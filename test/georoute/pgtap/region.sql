@@ -42,9 +42,9 @@ SELECT is((SELECT context FROM pg_settings WHERE name = 'georoute.enforce_home_r
 SELECT ok(NOT has_table_privilege('public', 'georoute.regions', 'INSERT,UPDATE,DELETE,TRUNCATE'),
           'no role but the owner writes the registry');
 SELECT ok(NOT has_function_privilege('public', 'georoute.proxy(regprocedure,name,text)', 'EXECUTE')
-          AND NOT has_function_privilege('public', 'georoute._router_exec(text,text)', 'EXECUTE')
+          AND NOT has_function_privilege('public', 'georoute._remote(text,text,text)', 'EXECUTE')
           AND NOT has_function_privilege('public', 'georoute.add_region(text,name,text,geography,integer)', 'EXECUTE'),
-          'proxy(), _router_exec() and add_region() are not for every role');
+          'proxy(), _remote() and add_region() are not for every role');
 SELECT is_empty(
     $$SELECT srvname FROM pg_foreign_server WHERE array_to_string(srvoptions, ',') ~ 'password='$$,
     'no password in a foreign server''s options');
