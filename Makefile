@@ -148,6 +148,7 @@ test:
 	bash test/harness/run-tests.sh
 stop:
 	bash test/harness/cluster.sh stop
+	CASEBOOK_REGION_SET=demo CASEBOOK_REGION_PORT_BASE=55451 bash test/harness/regions.sh stop
 bench:
 	bash test/bench/run.sh
 unit:

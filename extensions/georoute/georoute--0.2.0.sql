@@ -724,7 +724,8 @@ CREATE TABLE @extschema@.moves (
     rows_moved bigint,
     checksum numeric,
     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    switched_at timestamptz,
+    locked_at timestamptz,              -- writes to the source partition wait from here
+    switched_at timestamptz,            -- to here (the switch committed just after)
     finished_at timestamptz,
     failure text
 );
@@ -944,6 +945,7 @@ BEGIN
                 PERFORM set_config('lock_timeout', (date_part('epoch', lock_timeout) * 1000)::bigint::text, true);
                 EXECUTE format('LOCK TABLE %s IN EXCLUSIVE MODE', part);
                 PERFORM set_config('lock_timeout', '0', true);
+                UPDATE @extschema@.moves m SET locked_at = clock_timestamp() WHERE m.id = move_id;
                 EXIT;
             EXCEPTION WHEN lock_not_available THEN
                 tries := tries + 1;

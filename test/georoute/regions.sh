@@ -9,8 +9,7 @@
 set -uo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
-REGIONS_SH="$REPO/test/harness/regions.sh"
-PGBIN=${CASEBOOK_PGBIN:-/usr/lib/postgresql/15/bin}
+. "$SCRIPT_DIR/common.sh"
 IDS=${GEOROUTE_IDS:-1000}
 passed=0; failed=0
 check() { # check WHAT EXPECTED GOT
@@ -21,24 +20,10 @@ trap 'bash "$REGIONS_SH" stop >/dev/null 2>&1' EXIT
 bash "$REGIONS_SH" start >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 WORK=$(mktemp -d)
 trap 'bash "$REGIONS_SH" stop >/dev/null 2>&1; rm -rf "$WORK"' EXIT
-in_region() { local r=$1; shift; (eval "$(bash "$REGIONS_SH" env "$r")"; "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d casebook "$@"); }
 
-# In every cluster: a postgres_fdw server for each region's cluster (local
-# socket, trust authentication here: no password anywhere), the same
-# registry.
-SERVERS=""
-for r in us eu asia; do
-  host=$(eval "$(bash "$REGIONS_SH" env "$r")"; echo "$PGHOST")
-  SERVERS="$SERVERS
-CREATE SERVER cluster_$r FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '$host', port '$(bash "$REGIONS_SH" port "$r")', dbname 'casebook');
-CREATE USER MAPPING FOR CURRENT_USER SERVER cluster_$r OPTIONS (user '$(id -un 2>/dev/null | sed 's/^root$/postgres/')');"
-done
-REGISTRY="SET client_min_messages = warning;
-CREATE EXTENSION georoute CASCADE;
-$SERVERS
-SELECT georoute.add_region('us', 'cluster_us', 'US', number => 1);
-SELECT georoute.add_region('eu', 'cluster_eu', 'EU', number => 2);
-SELECT georoute.add_region('asia', 'cluster_asia', 'APAC', number => 3);"
+# In every cluster: a postgres_fdw server for each region's cluster and
+# the same registry (common.sh).
+REGISTRY=$(georoute_registry_sql)
 for r in us eu asia; do
   echo "$REGISTRY" | in_region "$r" >/dev/null || { echo "FAILED set-up in $r"; failed=$((failed + 1)); }
 done

@@ -82,8 +82,8 @@ shopt -s nullglob
 for dir in extensions/*/; do
   name=$(basename "$dir")
   [ -f "control/$name.control" ] || continue          # not an extension (e.g. shared code)
-  if [ ! -f "extensions/$name/demo.sql" ]; then
-    echo "demo: $name has no demo.sql, skipping"
+  if [ ! -f "extensions/$name/demo.sql" ] && [ ! -f "extensions/$name/demo.sh" ]; then
+    echo "demo: $name has no demo.sql or demo.sh, skipping"
     continue
   fi
   if ! [[ "$name" =~ ^[a-z_][a-z0-9_]*$ ]]; then
@@ -98,7 +98,14 @@ for dir in extensions/*/; do
     fail_row "$name" "create extension" "extension installs" "$(last_error "$log")"
     continue
   fi
-  if "${PSQL[@]}" -f "extensions/$name/demo.sql" >>"$log" 2>&1; then
+  # A demo across several clusters is a script (extensions/<name>/demo.sh,
+  # with this cluster's PGHOST/PGPORT for the scoreboard); others are SQL.
+  if [ -f "extensions/$name/demo.sh" ]; then
+    demo_cmd=(bash "extensions/$name/demo.sh")
+  else
+    demo_cmd=("${PSQL[@]}" -f "extensions/$name/demo.sql")
+  fi
+  if "${demo_cmd[@]}" >>"$log" 2>&1; then
     rows=$("${PSQL[@]}" -At -v ext="$name" <<'SQL'
 SELECT count(*) FROM casebook_demo.scoreboard WHERE extension = :'ext';
 SQL
