@@ -203,7 +203,7 @@ inline constexpr ErrorCode kErrorCodes[] = {
     {"KB605", "unknown_region_server", "add_region() naming a foreign server that does not exist or is not a postgres_fdw server"},
     {"KB606", "not_distributable", "distribute() of a table that is not PARTITION BY LIST on a text region column, or with a unique index that is not a constraint"},
     {"KB607", "distributed_table_referenced", "distribute() of a table that a foreign key references"},
-    {"KB608", "residency_violation", "DDL that would let a partition of a distributed table store a region's rows outside its jurisdiction (a local partition in a cluster of another jurisdiction, a foreign partition on another jurisdiction's server, a DEFAULT partition, an unregistered region)"},
+    {"KB608", "residency_violation", "DDL that would let a partition of a distributed table store a region's rows outside its jurisdiction (a local partition in a cluster of another jurisdiction, a foreign partition on another jurisdiction's server, a DEFAULT partition, an unregistered region, the region-change trigger dropped), or a publication or subscription that would copy its rows across regions without the row filter to the local region"},
     {"KB609", "reference_without_key", "replicate_reference() of a table without a primary key"},
     {"KB610", "reference_read_only", "a write to a region's copy of reference data (it is written in its origin region)"},
     {"KB611", "home_region_read", "with georoute.enforce_home_region on, a query that would read rows of a distributed table from another region's cluster"},

@@ -3,7 +3,11 @@
 # same registry in each, ids minted in every cluster for every region,
 # routed back by region_of_id() in every cluster; georoute.local_region is
 # a property of the cluster (a session cannot take another region's
-# minting); distribute() across the clusters; a region down and back.
+# minting); distribute() across the clusters; every residency path
+# attacked (DDL, UPDATE, publications, subscriptions, credentials);
+# enforce_home_region; reference data; routed calls through a PL/Proxy
+# router; move() under a workload; a region down and back; pgTAP in each
+# cluster.
 # Starts the clusters and stops them; ends with
 # "N passed, N failed".
 set -uo pipefail
