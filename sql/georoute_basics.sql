@@ -123,6 +123,42 @@ SELECT georoute.region_of_id((2::bigint << 56) | (1::bigint << 49) | 5) AS eu_ag
 RESET ROLE;
 SELECT code, jurisdiction FROM georoute.regions ORDER BY number;
 
+-- Routed calls, moves, the guard's settings and credentials: the paths
+-- that fail before any other cluster is asked (the rest runs on three
+-- clusters in test/georoute/regions.sh).
+SELECT pg_temp.try($$SELECT georoute.proxy(NULL, 'variant', 'dbname=router')$$);
+SELECT pg_temp.try($$SELECT georoute.proxy('now()', 'variant', 'dbname=router')$$);
+SELECT pg_temp.try($$SELECT georoute.proxy('abs(bigint)', 'x', 'dbname=router')$$);
+SELECT pg_temp.try($$SELECT georoute.proxy('georoute.next_id(text)', 'region')$$);   -- no router set
+SELECT pg_temp.try($$SELECT georoute.proxy('georoute.next_id(text)', 'region', 'dbname=router password=x')$$);
+SELECT pg_temp.try($$SELECT georoute.proxy('georoute.region_of(geography)', 'place', 'dbname=router')$$);
+SELECT pg_temp.try($$SELECT georoute.proxy('georoute.next_id(text)', 'region', 'host=127.0.0.1 port=1 dbname=router')$$);
+SELECT pg_temp.try($$SELECT georoute.proxy_cluster()$$);   -- no PL/Proxy here
+SELECT georoute._key_partition('eu') AS eu_partition, georoute._key_partition('eu:order-7') AS eu_stream,
+       georoute._key_partition((2::bigint << 56) | (1::bigint << 49) | 5) AS eu_id,
+       georoute._key_partition(NULL::text) AS null_key;
+SELECT pg_temp.try($$SELECT georoute._key_partition('mars:order-7')$$);
+SELECT pg_temp.try($$SELECT georoute._key_partition('asia')$$);   -- a region without a server
+SELECT pg_temp.try($$SELECT georoute._key_partition(0::bigint)$$);
+SELECT pg_temp.try($$CALL georoute.move(NULL, int8range(1, 2), 'eu')$$);
+SELECT pg_temp.try($$CALL georoute.move('geo_plain', int8range(1, 2), 'eu')$$);
+SELECT pg_temp.try($$CALL georoute.move('geo_plain', int8range(1, 1), 'eu')$$);
+SELECT pg_temp.try($$CALL georoute.move('geo_plain', int8range(1, NULL), 'eu')$$);
+SHOW search_path;   -- a refused move leaves the session's search_path as it was
+SELECT georoute.region_for('geo_plain', (2::bigint << 56) | (1::bigint << 49) | 5) AS eu_by_id,
+       georoute.region_for('geo_plain', 'tenant-1'::text) AS never_moved;
+SELECT pg_temp.try($$SELECT georoute.region_for('geo_plain', 0::bigint)$$);
+SELECT pg_temp.try($$SELECT georoute._region_change()$$);
+SELECT pg_temp.try($$CREATE USER MAPPING FOR CURRENT_USER SERVER geo_eu OPTIONS (user 'app', password 'secret') $$);
+SELECT pg_temp.try($$CREATE USER MAPPING FOR PUBLIC SERVER geo_us OPTIONS (sslpassword 'secret') $$);
+SELECT count(*) AS mappings FROM pg_user_mappings WHERE srvname IN ('geo_eu', 'geo_us');
+SET ROLE geo_app;
+SELECT pg_temp.try($$SET georoute.enforce_home_region = on$$);
+SELECT pg_temp.try($$SELECT georoute.proxy('georoute.next_id(text)', 'region', 'dbname=router')$$);
+SELECT pg_temp.try($$CALL georoute.move('geo_plain', int8range(1, 2), 'eu')$$);
+SELECT pg_temp.try($$SELECT current_setting('georoute.router')$$);
+RESET ROLE;
+
 SET client_min_messages = warning;
 DROP TABLE geo_plain, geo_by_id, geo_int, geo_users;
 DROP EXTENSION georoute CASCADE;

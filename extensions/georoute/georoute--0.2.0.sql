@@ -837,7 +837,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'move(): table, key range or tenant, to_region and key_column are required';
     END IF;
     IF key_range IS NOT NULL AND (isempty(key_range) OR lower_inf(key_range) OR upper_inf(key_range)) THEN
-        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('move(): the key range %s is empty or unbounded', key_range);
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('move(): the key range must be bounded and not empty (got %s)', key_range);
     END IF;
     SELECT d.region_column INTO region_column FROM @extschema@.distributed d WHERE d.tbl = tbl;
     IF NOT FOUND THEN
