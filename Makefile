@@ -44,7 +44,7 @@ REGRESS := core_boundary core_layout commerce_schema commerce_stock commerce_res
 	eventstore_personal eventstore_projections eventstore_upcasters eventstore_projection_safety \
 	eventstore_notify eventstore_partitioned eventstore_positions eventstore_untrusted_code feed_basics feed_trim feed_bulk \
 	tenancy_context tenancy_protect tenancy_attacks tenancy_limits tenancy_gdpr tenancy_audit tenancy_isolate \
-	analytics_basics analytics_accuracy analytics_dba georoute_basics
+	analytics_basics analytics_accuracy analytics_dba georoute_basics georoute_generated
 REGRESS_OPTS := --inputdir=. --load-extension=plpgsql
 ISOLATION := commerce_last_unit commerce_cart_order commerce_expire_confirm commerce_buckets \
 	commerce_idempotency commerce_repeatable_read eventstore_expected_version eventstore_out_of_order \
