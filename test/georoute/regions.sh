@@ -271,6 +271,12 @@ SELECT count(*) FROM georoute.distribute('accounts');
 CREATE TABLE notes (tenant_id text NOT NULL, id bigint NOT NULL, region text NOT NULL, body text,
                     PRIMARY KEY (region, tenant_id, id)) PARTITION BY LIST (region);
 SELECT count(*) FROM georoute.distribute('notes');
+-- A DBA's changes after distribute(), in every cluster: a column, a CHECK,
+-- an index (PostgreSQL builds it on the local partition).
+ALTER TABLE accounts ADD COLUMN note text NOT NULL DEFAULT 'n';
+ALTER TABLE accounts ADD CONSTRAINT accounts_email_set CHECK (email <> '');
+CREATE INDEX accounts_email_idx ON accounts (email);
+CREATE EXTENSION IF NOT EXISTS amcheck;
 SQL
 done
 in_region us >/dev/null <<'SQL'
@@ -323,6 +329,10 @@ check "move(): nothing left behind (publication, slot, subscription, staging tab
   "$(in_region us -c "SELECT count(*) FROM pg_publication WHERE pubname LIKE 'georoute_move%'")|$(in_region us -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'georoute_move%'")|$(in_region eu -c "SELECT count(*) FROM pg_subscription WHERE subname LIKE 'georoute_move%'")|$(in_region eu -c "SELECT count(*) FROM pg_class WHERE relname LIKE 'accounts_us%' AND relkind = 'r'")"
 check "move(): a tenant's notes move to Asia" "200|0|asia" \
   "$(move_call "'notes', 't3', 'asia', across_jurisdictions => true" >/dev/null; in_region asia -c "SELECT count(*) FROM notes_asia WHERE tenant_id = 't3'")|$(in_region us -c "SELECT count(*) FROM notes_us WHERE tenant_id = 't3'")|$(in_region eu -c "SELECT georoute.region_for('notes', 't3'::text)")"
+check "move(): every B-tree index in every cluster passes amcheck (heapallindexed)" "0 0 0" \
+  "$(for r in us eu asia; do in_region "$r" -c "SELECT count(*) FROM (SELECT bt_index_check(c.oid, true) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'btree' AND c.relpersistence <> 't' AND c.relkind = 'i') x WHERE false"; done | paste -sd' ')"
+check "move(): the DBA's column came along (the moved rows' note is set in the EU)" "0" \
+  "$(in_region eu -c "SELECT count(*) FROM accounts_eu WHERE note IS DISTINCT FROM 'n'")"
 check "move(): the residency guard still finds nothing wrong in any cluster" "0 0 0" \
   "$(for r in us eu asia; do in_region "$r" -c "SELECT count(*) FROM georoute.residency_violations()"; done | paste -sd' ')"
 
