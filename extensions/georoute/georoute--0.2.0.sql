@@ -353,12 +353,10 @@ BEGIN
         INSERT INTO @extschema@.reference_tables (tbl, origin) VALUES (tbl, src) ON CONFLICT DO NOTHING;
         RETURN format('publication %s from %s', pub, src);
     END IF;
-    -- A subscriber: the origin's server gives host, port and dbname; the
-    -- user comes from this role's user mapping (no password: a password
-    -- file or certificates authenticate).
-    SELECT string_agg(o, ' ' ORDER BY o) INTO conninfo
-      FROM @extschema@.regions x JOIN pg_foreign_server s ON s.srvname = x.server, unnest(s.srvoptions) o
-     WHERE x.code = src AND split_part(o, '=', 1) IN ('host', 'hostaddr', 'port', 'dbname');
+    -- A subscriber: the origin's server gives the connection (_conninfo():
+    -- host, port, dbname, a password file, certificates); the user comes
+    -- from this role's user mapping. Never a password.
+    conninfo := @extschema@._conninfo(src);
     IF conninfo IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'KB605', MESSAGE = format('region %L has no server to subscribe to', src);
     END IF;
@@ -368,7 +366,7 @@ BEGIN
        AND m.usename IN (current_user, 'public') AND split_part(o, '=', 1) = 'user'
      ORDER BY m.usename = 'public' LIMIT 1;
     IF who IS NOT NULL THEN
-        conninfo := conninfo || ' user=' || who;
+        conninfo := conninfo || format(' user=''%s''', replace(replace(who, E'\\', E'\\\\'), '''', E'\\'''));
     END IF;
     IF NOT EXISTS (SELECT FROM pg_subscription s WHERE s.subname = pub) THEN
         EXECUTE format('CREATE SUBSCRIPTION %I CONNECTION %L PUBLICATION %I WITH (create_slot = false, slot_name = %L)',
@@ -380,6 +378,52 @@ BEGIN
     END IF;
     INSERT INTO @extschema@.reference_tables (tbl, origin) VALUES (tbl, src) ON CONFLICT DO NOTHING;
     RETURN format('subscription %s to %s', pub, src);
+END
+$$;
+
+-- Stops replicating a reference table. In a subscriber's cluster: the
+-- subscription is dropped (its slot is the origin's) and the copy becomes
+-- an ordinary, writable table. In the origin's, after every subscriber:
+-- the publication and the slots are dropped (a region that still
+-- subscribes holds its slot: 55006, nothing dropped). Returns what it did.
+CREATE FUNCTION @extschema@.unreplicate_reference(tbl regclass) RETURNS text
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_variable
+DECLARE
+    ref record;
+    pub name;
+    r record;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = '22004', MESSAGE = 'unreplicate_reference(): table is required';
+    END IF;
+    SELECT * INTO ref FROM @extschema@.reference_tables x WHERE x.tbl = tbl;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('%s is not replicated reference data here', tbl);
+    END IF;
+    pub := @extschema@._ref_name(tbl);
+    IF ref.origin IS DISTINCT FROM @extschema@._local_region() THEN
+        IF EXISTS (SELECT FROM pg_subscription s WHERE s.subname = pub) THEN
+            EXECUTE format('ALTER SUBSCRIPTION %I DISABLE', pub);
+            EXECUTE format('ALTER SUBSCRIPTION %I SET (slot_name = NONE)', pub);
+            EXECUTE format('DROP SUBSCRIPTION %I', pub);
+        END IF;
+        EXECUTE format('DROP TRIGGER IF EXISTS georoute_reference_read_only ON %s', tbl);
+        DELETE FROM @extschema@.reference_tables x WHERE x.tbl = tbl;
+        RETURN format('subscription %s to %s dropped; %s is an ordinary table here', pub, ref.origin, tbl);
+    END IF;
+    FOR r IN SELECT s.slot_name, s.active FROM pg_replication_slots s
+              WHERE s.slot_name IN (SELECT @extschema@._ref_slot(tbl, x.code) FROM @extschema@.regions x) ORDER BY 1 LOOP
+        IF r.active THEN
+            RAISE EXCEPTION USING ERRCODE = '55006', MESSAGE = format('replication slot %s is still in use', r.slot_name),
+                HINT = 'Run unreplicate_reference() in every subscribing region first.';
+        END IF;
+        PERFORM pg_drop_replication_slot(r.slot_name);
+    END LOOP;
+    EXECUTE format('DROP PUBLICATION IF EXISTS %I', pub);
+    DELETE FROM @extschema@.reference_tables x WHERE x.tbl = tbl;
+    RETURN format('publication %s and its slots dropped', pub);
 END
 $$;
 
