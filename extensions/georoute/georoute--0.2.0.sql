@@ -1091,6 +1091,52 @@ BEGIN
 END
 $$;
 
+-- The registry as every other region's cluster has it, compared with this
+-- one's: a region missing on either side, or registered with another
+-- number or jurisdiction there (ids would route to the wrong region), or a
+-- cluster that cannot be asked. Empty when all agree. Superusers (it
+-- connects to every region's cluster as the server's OS user).
+CREATE FUNCTION @extschema@.registry_differences()
+    RETURNS TABLE (region text, code text, problem text)
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    r record;
+    theirs jsonb;
+    mine jsonb := (SELECT coalesce(jsonb_object_agg(x.code, jsonb_build_array(x.number, x.jurisdiction)), '{}')
+                     FROM @extschema@.regions x);
+    k text;
+BEGIN
+    FOR r IN SELECT x.code FROM @extschema@.regions x
+              WHERE x.server IS NOT NULL AND x.code IS DISTINCT FROM @extschema@._local_region() ORDER BY x.number LOOP
+        region := r.code;
+        BEGIN
+            theirs := @extschema@._remote(@extschema@._conninfo(r.code), format(
+                'SELECT coalesce(jsonb_object_agg(x.code, jsonb_build_array(x.number, x.jurisdiction)), ''{}'') FROM %I.regions x',
+                '@extschema@'), 'registry_differences()')::jsonb;
+        EXCEPTION WHEN SQLSTATE 'KB615' THEN
+            code := NULL;
+            problem := 'cannot be asked: ' || SQLERRM;
+            RETURN NEXT;
+            CONTINUE;
+        END;
+        FOR k IN SELECT jsonb_object_keys(mine || theirs) ORDER BY 1 LOOP
+            code := k;
+            IF NOT theirs ? k THEN
+                problem := 'not registered there';
+            ELSIF NOT mine ? k THEN
+                problem := 'registered there, not here';
+            ELSIF mine -> k <> theirs -> k THEN
+                problem := format('number and jurisdiction %s here, %s there', mine -> k, theirs -> k);
+            ELSE
+                CONTINUE;
+            END IF;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
 -- ---------------------------------------------------------------------------
 -- Credentials: no password in clear text in a user mapping of a region's
 -- server (pg_user_mappings shows a mapping's options to its role and to

@@ -32,6 +32,9 @@ for r in us eu asia; do
   echo "$REGISTRY" | in_region "$r" >/dev/null || { echo "FAILED set-up in $r"; failed=$((failed + 1)); }
 done
 
+check "the registries of the three clusters agree (registry_differences() in each)" "0 0 0" \
+  "$(for r in us eu asia; do in_region "$r" -c "SELECT count(*) FROM georoute.registry_differences()"; done | paste -sd' ')"
+
 # Every cluster mints IDS ids for every region.
 for r in us eu asia; do
   in_region "$r" -F ' ' -v n="$IDS" -c "SELECT home, georoute.next_id(home) FROM unnest(ARRAY['us','eu','asia']) home, generate_series(1, $IDS)" \
@@ -209,6 +212,9 @@ check "residency: a US row moves to usw (same jurisdiction) by UPDATE" "49|1" \
        -c "CREATE TABLE users_usw PARTITION OF users FOR VALUES IN ('usw')" \
        -c "UPDATE users SET region = 'usw' WHERE id = (SELECT min(id) FROM users_us)" \
        -c "SELECT (SELECT count(*) FROM users_us), (SELECT count(*) FROM users_usw)" | tail -1)"
+check "registry_differences(): usw, registered in the US cluster only, is reported against both others" \
+  "eu|usw|not registered there asia|usw|not registered there" \
+  "$(in_region us -F '|' -c "SELECT * FROM georoute.registry_differences()" | paste -sd' ')"
 guard "disabling the region-change trigger" "ALTER TABLE users DISABLE TRIGGER georoute_region_change"
 guard "dropping the region-change trigger" "DROP TRIGGER georoute_region_change ON users"
 
@@ -476,6 +482,8 @@ check "EU down: a routed call to the EU fails with a connection error, within 5 
   "$(echo "$err" | grep -qiE 'connect|connection' && [ "$ms" -lt 5000 ] && echo yes || echo "no ($ms ms): $err")"
 check "EU down: routed calls to the US still run" "3" \
   "$(in_region us -d router -c "SELECT commerce.reserve($us_variant, 1)" >/dev/null; in_region us -c "SELECT commerce.available($us_variant)")"
+check "EU down: registry_differences() says the EU cannot be asked" "eu|cannot be asked" \
+  "$(in_region us -F '|' -c "SELECT region, left(problem, 15) FROM georoute.registry_differences() WHERE code IS NULL")"
 check "EU down: ids for EU are still minted (no call to the EU cluster)" "eu" \
   "$(in_region us -c "SELECT georoute.region_of_id(georoute.next_id('eu'))")"
 bash "$REGIONS_SH" restart eu >/dev/null 2>&1 || true
