@@ -607,10 +607,14 @@ CREATE FUNCTION @extschema@._remote(conninfo text, sql text, purpose text) RETUR
 CREATE FUNCTION @extschema@._conninfo(region text) RETURNS text
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
-    SELECT string_agg(format('%s=''%s''', o.option_name,
-                             replace(replace(o.option_value, E'\\', E'\\\\'), '''', E'\\''')), ' '
-                      ORDER BY o.option_name)
-           || CASE WHEN bool_or(o.option_name = 'connect_timeout') THEN '' ELSE ' connect_timeout=''5''' END
+    -- Plain values unquoted (PL/Proxy reads connect_timeout=N itself: its
+    -- connections are asynchronous, which libpq's own timeout does not
+    -- cover), others quoted for libpq.
+    SELECT string_agg(o.option_name || '=' ||
+                      CASE WHEN o.option_value ~ '^[A-Za-z0-9_./:-]+$' THEN o.option_value
+                           ELSE format('''%s''', replace(replace(o.option_value, E'\\', E'\\\\'), '''', E'\\''')) END,
+                      ' ' ORDER BY o.option_name)
+           || CASE WHEN bool_or(o.option_name = 'connect_timeout') THEN '' ELSE ' connect_timeout=5' END
       FROM @extschema@.regions r
       JOIN pg_foreign_server s ON s.srvname = r.server
       CROSS JOIN LATERAL pg_options_to_table(s.srvoptions) o
@@ -624,7 +628,9 @@ $$;
 -- region number N (a power of two of partitions; numbers without a region
 -- are never routed to: _key_partition() refuses their keys). Returns the
 -- number of partitions. Run in the router database after add_region().
-CREATE FUNCTION @extschema@.proxy_cluster() RETURNS integer
+-- query_timeout (seconds; kept when NULL): PL/Proxy's bound on a call to a
+-- region that accepted the connection but does not answer.
+CREATE FUNCTION @extschema@.proxy_cluster(query_timeout integer DEFAULT NULL) RETURNS integer
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -650,6 +656,13 @@ BEGIN
         conn := coalesce(conn, format('dbname=georoute_no_region_%s', i));
         changes := changes || format('%s p%s %L', CASE WHEN format('p%s', i) = ANY (existing) THEN 'SET' ELSE 'ADD' END, i, conn);
     END LOOP;
+    IF query_timeout IS NOT NULL THEN
+        IF query_timeout < 0 THEN
+            RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'proxy_cluster(): query_timeout is seconds, 0 (none) or more';
+        END IF;
+        changes := changes || format('%s query_timeout %L', CASE WHEN 'query_timeout' = ANY (existing) THEN 'SET' ELSE 'ADD' END,
+                                     query_timeout);
+    END IF;
     IF NOT EXISTS (SELECT FROM pg_foreign_server s WHERE s.srvname = 'georoute') THEN
         EXECUTE format('CREATE SERVER georoute FOREIGN DATA WRAPPER plproxy OPTIONS (%s)',
                        array_to_string(ARRAY(SELECT substr(c, 5) FROM unnest(changes) c), ', '));

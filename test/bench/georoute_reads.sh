@@ -30,8 +30,12 @@
 #   us_via_parent    in us: SELECT ... FROM orders WHERE region = 'eu' AND id = :id
 #   us_via_foreign   in us: SELECT ... FROM orders_eu WHERE id = :id (the foreign partition)
 #   eu_local         in eu: SELECT ... FROM orders WHERE region = 'eu' AND id = :id
-# Then the server's planning and execution time of each statement
-# (EXPLAIN ANALYZE, one session, medians), and markdown tables.
+# Every run also reports the CPU the three clusters spent per transaction
+# (their backends, reaped by the postmasters: the server's work for one
+# read, remote backends included), which, unlike the latency of one client
+# on an otherwise idle virtual machine, does not depend on how fast an idle
+# CPU wakes up. Then the server's planning and execution time of each
+# statement (EXPLAIN ANALYZE, one session, medians), and markdown tables.
 #
 # The clusters run on one machine: postgres_fdw reaches the other regions
 # over a local Unix socket (READS_FDW_HOST=tcp: 127.0.0.1), so a cross-region
@@ -107,6 +111,10 @@ for r in us eu; do
   in_region "$r" -c "ALTER SYSTEM SET shared_buffers = '$SHARED_BUFFERS'" >/dev/null
   regions restart "$r" >/dev/null
 done
+
+# The georoute build the clusters run (preloaded: loaded when they started, just now).
+LIBDIR=$("$PGBIN/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)
+GEOROUTE_SUM=$(sha256sum "$LIBDIR/georoute.so" | cut -c1-12)
 
 # ---- set-up ------------------------------------------------------------------------
 SERVERS=""
@@ -214,9 +222,9 @@ for r in us eu asia; do
   d=$(in_region "$r" -c "SHOW data_directory")
   PM_PIDS="$PM_PIDS $(head -n 1 "$d/postmaster.pid")"
 done
-# Ticks of this benchmark: the three postmasters (with the backends they
-# reaped), their live children, and what this script reaped (pgbench, psql).
-own_ticks() {
+# Ticks of the three clusters: the postmasters (with the backends they
+# reaped), their live children.
+server_ticks() {
   local pm kids
   {
     for pm in $PM_PIDS; do
@@ -225,9 +233,11 @@ own_ticks() {
       # shellcheck disable=SC2086
       [ -z "$kids" ] || cat $kids 2>/dev/null | awk '{ print $14 + $15 }'
     done
-    awk '{ print $16 + $17 }' "/proc/$$/stat"
   } | awk '{ s += $1 } END { print s + 0 }'
 }
+# Ticks of this benchmark: the clusters and what this script reaped (pgbench, psql).
+own_ticks() { echo $(($(server_ticks) + $(awk '{ print $16 + $17 }' "/proc/$$/stat"))); }
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 other_pct() { # other_pct BUSY0 IDLE0 OWN0 BUSY1 IDLE1 OWN1
   awk -v b=$(($4 - $1)) -v i=$(($5 - $2)) -v o=$(($6 - $3)) \
     'BEGIN { t = b + i; if (t <= 0) t = 1; x = 100 * (b - o) / t; printf "%.0f", (x < 0 ? 0 : x) }'
@@ -250,16 +260,19 @@ wait_quiet() {
   done
 }
 
-# The libraries a reader could load: noted if one is replaced during the runs.
-LIBDIR=$("$PGBIN/pg_config" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)
-libs_sum() { sha256sum "$LIBDIR/georoute.so" "$LIBDIR/postgres_fdw.so" 2>/dev/null | cut -c1-12 | tr '\n' ' '; }
-LIBS0=$(libs_sum)
+# The libraries a reader runs. georoute is in shared_preload_libraries
+# (cluster.sh): every backend runs the build its postmaster loaded at start,
+# whatever is installed later (the postmaster's mapping then reads
+# "(deleted)"). postgres_fdw.so is loaded by each backend that uses it: a
+# replacement during the runs is noted in the results.
+fdw_sum() { sha256sum "$LIBDIR/postgres_fdw.so" | cut -c1-12; }
+FDW0=$(fdw_sum)
 
 # ---- one measured run ---------------------------------------------------------------
-printf 'part\tcase\tregion\tmode\tclients\trun\tattempt\tused\ttps\tlat_avg_ms\tlog_avg_ms\tlog_p99_ms\ttransactions\tother_cpu_pct\tquiet_before_pct\tlibs_changed\n' >"$RESULTS"
+printf 'part\tcase\tregion\tmode\tclients\trun\tattempt\tused\ttps\tlat_avg_ms\tlog_avg_ms\tlog_p99_ms\ttransactions\tserver_cpu_us_per_tx\tother_cpu_pct\tquiet_before_pct\tfdw_lib_changed\n' >"$RESULTS"
 measure() { # measure PART CASE REGION MODE CLIENTS RUN BASE LOG(0|1)
   local part=$1 case=$2 r=$3 mode=$4 c=$5 run=$6 base=$7 log=$8
-  local attempt tag pout cmd rc b0 i0 o0 b1 i1 o1 other tps lat tx failed lavg lp99 used note libs
+  local attempt tag pout cmd rc b0 i0 o0 b1 i1 o1 s0 s1 other tps lat tx failed lavg lp99 used note libs cpu_tx
   for ((attempt = 1; ; attempt++)); do
     tag="p$part-$case-$mode-c$c-r$run-a$attempt"
     pout="$RUNDIR/$tag.txt"
@@ -269,10 +282,10 @@ measure() { # measure PART CASE REGION MODE CLIENTS RUN BASE LOG(0|1)
     cmd+=(casebook)
     printf '%s\n' "${cmd[*]}" >>"$COMMANDS"
     wait_quiet
-    read -r b0 i0 < <(cpu_ticks); o0=$(own_ticks)
+    read -r b0 i0 < <(cpu_ticks); o0=$(own_ticks); s0=$(server_ticks)
     rc=0; "${cmd[@]}" >"$pout" 2>&1 || rc=$?
     sleep 0.2   # the postmasters reap the finished backends
-    read -r b1 i1 < <(cpu_ticks); o1=$(own_ticks)
+    read -r b1 i1 < <(cpu_ticks); o1=$(own_ticks); s1=$(server_ticks)
     other=$(other_pct "$b0" "$i0" "$o0" "$b1" "$i1" "$o1")
     [ "$rc" -eq 0 ] || { tail -n 20 "$pout" >&2; die "pgbench failed ($tag, status $rc)"; }
     tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$pout")
@@ -291,16 +304,17 @@ measure() { # measure PART CASE REGION MODE CLIENTS RUN BASE LOG(0|1)
               printf "%.3f %.3f\n", s / NR / 1000, v[i] / 1000 }')
       [ -n "${READS_KEEP_LOGS:-}" ] || rm -f "$RUNDIR/$tag.txlog".*
     fi
-    libs=no; [ "$(libs_sum)" = "$LIBS0" ] || libs=yes
+    libs=no; [ "$(fdw_sum)" = "$FDW0" ] || libs=yes
+    cpu_tx=$(awk -v t=$((s1 - s0)) -v hz="$HZ" -v n="$tx" 'BEGIN { printf "%.1f", 1e6 * t / hz / (n < 1 ? 1 : n) }')
     used=yes; note=""
     if [ "$other" -gt "$MAX_OTHER" ]; then
       if [ "$attempt" -le "$RETRIES" ]; then used=no; note="  DISTURBED (other work ${other}% CPU): measuring again"
       else note="  other work ${other}% CPU, no retries left: used anyway"; fi
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$part" "$case" "$r" "$mode" "$c" "$run" \
-      "$attempt" "$used" "$tps" "$lat" "$lavg" "$lp99" "$tx" "$other" "$QUIET_PCT" "$libs" >>"$RESULTS"
-    printf 'georoute_reads: part %s %-15s %-8s %s client(s) run %d/%d  %10.1f tps  avg %.3f ms%s  other cpu %s%%%s\n' \
-      "$part" "$case" "$mode" "$c" "$run" "$RUNS" "$tps" "$lat" "${lp99:+  p99 $lp99 ms}" "$other" "$note" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$part" "$case" "$r" "$mode" "$c" "$run" \
+      "$attempt" "$used" "$tps" "$lat" "$lavg" "$lp99" "$tx" "$cpu_tx" "$other" "$QUIET_PCT" "$libs" >>"$RESULTS"
+    printf 'georoute_reads: part %s %-15s %-8s %s client(s) run %d/%d  %10.1f tps  avg %.3f ms%s  server %s us cpu/tx  other cpu %s%%%s\n' \
+      "$part" "$case" "$mode" "$c" "$run" "$RUNS" "$tps" "$lat" "${lp99:+  p99 $lp99 ms}" "$cpu_tx" "$other" "$note" >&2
     [ "$used" = yes ] && return 0
   done
 }
@@ -339,16 +353,16 @@ N_EXPLAIN=500
 explain_sql() { # explain_sql "label|statement with %s for the id|base" ...
   local spec label stmt base
   echo "SET client_min_messages = warning;"
-  echo "CREATE TEMP TABLE t (label text, plan_ms float8, exec_ms float8);"
+  echo "CREATE TEMP TABLE t (n serial, label text, plan_ms float8, exec_ms float8);"
   echo "DO \$do\$ DECLARE j json; BEGIN FOR i IN 1..$N_EXPLAIN LOOP"
   for spec in "$@"; do
     IFS='|' read -r label stmt base <<<"$spec"
     echo "  EXECUTE format('EXPLAIN (ANALYZE, SUMMARY, FORMAT JSON) ${stmt//\'/\'\'}', $base + floor(random() * $ROWS)::bigint) INTO j;"
-    echo "  INSERT INTO t VALUES ('$label', (j->0->>'Planning Time')::float8, (j->0->>'Execution Time')::float8);"
+    echo "  INSERT INTO t (label, plan_ms, exec_ms) VALUES ('$label', (j->0->>'Planning Time')::float8, (j->0->>'Execution Time')::float8);"
   done
   echo "END LOOP; END \$do\$;"
   echo "SELECT label, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY plan_ms)::numeric, 4),
-               round(percentile_cont(0.5) WITHIN GROUP (ORDER BY exec_ms)::numeric, 4) FROM t GROUP BY label;"
+               round(percentile_cont(0.5) WITHIN GROUP (ORDER BY exec_ms)::numeric, 4) FROM t GROUP BY label ORDER BY min(n);"
 }
 stmt_of() { sed -n 2p "$SCRIPTS/$1.sql" | sed 's/:id/%s/; s/;$//'; }
 {
@@ -363,11 +377,13 @@ stmt_of() { sed -n 2p "$SCRIPTS/$1.sql" | sed 's/:id/%s/; s/;$//'; }
   echo "machine:     $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
   echo "postgres:    $(in_region us -c 'SELECT version()')"
   echo "settings us: $(in_region us -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
-                                       WHERE name IN ('shared_buffers', 'fsync', 'jit', 'plan_cache_mode', 'enable_partition_pruning')")"
+                                       WHERE name IN ('shared_buffers', 'fsync', 'jit', 'plan_cache_mode', 'enable_partition_pruning',
+                                                      'shared_preload_libraries', 'georoute.enforce_home_region')")"
   echo "extensions:  $(in_region us -c "SELECT string_agg(extname || ' ' || extversion, ', ' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'")"
   echo "sizes us:    $(in_region us -c "SELECT string_agg(c || ' ' || pg_size_pretty(pg_relation_size(c)), ', ') FROM unnest(ARRAY['orders_us', 'orders_pkey_us', 'orders_plain', 'orders_plain_pkey']) c")"
   echo "fdw host:    $FDW_HOST ($(in_region us -c "SELECT array_to_string(srvoptions, ' ') FROM pg_foreign_server WHERE srvname = 'cluster_eu'"))"
-  echo "libraries:   $LIBS0(georoute.so, postgres_fdw.so sha256 prefixes at the start)"
+  replaced=no; for pm in $PM_PIDS; do grep -q 'georoute\.so (deleted)' "/proc/$pm/maps" && replaced=yes; done
+  echo "libraries:   georoute.so $GEOROUTE_SUM when the clusters started (preloaded; installed file now $(sha256sum "$LIBDIR/georoute.so" | cut -c1-12), replaced since the clusters loaded it: $replaced), postgres_fdw.so $FDW0 (sha256 prefixes)"
   echo "rows:        $ROWS in orders_us, orders_plain and orders_eu; ids $BASE_US.. (us), $BASE_EU.. (eu)"
   echo "runs:        $RUNS x $SECS s per case and setting, cases alternating; medians"
 } >"$OUT/machine.txt"
@@ -389,7 +405,7 @@ done
 echo
 sed 's/^/    /' "$OUT/machine.txt"
 echo
-python3 - "$RESULTS" "$OUT/explain.tsv" "$RUNS" "$SECS" <<'PY'
+python3 - "$RESULTS" "$OUT/explain.tsv" "$RUNS" "$SECS" "$MAX_OTHER" <<'PY'
 import csv, statistics, sys
 results, explain, runs, secs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 rows = [r for r in csv.DictReader(open(results), delimiter='\t') if r['used'] == 'yes']
@@ -398,12 +414,14 @@ def sel(**k): return [r for r in rows if all(r[a] == str(b) for a, b in k.items(
 def f(r, k): return float(r[k])
 disturbed = sum(1 for r in csv.DictReader(open(results), delimiter='\t') if r['used'] == 'no')
 other_max = max((int(r['other_cpu_pct']) for r in rows), default=0)
-libs = any(r['libs_changed'] == 'yes' for r in rows)
+libs = any(r['fdw_lib_changed'] == 'yes' for r in rows)
+max_other = int(sys.argv[5])
+anyway = sum(1 for r in rows if int(r['other_cpu_pct']) > max_other)
 
 if any(r['part'] == '1' for r in rows):
     print(f"### Local point reads in the us cluster (median of {runs} x {secs} s)\n")
-    print("| read | mode | clients | TPS | TPS min-max | latency avg (ms) | vs plain |")
-    print("|---|---|---:|---:|---|---:|---:|")
+    print("| read | mode | clients | TPS | TPS min-max | latency avg (ms) | vs plain (TPS) | server CPU per read (µs) |")
+    print("|---|---|---:|---:|---|---:|---:|---:|")
     names = {'plain': '`orders_plain WHERE id = :id` (unpartitioned)',
              'distributed': "`orders WHERE region = 'us' AND id = :id` (distributed)",
              'no_region': '`orders WHERE id = :id` (all partitions: 2 foreign)'}
@@ -416,13 +434,13 @@ if any(r['part'] == '1' for r in rows):
                 tps = [f(r, 'tps') for r in rs]
                 ratio = '1' if case == 'plain' else f"**{med(tps) / base:.2f}x**" if case == 'distributed' else f"{med(tps) / base:.3f}x"
                 print(f"| {names[case]} | {mode} | {c} | {med(tps):,.0f} | {min(tps):,.0f}-{max(tps):,.0f} | "
-                      f"{med([f(r, 'lat_avg_ms') for r in rs]):.3f} | {ratio} |")
+                      f"{med([f(r, 'lat_avg_ms') for r in rs]):.3f} | {ratio} | {med([f(r, 'server_cpu_us_per_tx') for r in rs]):.1f} |")
     print()
 
 if any(r['part'] == '2' for r in rows):
     print(f"### An EU row by primary key, 1 client (median of {runs} x {secs} s; from the per-transaction logs)\n")
-    print("| read | where | mode | latency avg (ms) | p99 (ms) | TPS | vs local in eu (avg) |")
-    print("|---|---|---|---:|---:|---:|---:|")
+    print("| read | where | mode | latency avg (ms) | p99 (ms) | TPS | vs local in eu (avg) | server CPU per read (µs) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|")
     names = {'us_via_parent': ("`orders WHERE region = 'eu' AND id = :id`", 'us cluster, through the parent'),
              'us_via_foreign': ('`orders_eu WHERE id = :id`', 'us cluster, the foreign partition'),
              'eu_local': ("`orders WHERE region = 'eu' AND id = :id`", 'eu cluster, local')}
@@ -433,7 +451,7 @@ if any(r['part'] == '2' for r in rows):
             if not rs: continue
             avg = med([f(r, 'log_avg_ms') for r in rs])
             print(f"| {names[case][0]} | {names[case][1]} | {mode} | {avg:.3f} | {med([f(r, 'log_p99_ms') for r in rs]):.3f} | "
-                  f"{med([f(r, 'tps') for r in rs]):,.0f} | {avg / local:.1f}x |")
+                  f"{med([f(r, 'tps') for r in rs]):,.0f} | {avg / local:.1f}x | {med([f(r, 'server_cpu_us_per_tx') for r in rs]):.1f} |")
     print()
 
 print("### Server time per statement (EXPLAIN ANALYZE, median of 500 in one session)\n")
@@ -445,6 +463,8 @@ for line in open(explain):
     print(f"| {label} | {where.get(label, 'us')} | {float(plan):.4f} | {float(ex):.4f} |")
 print()
 print(f"Other work on the machine: at most {other_max}% of the CPUs during a run used"
-      f"{f'; {disturbed} disturbed run(s) measured again' if disturbed else ''}."
-      + (" WARNING: georoute.so or postgres_fdw.so was replaced during the runs." if libs else ""))
+      f"{f'; {disturbed} disturbed run(s) measured again' if disturbed else ''}"
+      f"{f'; {anyway} run(s) used although other work took more than {max_other}%' if anyway else ''}."
+      + (" WARNING: postgres_fdw.so was replaced during the runs." if libs else ""))
+print("Server CPU per read: CPU time of the three clusters' processes per transaction (remote backends included).")
 PY

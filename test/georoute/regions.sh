@@ -495,6 +495,30 @@ check "EU back: and writes" "102" \
 check "EU back: routed calls to the EU run again" "1" \
   "$(in_region us -d router -c "SELECT commerce.reserve($eu_variant, 1)" >/dev/null; in_region eu -c "SELECT commerce.available($eu_variant)")"
 
+# A region that hangs rather than refuses (its postmaster stopped with
+# SIGSTOP: connections are accepted by the kernel and never answered).
+# The bound is the region server's connect_timeout (here 2 s) for reads
+# through postgres_fdw, and the router's statement_timeout for routed calls
+# (PL/Proxy's asynchronous connection waits for the answer otherwise).
+in_region us -c "ALTER SERVER cluster_eu OPTIONS (ADD connect_timeout '2')" >/dev/null
+in_region us -d router -c "ALTER SERVER cluster_eu OPTIONS (ADD connect_timeout '2')" -c "SELECT georoute.proxy_cluster(query_timeout => 10)" >/dev/null
+eu_pid=$(head -1 "$(dirname "$(eval "$(bash "$REGIONS_SH" env eu)"; echo "$PGHOST")")/data/postmaster.pid")
+kill -STOP "$eu_pid"
+t0=$(date +%s%N)
+err=$(in_region us -c "SELECT count(*) FROM users WHERE region = 'eu'" 2>&1 | grep ERROR | head -1)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "EU hung: a read of EU rows fails after connect_timeout (2 s), not later" "yes" \
+  "$([ "$ms" -ge 1500 ] && [ "$ms" -lt 6000 ] && echo "$err" | grep -q 'could not connect to server "cluster_eu"' && echo yes || echo "no ($ms ms): $err")"
+t0=$(date +%s%N)
+err=$(in_region us -d router -v VERBOSITY=verbose -c "SET statement_timeout = '3s'" -c "SELECT commerce.reserve($eu_variant, 1)" 2>&1 | grep ERROR | head -1)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "EU hung: a routed call to the EU is bounded by the router's statement_timeout (3 s, 57014)" "yes" \
+  "$([ "$ms" -ge 2500 ] && [ "$ms" -lt 8000 ] && echo "$err" | grep -q '57014' && echo yes || echo "no ($ms ms): $err")"
+check "EU hung: the US cluster's own work goes on" "US" \
+  "$(in_region us -c "SELECT jurisdiction FROM georoute.regions WHERE code = georoute._local_region()")"
+kill -CONT "$eu_pid"
+check "EU answering again: reads resume" "102" "$(in_region us -c "SELECT count(*) FROM users WHERE region = 'eu'")"
+
 # pgTAP in each cluster: the schema and privileges (test/pgtap/georoute_schema.sql,
 # which rolls back) and the installed state (pgtap/region.sql).
 for r in us eu asia; do
