@@ -251,7 +251,9 @@ Oid distributed_of(Oid rel) {
 
 void check_subscription(const std::string& subname, const std::string& conninfo,
                         const std::vector<std::string>& publications) {
-    if (publications.empty()) return;
+    // Nothing to protect in a database without distributed tables (or
+    // without georoute): no connection to the publisher is made.
+    if (publications.empty() || !registry::any_distributed()) return;
     auto tables = published_tables(conninfo, publications);
     std::string local = local_region();
     for (const auto& t : tables) {

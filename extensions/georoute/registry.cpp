@@ -152,6 +152,11 @@ std::optional<std::string> region_of_server(const std::string& server) {
     return std::nullopt;
 }
 
+bool any_distributed() {
+    load();
+    return !g_distributed.empty();
+}
+
 std::optional<std::string> distributed_column(Oid table) {
     load();
     auto it = g_distributed.find(table);

@@ -36,5 +36,7 @@ std::optional<std::string> region_of_server(const std::string& server);
 // The region column of a distributed table (georoute.distributed);
 // std::nullopt when the table is not distributed.
 std::optional<std::string> distributed_column(Oid table);
+// Whether this database has any distributed table.
+bool any_distributed();
 
 }  // namespace casebook::georoute::registry

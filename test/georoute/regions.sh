@@ -242,6 +242,8 @@ check "residency: made WITH (connect = false), its REFRESH PUBLICATION is refuse
   "$(in_region eu -v VERBOSITY=verbose -c "CREATE SUBSCRIPTION take_us CONNECTION '$us_conn' PUBLICATION us_rows WITH (connect = false)" \
        -c "ALTER SUBSCRIPTION take_us REFRESH PUBLICATION" 2>&1 | grep -o 'KB608' | head -1)"
 in_region eu -c "DROP SUBSCRIPTION take_us" >/dev/null 2>&1
+check "a database without distributed tables is not guarded: PostgreSQL's own error there (08006), not KB608" "08006" \
+  "$(in_region eu -d postgres -v VERBOSITY=verbose -c "CREATE SUBSCRIPTION elsewhere CONNECTION 'host=127.0.0.1 port=1 dbname=x' PUBLICATION p" 2>&1 | grep -oE 'KB608|08006' | head -1)"
 check "residency: a publisher that cannot be reached: refused with the reason (KB608)" "KB608" \
   "$(in_region eu -v VERBOSITY=verbose -c "CREATE SUBSCRIPTION nowhere CONNECTION 'host=127.0.0.1 port=1 dbname=x' PUBLICATION p" 2>&1 | grep -o 'KB608' | head -1)"
 
