@@ -19,6 +19,7 @@
 #    with region_for()): the move's phases (copy, writes waiting during the
 #    switch) from georoute.moves, and the writers' latency (mean, p99, max)
 #    during a run with the move against a run without it.
+# 3. enforce_home_region off and on for an allowed local read (TPS).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export CASEBOOK_REGION_SET=rbench CASEBOOK_REGION_PORT_BASE=${ROUTING_PORT_BASE:-55481}
@@ -72,8 +73,6 @@ key_cost=$(in_region us -d router -c "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON, 
   | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Execution Time"])')
 echo "_key_partition(): $(awk -v t="$key_cost" 'BEGIN { printf "%.3f", t * 1000 / 100000 }') µs per call (100,000 calls, loop included)"
 
-echo
-echo "## move() of $MOVE_ROWS rows under $MOVE_CLIENTS writers"
 in_region us -c "INSERT INTO accounts SELECT georoute.next_id('us'), 'us', 'a' || g || '@example.com' FROM generate_series(1, $MOVE_ROWS) g" >/dev/null
 in_region us -c "VACUUM ANALYZE accounts_us" >/dev/null
 lo=$(in_region us -c "SELECT min(id) FROM accounts_us")
@@ -83,6 +82,30 @@ INSERT INTO accounts (id, region, email)
 SELECT i, georoute.region_for('accounts', i), 'load' || i FROM (SELECT georoute.next_id('us') AS i) x;
 SQL
 chmod 644 "$WORK/write.sql"
+# 3. enforce_home_region's cost on an allowed read: a local point read
+#    through the distributed table, -M prepared and -M simple, 1 client,
+#    the setting off and on (the hook walks the plan before and after the
+#    executor starts).
+idmin=$(in_region us -c "SELECT min(id) FROM accounts_us"); idmax=$(in_region us -c "SELECT max(id) FROM accounts_us")
+printf '\\set id random(%s, %s)\nSELECT email FROM accounts WHERE region = '"'us'"' AND id = :id;\n' "$idmin" "$idmax" >"$WORK/read.sql"
+chmod 644 "$WORK/read.sql"
+echo
+echo "## enforce_home_region off and on: a local point read through the distributed table ($RUNS x ${SECONDS_PER_RUN}s, 1 client)"
+for mode in prepared simple; do
+  for i in $(seq 1 "$RUNS"); do
+    for setting in off on; do   # alternating: the machine's drift hits both
+      (eval "$(bash "$REGIONS_SH" env us)"; PGOPTIONS="-c georoute.enforce_home_region=$setting" \
+         "$PGBIN/pgbench" -n -c 1 -T "$SECONDS_PER_RUN" -M "$mode" -f "$WORK/read.sql" casebook 2>&1) \
+        | awk '/^tps/ { print int($3) }' >>"$WORK/enforce-$mode-$setting"
+    done
+  done
+  for setting in off on; do
+    echo "$mode, enforce_home_region $setting: TPS runs $(paste -sd' ' "$WORK/enforce-$mode-$setting"), median $(median <"$WORK/enforce-$mode-$setting")"
+  done
+done
+
+echo
+echo "## move() of $MOVE_ROWS rows under $MOVE_CLIENTS writers"
 writers() { # writers TAG SECONDS: latency log in $WORK/TAG.*
   (cd "$WORK" && eval "$(bash "$REGIONS_SH" env us)" && "$PGBIN/pgbench" -n -c "$MOVE_CLIENTS" -j "$MOVE_CLIENTS" -T "$2" \
      -l --log-prefix="$1" -f write.sql casebook >"$1.out" 2>&1)
