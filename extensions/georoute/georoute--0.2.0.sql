@@ -847,6 +847,22 @@ CREATE FUNCTION @extschema@._digest_sql(rel text, filter text) RETURNS text
                   'FROM %s t WHERE %s', rel, filter)
 $$;
 
+-- The SQL, for a remote session, that makes the owner of relation rel the
+-- current role there for the rest of the session (its triggers, its types'
+-- functions and its row security then run with the owner's rights, never
+-- with those of move()'s superuser connection); the owner may read the
+-- staging table (also_reads) first.
+CREATE FUNCTION @extschema@._as_owner_sql(rel text, also_reads text) RETURNS text
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT format($r$DO $d$ DECLARE o name := (SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+                                             WHERE c.oid = %L::regclass);
+                    BEGIN
+                        EXECUTE pg_catalog.format('GRANT SELECT ON %s TO %%I', o);
+                        PERFORM pg_catalog.set_config('role', o, false);
+                    END $d$; $r$, rel, also_reads)
+$$;
+
 CREATE PROCEDURE @extschema@._move(tbl regclass, key_column name, key_range int8range, tenant text, to_region text,
                                    across_jurisdictions boolean, lock_timeout interval, wait interval)
     LANGUAGE plpgsql
@@ -879,6 +895,10 @@ DECLARE
     r record;
     tname text;
     saved_path text := pg_catalog.current_setting('search_path');
+    saved_role text := pg_catalog.current_setting('role');
+    owner name;
+    deleted bigint;
+    digest_sql text;
 BEGIN
     -- A procedure that commits cannot have a SET clause: its search_path is
     -- set here, for the session (an error before the first COMMIT undoes
@@ -1012,9 +1032,18 @@ BEGIN
                 PERFORM pg_sleep(least(0.01 * tries, 0.2));
             END;
         END LOOP;
-        EXECUTE @extschema@._digest_sql(part::text, filter) INTO source_digest;
+        -- The table owner's code (triggers, types, row security) runs as
+        -- the owner, here and in the target, not as this superuser.
+        SELECT ro.rolname INTO owner FROM pg_class c JOIN pg_roles ro ON ro.oid = c.relowner WHERE c.oid = part;
+        digest_sql := @extschema@._digest_sql(part::text, filter);
+        PERFORM set_config('role', owner, true);
+        EXECUTE digest_sql INTO source_digest;
+        PERFORM set_config('role', saved_role, true);
         LOOP
-            target_digest := @extschema@._remote(t_conn, @extschema@._digest_sql(format('%I.%I', nsp, part_name), 'true'),
+            target_digest := @extschema@._remote(t_conn,
+                                                 @extschema@._as_owner_sql(format('%I.%I', coalesce(remote_nsp, nsp), remote_part),
+                                                                           format('%I.%I', nsp, part_name))
+                                                 || @extschema@._digest_sql(format('%I.%I', nsp, part_name), 'true'),
                                                  'move(): checking the copy');
             EXIT WHEN target_digest = source_digest;
             IF clock_timestamp() > deadline THEN
@@ -1023,9 +1052,21 @@ BEGIN
             END IF;
             PERFORM pg_sleep(0.01);
         END LOOP;
-        -- The rows become the target region's (one transaction there),
-        -- every other cluster learns the placement, then they leave here.
-        PERFORM @extschema@._remote(t_conn, format('BEGIN; INSERT INTO %I.%I (%s) SELECT %s FROM %I.%I; COMMIT;',
+        -- The rows leave here (not committed yet; all of them, or the move
+        -- is undone), become the target region's (one transaction there),
+        -- every other cluster learns the placement, then this commits.
+        PERFORM set_config('role', owner, true);
+        EXECUTE format('DELETE FROM %s WHERE %s', part, filter);
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        PERFORM set_config('role', saved_role, true);
+        IF deleted <> split_part(source_digest, ':', 1)::bigint THEN
+            RAISE EXCEPTION USING ERRCODE = 'KB617',
+                MESSAGE = format('move() %s: %s rows deleted here, %s copied (row security or a trigger of the table)', move_id, deleted,
+                                 split_part(source_digest, ':', 1));
+        END IF;
+        PERFORM @extschema@._remote(t_conn, 'BEGIN; ' || @extschema@._as_owner_sql(format('%I.%I', coalesce(remote_nsp, nsp), remote_part),
+                                                                       format('%I.%I', nsp, part_name))
+                                    || format('INSERT INTO %I.%I (%s) SELECT %s FROM %I.%I; COMMIT;',
                                                    coalesce(remote_nsp, nsp), remote_part, cols, select_list, nsp, part_name),
                                     format('move() %s: the rows into %s', move_id, to_region));
         FOR r IN SELECT x.code FROM @extschema@.regions x WHERE x.code <> local AND x.server IS NOT NULL ORDER BY x.number LOOP
@@ -1039,7 +1080,6 @@ BEGIN
         END LOOP;
         INSERT INTO @extschema@.placements (table_name, key_column, key_range, tenant, region)
         VALUES (tname, key_column, key_range, tenant, to_region);
-        EXECUTE format('DELETE FROM %s WHERE %s', part, filter);
         IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = part AND t.tgname = left('georoute_moved_' || key_column, 63)) THEN
             EXECUTE format('CREATE TRIGGER %I BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@._forward_moved(%L, %L, %L)',
                            left('georoute_moved_' || key_column, 63), part, key_column, region_column, tname);

@@ -54,9 +54,7 @@ bool check_local_region(char** value, void**, GucSource) {
                         "A lower-case letter, then up to 15 lower-case letters, digits or underscores.");
 }
 
-Datum text_datum(const std::string& s) {
-    return pg::guard([&s] { return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); });
-}
+Datum text_datum(const std::string& s) { return PointerGetDatum(pg::make_text(s)); }
 
 // The number of the region this cluster is, for minting.
 int local_number() {

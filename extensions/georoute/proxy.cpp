@@ -17,10 +17,6 @@
 #include "georoute/registry.hpp"
 #include "pg_boundary.hpp"
 
-extern "C" {
-#include "utils/builtins.h"
-}
-
 #include "georoute/remote.hpp"
 
 using casebook::Error;
@@ -93,7 +89,5 @@ CASEBOOK_FUNCTION(georoute_remote) {
     PQclear(res);
     PQfinish(conn);
     if (!has_value) PG_RETURN_NULL();
-    return casebook::pg::guard([&value] {
-        return PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
-    });
+    return PointerGetDatum(casebook::pg::make_text(value));
 }
